@@ -1,0 +1,189 @@
+"""Campaign specs: parsing, full validation, blocks and partition keys.
+
+A campaign is validated completely before anything is written, so a mistake never leaves half a
+campaign behind. Every error names the field and says what would be valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.forms import FORMS, form_for
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+MAX_BLOCKS = 10_000
+MAX_BLOCK_SIZE = 1_000_000
+MAX_SIEVE_DEPTH = 2**32 - 1  # the sieve multiplies residues in uint64: p must stay below 2^32
+MIN_SIEVE_DEPTH = 3
+BLOCK_DIGITS = 6
+COMMON_KEYS = ("name", "form", "block_size", "sieve_depth", "description")
+
+
+def _int_field(raw: Mapping[str, Any], key: str, minimum: int | None = None) -> int:
+    if key not in raw:
+        raise CampaignError(key, "is missing")
+    value = raw[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CampaignError(key, f"must be a whole number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise CampaignError(key, f"must be >= {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    """One validated campaign: a form, its parameters, an inclusive axis range cut into blocks."""
+
+    name: str
+    form: str
+    params: dict[str, int]
+    axis_min: int
+    axis_max: int
+    block_size: int
+    sieve_depth: int
+    sieve_depth_requested: str | int = "auto"
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def axis(self) -> str:
+        return form_for(self).axis
+
+    @property
+    def block_count(self) -> int:
+        return -(-(self.axis_max - self.axis_min + 1) // self.block_size)
+
+    def block_range(self, block: int) -> tuple[int, int]:
+        """Half-open axis range [lo, hi) of one block: blocks tile the campaign exactly, no overlap."""
+        if not 0 <= block < self.block_count:
+            raise CampaignError(
+                "block", f"block {block} does not exist in campaign '{self.name}' (0..{self.block_count - 1})"
+            )
+        lo = self.axis_min + block * self.block_size
+        return lo, min(lo + self.block_size, self.axis_max + 1)
+
+    def partition_key(self, block: int) -> str:
+        self.block_range(block)
+        return f"{self.name}/{block:0{BLOCK_DIGITS}d}"
+
+    def partition_keys(self) -> list[str]:
+        return [self.partition_key(b) for b in range(self.block_count)]
+
+    def definition(self) -> dict[str, Any]:
+        """Everything that decides which numbers are tested and how: the identity of a campaign."""
+        axis = self.axis
+        return {
+            "name": self.name,
+            "form": self.form,
+            **self.params,
+            f"{axis}_min": self.axis_min,
+            f"{axis}_max": self.axis_max,
+            "block_size": self.block_size,
+            "sieve_depth": self.sieve_depth,
+        }
+
+    def fingerprint(self) -> str:
+        text = json.dumps(self.definition(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def to_toml(self) -> str:
+        lines = []
+        for key, value in {**self.definition(), "sieve_depth": self.sieve_depth_requested}.items():
+            lines.append(f"{key} = {json.dumps(value)}")
+        if self.description:
+            lines.append(f"description = {json.dumps(self.description)}")
+        return "\n".join(lines) + "\n"
+
+
+def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
+    """Validate a campaign mapping (from TOML or run config) into a spec, or raise CampaignError."""
+    if not isinstance(raw, Mapping):
+        raise CampaignError("<file>", "must be a table of key = value pairs")
+    name = raw.get("name")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise CampaignError(
+            "name",
+            f"{name!r} is not a safe partition-key prefix: use 1-63 characters of a-z, 0-9, '_' and '-', "
+            "starting with a letter or digit (no '/', ',', '.' or spaces)",
+        )
+    form_name = raw.get("form")
+    if form_name not in FORMS:
+        raise CampaignError("form", f"unknown form {form_name!r}; valid forms: {', '.join(sorted(FORMS))}")
+    form_cls = FORMS[form_name]
+    axis = form_cls.axis
+    allowed = set(COMMON_KEYS) | set(form_cls.param_names) | {f"{axis}_min", f"{axis}_max"}
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise CampaignError(unknown[0], f"is not a field of form '{form_name}'; valid fields: {sorted(allowed)}")
+
+    params = {p: _int_field(raw, p) for p in form_cls.param_names}
+    axis_min = _int_field(raw, f"{axis}_min", minimum=0)
+    axis_max = _int_field(raw, f"{axis}_max", minimum=0)
+    if axis_min > axis_max:
+        raise CampaignError(
+            f"{axis}_min", f"{axis}_min = {axis_min} is greater than {axis}_max = {axis_max}; swap them"
+        )
+    form_cls.validate(params, axis_min, axis_max)
+
+    block_size = _int_field(raw, "block_size", minimum=1)
+    if block_size > MAX_BLOCK_SIZE:
+        raise CampaignError("block_size", f"must be <= {MAX_BLOCK_SIZE}, got {block_size}")
+    blocks = -(-(axis_max - axis_min + 1) // block_size)
+    if blocks > MAX_BLOCKS:
+        need = -(-(axis_max - axis_min + 1) // MAX_BLOCKS)
+        raise CampaignError(
+            "block_size",
+            f"the range {axis_min}..{axis_max} makes {blocks} blocks of {block_size}, over the limit of "
+            f"{MAX_BLOCKS} blocks per campaign; use block_size >= {need} or split the range into campaigns",
+        )
+
+    requested = raw.get("sieve_depth", "auto")
+    if requested == "auto":
+        depth = form_cls.auto_sieve_depth(params, axis_min, axis_max, block_size)
+    else:
+        depth = _int_field(raw, "sieve_depth", minimum=MIN_SIEVE_DEPTH)
+        if depth > MAX_SIEVE_DEPTH:
+            raise CampaignError("sieve_depth", f"must be <= {MAX_SIEVE_DEPTH} (or \"auto\"), got {depth}")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise CampaignError("description", "must be a string")
+    return CampaignSpec(
+        name=name,
+        form=form_name,
+        params=params,
+        axis_min=axis_min,
+        axis_max=axis_max,
+        block_size=block_size,
+        sieve_depth=max(MIN_SIEVE_DEPTH, min(depth, MAX_SIEVE_DEPTH)),
+        sieve_depth_requested=requested,
+        description=description,
+    )
+
+
+def load_campaign(path: str | Path) -> CampaignSpec:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise CampaignError("<file>", f"{path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CampaignError("<file>", f"{path} is not valid TOML: {exc}") from None
+    return parse_campaign(raw)
+
+
+def split_partition_key(key: str) -> tuple[str, int]:
+    """'<campaign>/<block:06d>' -> (campaign, block); a malformed key gets a clear error."""
+    name, sep, block = key.rpartition("/")
+    if not sep or not NAME_PATTERN.match(name) or not block.isdigit() or len(block) != BLOCK_DIGITS:
+        raise CampaignError(
+            "partition_key", f"{key!r} is not a block key; expected '<campaign>/<block>', e.g. 'quickstart/000003'"
+        )
+    return name, int(block)

@@ -1,0 +1,188 @@
+"""k*b^n + c (c = +1 or -1) over n: Proth, Riesel and generalized forms.
+
+Every candidate gets a Fermat base-3 test (its RES64 matches PFGW's for the same N). The rare
+probable primes are then proven where a theorem applies: Proth for K*2^e+1 and LLR for K*2^e-1
+with K < 2^e (k*b^n = K*2^e, K odd); below 2^64 BPSW is deterministic. Anything else stays a
+probable prime and is labelled so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+
+import gmpy2
+import numpy as np
+from gmpy2 import mpz
+
+from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.primality.llr import llr_applies, llr_is_prime, rodseth_p
+from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome, res64
+from darkreach_pipeline.primality.proth import proth_applies, proth_witness
+from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
+from darkreach_pipeline.primality.special_form import SpecialModulus, power_chain, split_power_of_two
+from darkreach_pipeline.sieve.kbn import sieve_kbn
+
+MAX_K = 2**62
+MAX_B = 2**31
+MAX_N = 50_000_000
+EULER_GAMMA_EXP = math.exp(0.5772156649)
+
+
+def _prime_factors(x: int) -> dict[int, int]:
+    """Trial division; only used on b (< 2^31)."""
+    out: dict[int, int] = {}
+    q = 2
+    while q * q <= x:
+        while x % q == 0:
+            out[q] = out.get(q, 0) + 1
+            x //= q
+        q += 1
+    if x > 1:
+        out[x] = out.get(x, 0) + 1
+    return out
+
+
+class KbnForm:
+    """Numbers k*b^n + c for fixed k, b, c; the block axis is n."""
+
+    name = "kbn"
+    axis = "n"
+    param_names = ("k", "b", "c")
+
+    def __init__(self, k: int, b: int, c: int):
+        self.k, self.b, self.c = k, b, c
+        self._b_factors = _prime_factors(b)
+        # k = k0 * prod(q^f_q) over the primes q of b (and 2), with k0 coprime to both.
+        self._k_exponents: dict[int, int] = {}
+        k0 = k
+        for q in set(self._b_factors) | {2}:
+            f = 0
+            while k0 % q == 0:
+                k0 //= q
+                f += 1
+            self._k_exponents[q] = f
+        self._k0 = k0
+
+    # ----- campaign validation -------------------------------------------------------------
+    @classmethod
+    def validate(cls, params: Mapping[str, int], n_min: int, n_max: int) -> None:
+        k, b, c = params["k"], params["b"], params["c"]
+        if k < 1 or k > MAX_K:
+            raise CampaignError("k", f"must be between 1 and 2^62, got {k}")
+        if b < 2 or b > MAX_B:
+            raise CampaignError("b", f"must be between 2 and 2^31, got {b}")
+        if c not in (1, -1):
+            raise CampaignError("c", f"must be +1 or -1 (the sign in k*b^n+c), got {c}")
+        if k % b == 0:
+            j, kk = 0, k
+            while kk % b == 0:
+                kk //= b
+                j += 1
+            raise CampaignError(
+                "k",
+                f"k = {k} is divisible by b = {b}, so every number repeats another campaign's: "
+                f"use k = {kk} with n_min = {n_min + j}, n_max = {n_max + j} instead",
+            )
+        if n_max > MAX_N:
+            raise CampaignError("n_max", f"must be <= {MAX_N}, got {n_max}")
+
+    @classmethod
+    def auto_sieve_depth(cls, params: Mapping[str, int], n_min: int, n_max: int, block_size: int) -> int:
+        """Depth where one more sieve prime costs as much as the tests it saves (algorithms.md 7.5).
+
+        A deterministic model, so the same campaign gets the same depth on every machine; its
+        constants were measured here (benchmarks/RESULTS.md).
+        """
+        k, b = params["k"], params["b"]
+        n = n_min + 0.7 * (n_max - n_min)
+        bits = max(64.0, n * math.log2(b) + math.log2(k))
+        K, _ = split_power_of_two(k, b, 1)
+        special = (b & (b - 1)) == 0
+        test_seconds = 1.4e-10 * bits * bits * math.log2(bits) * (1.0 if special else 2.5)
+        span = min(block_size, n_max - n_min + 1)
+        sieve_seconds_per_prime = (0.4 + 0.17 * math.sqrt(span)) * 1e-6
+        depth = 1e5
+        for _ in range(4):
+            survivors = span * 2 * math.exp(-0.5772156649) / math.log(depth)
+            depth = max(1e3, min(2**32 - 1, survivors * test_seconds / sieve_seconds_per_prime))
+        return int(depth)
+
+    # ----- numbers ---------------------------------------------------------------------------
+    def number(self, n: int) -> mpz:
+        return mpz(self.k) * mpz(self.b) ** n + self.c
+
+    def expression(self, n: int) -> str:
+        head = f"{self.b}^{n}" if self.k == 1 else f"{self.k}*{self.b}^{n}"
+        return f"{head}{'+' if self.c == 1 else '-'}1"
+
+    def parameters(self, n: int) -> dict[str, int]:
+        return {"k": self.k, "b": self.b, "c": self.c, "n": n}
+
+    def _is_power(self, n: int, d: int, twos_removed: int = 0) -> bool:
+        """Is k*b^n / 2^twos_removed a perfect d-th power? Decided from exponents, N is never built."""
+        for q in self._k_exponents:
+            exponent = self._k_exponents[q] + n * self._b_factors.get(q, 0) - (twos_removed if q == 2 else 0)
+            if exponent < 0 or exponent % d:
+                return False
+        return bool(gmpy2.iroot(mpz(self._k0), d)[1])
+
+    def excluded(self, n: int) -> str | None:
+        """Why n needs no test: N < 2, or an algebraic factorization (kept when a factor is 1)."""
+        if self.k * self.b**min(n, 64) + self.c < 2:
+            return "N < 2: neither prime nor composite"
+        if n * math.log2(self.b) < 66:  # N < 2^64-ish: the deterministic test is cheaper than thinking
+            return None
+        if self.c == -1 and self._is_power(n, 2):
+            return "algebraic: k*b^n = x^2, so N = (x-1)(x+1)"
+        if self._is_power(n, 3):
+            return "algebraic: k*b^n = x^3, so N = (x%s1)(x^2%sx+1)" % (("+", "-") if self.c == 1 else ("-", "+"))
+        if self.c == 1 and self._is_power(n, 4, twos_removed=2):
+            return "algebraic: k*b^n = 4x^4, so N = (2x^2+2x+1)(2x^2-2x+1)"
+        return None
+
+    def sieve(
+        self, lo: int, hi: int, prime_chunks: Iterable[np.ndarray], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        return sieve_kbn(self.k, self.b, self.c, lo, hi, prime_chunks, progress)
+
+    # ----- testing ---------------------------------------------------------------------------
+    def test(self, n: int) -> TestOutcome:
+        N = self.number(n)
+        K, e = split_power_of_two(self.k, self.b, n)
+        half = None  # 3^((N-1)/2), kept when the Fermat chain passes through it (c = +1)
+        if self.c == 1 and SpecialModulus.applies(K, e):
+            half = SpecialModulus(K, e, 1).square_chain(gmpy2.powmod(3, K, N), e - 1)
+            fermat = half * half % N
+        elif self.c == -1 and SpecialModulus.applies(K, e) and N % 3:
+            full = power_chain(3, K, e, N)  # 3^(N+1)
+            fermat = full * gmpy2.invert(9, N) % N
+        else:
+            fermat = gmpy2.powmod(3, N - 1, N)
+        residue = res64(fermat)
+
+        if N < DETERMINISTIC_LIMIT:
+            prime = is_prime_small(int(N))
+            return TestOutcome(PRIME if prime else COMPOSITE, "bpsw-below-2^64", residue,
+                               certificate={"method": "bpsw-below-2^64"} if prime else {})
+        if fermat != 1:
+            return TestOutcome(COMPOSITE, "fermat-3", residue)
+
+        if self.c == 1 and proth_applies(K, e):
+            a = proth_witness(N)
+            if a is None:
+                return TestOutcome(COMPOSITE, "proth", residue)
+            h = half if (a == 3 and half is not None) else power_chain(a, K, e - 1, N)
+            if h == N - 1:
+                return TestOutcome(PRIME, "proth", residue, certificate={"method": "proth", "witness": a})
+            return TestOutcome(COMPOSITE, "proth", residue)
+        if self.c == -1 and llr_applies(K, e):
+            P = rodseth_p(N)
+            if P is not None:
+                if llr_is_prime(K, e, P):
+                    return TestOutcome(PRIME, "llr", residue, certificate={"method": "llr", "P": P})
+                return TestOutcome(COMPOSITE, "llr", residue)
+        if is_bpsw_probable_prime(N):
+            return TestOutcome(PROBABLE_PRIME, "fermat-3+bpsw", residue,
+                               certificate={"method": "prp", "tests": ["fermat-3", "strong-bpsw"]})
+        return TestOutcome(COMPOSITE, "bpsw", residue)

@@ -1,0 +1,34 @@
+"""Lucas-Lehmer-Riesel test for N = K*2^e - 1, K odd, K < 2^e, with Rodseth's start value."""
+
+from __future__ import annotations
+
+import gmpy2
+from gmpy2 import mpz
+
+from darkreach_pipeline.primality.special_form import SpecialModulus
+
+MAX_P = 10_000
+
+
+def llr_applies(K: int, e: int) -> bool:
+    return K % 2 == 1 and e >= 3 and K < (1 << e)
+
+
+def rodseth_p(N: mpz) -> int | None:
+    """Smallest P >= 3 with Jacobi(P-2, N) = +1 and Jacobi(P+2, N) = -1 (P = 4 when 3 does not divide K)."""
+    for P in range(3, MAX_P):
+        if gmpy2.jacobi(P - 2, N) == 1 and gmpy2.jacobi(P + 2, N) == -1:
+            return P
+    return None
+
+
+def llr_is_prime(K: int, e: int, P: int) -> bool:
+    """Run u0 = V_K(P, 1), u <- u^2 - 2 (e-2 times); N is prime iff the last u is 0."""
+    N = (mpz(K) << e) - 1
+    u = gmpy2.lucasv_mod(P, 1, K, N)
+    if SpecialModulus.applies(K, e):
+        u = SpecialModulus(K, e, -1).lucas_chain(u, e - 2)
+    else:
+        for _ in range(e - 2):
+            u = (u * u - 2) % N
+    return u == 0
