@@ -21,12 +21,12 @@ from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIM
 from darkreach_pipeline.primality.proth import proth_applies, proth_witness
 from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
 from darkreach_pipeline.primality.special_form import SpecialModulus, power_chain, split_power_of_two
+from darkreach_pipeline.proofs.verify import verify_kbn
 from darkreach_pipeline.sieve.kbn import sieve_kbn
 
 MAX_K = 2**62
 MAX_B = 2**31
 MAX_N = 50_000_000
-EULER_GAMMA_EXP = math.exp(0.5772156649)
 
 
 def _prime_factors(x: int) -> dict[int, int]:
@@ -97,7 +97,6 @@ class KbnForm:
         k, b = params["k"], params["b"]
         n = n_min + 0.7 * (n_max - n_min)
         bits = max(64.0, n * math.log2(b) + math.log2(k))
-        K, _ = split_power_of_two(k, b, 1)
         special = (b & (b - 1)) == 0
         test_seconds = 1.4e-10 * bits * bits * math.log2(bits) * (1.0 if special else 2.5)
         span = min(block_size, n_max - n_min + 1)
@@ -186,3 +185,14 @@ class KbnForm:
             return TestOutcome(PROBABLE_PRIME, "fermat-3+bpsw", residue,
                                certificate={"method": "prp", "tests": ["fermat-3", "strong-bpsw"]})
         return TestOutcome(COMPOSITE, "bpsw", residue)
+
+    def verify(self, n: int, certificate: Mapping[str, object]) -> tuple[bool, str]:
+        """Independent re-check of a proof certificate (proofs/verify.py shares no code with test())."""
+        return verify_kbn(self.k, self.b, self.c, n, dict(certificate))
+
+    def residue_mod(self, n: int, p: int) -> int:
+        """N mod p without building N (re-checks factor claims)."""
+        return (self.k % p * pow(self.b, n, p) + self.c) % p
+
+    def is_tiny_prime_equal(self, n: int, p: int) -> bool:
+        return n < 64 and self.number(n) == p

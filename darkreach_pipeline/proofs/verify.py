@@ -77,3 +77,23 @@ def verify_kbn(k: int, b: int, c: int, n: int, certificate: dict[str, Any]) -> t
             u = (u * u - 2) % N
         return u == 0, f"LLR with P = {P}: u(e-2) = 0"
     return False, f"no proof: method {method!r} is not a primality proof"
+
+
+def verify_probable_prime(N: mpz) -> tuple[bool, str]:
+    """Re-check a probable prime with strong tests in other bases than the test used (3)."""
+    bases = (5, 7, 11)
+    d, s = N - 1, 0
+    while d % 2 == 0:
+        d //= 2
+        s += 1
+    for a in bases:
+        x = gmpy2.powmod(a, d, N)
+        if x in (1, N - 1):
+            continue
+        for _ in range(s - 1):
+            x = x * x % N
+            if x == N - 1:
+                break
+        else:
+            return False, f"fails the strong test to base {a}: composite"
+    return True, f"strong probable prime to bases {bases} (not a proof)"

@@ -1,0 +1,1 @@
+"""Dagster assets, checks, sensors and jobs: thin functions that call the engine."""

@@ -1,0 +1,86 @@
+"""The block pipeline: candidate_ranges -> sieve_survivors -> prp_results -> certificates."""
+
+
+import time
+
+import pandas as pd
+from dagster import AssetExecutionContext, MetadataValue, asset
+
+from assets.partitions import campaign_blocks
+from darkreach_pipeline import blocks
+from resources.campaigns import CampaignRegistryResource
+from resources.progress import BlockProgress
+
+COMMON = {"partitions_def": campaign_blocks, "group_name": "campaign"}
+
+
+@asset(**COMMON, op_tags={"dagster-celery/queue": "sieve"})
+def candidate_ranges(context: AssetExecutionContext, campaign_registry: CampaignRegistryResource) -> pd.DataFrame:
+    """Every axis value of the block, with algebraic or trivial exclusions marked."""
+    spec, block = campaign_registry.resolve(context.partition_key)
+    frame = blocks.candidate_frame(spec, block)
+    lo, hi = spec.block_range(block)
+    context.add_output_metadata(
+        {"campaign": spec.name, "range": f"{spec.axis} = {lo}..{hi - 1}", "candidates": len(frame),
+         "excluded": int((frame["excluded"] != "").sum())}
+    )
+    return frame
+
+
+@asset(**COMMON, op_tags={"dagster-celery/queue": "sieve"})
+def sieve_survivors(
+    context: AssetExecutionContext,
+    campaign_registry: CampaignRegistryResource,
+    block_progress: BlockProgress,
+    candidate_ranges: pd.DataFrame,
+) -> pd.DataFrame:
+    """The block sieved to the campaign's depth: survivors, and struck candidates with their factor."""
+    spec, block = campaign_registry.resolve(context.partition_key)
+    start = time.perf_counter()
+    frame = blocks.sieve_frame(spec, block, candidate_ranges, block_progress.reporter(context.partition_key))
+    seconds = time.perf_counter() - start
+    survivors = int((frame["status"] == blocks.SURVIVOR).sum())
+    context.add_output_metadata(
+        {"survivors": survivors, "removed_by_factor": int((frame["status"] == blocks.FACTOR).sum()),
+         "sieve_depth": spec.sieve_depth, "seconds": round(seconds, 3)}
+    )
+    return frame
+
+
+@asset(**COMMON, op_tags={"dagster-celery/queue": "prp"})
+def prp_results(
+    context: AssetExecutionContext,
+    campaign_registry: CampaignRegistryResource,
+    block_progress: BlockProgress,
+    sieve_survivors: pd.DataFrame,
+) -> pd.DataFrame:
+    """One test per survivor: result, method, RES64 (3^(N-1) mod N), seconds, software versions."""
+    spec, block = campaign_registry.resolve(context.partition_key)
+    start = time.perf_counter()
+    frame = blocks.test_frame(spec, block, sieve_survivors, block_progress.reporter(context.partition_key))
+    seconds = time.perf_counter() - start
+    found = frame[frame["result"] != "composite"]
+    test_seconds = float(frame["seconds"].sum())
+    context.add_output_metadata(
+        {"tests": len(frame), "primes": int((frame["result"] == "prime").sum()),
+         "probable_primes": int((frame["result"] == "probable-prime").sum()),
+         "seconds": round(seconds, 3), "tests_per_second": round(len(frame) / seconds, 2) if seconds else 0.0,
+         "test_seconds": round(test_seconds, 3),
+         "found": MetadataValue.md(found[["expression", "result", "method"]].to_markdown(index=False)
+                                   if len(found) else "none")}
+    )
+    return frame
+
+
+@asset(**COMMON, op_tags={"dagster-celery/queue": "cert"})
+def certificates(
+    context: AssetExecutionContext, campaign_registry: CampaignRegistryResource, prp_results: pd.DataFrame
+) -> pd.DataFrame:
+    """Every prime and probable prime with its certificate, re-checked by the independent verifier."""
+    spec, _ = campaign_registry.resolve(context.partition_key)
+    frame = blocks.certificate_frame(spec, prp_results)
+    context.add_output_metadata(
+        {"proven": int((frame["status"] == "proven").sum()), "prp": int((frame["status"] == "prp").sum()),
+         "all_verified": bool(frame["verified"].all()) if len(frame) else True}
+    )
+    return frame

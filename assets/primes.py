@@ -1,0 +1,29 @@
+"""Every prime found, across all campaigns: one table, also exported as CSV beside the parquet files."""
+
+
+import pandas as pd
+from dagster import AssetExecutionContext, MetadataValue, asset
+from upath import UPath
+
+from assets.campaign import certificates
+from darkreach_pipeline.stores.results import read_stage
+from resources.results import ResultsLocation
+
+
+@asset(deps=[certificates], group_name="results")
+def primes(context: AssetExecutionContext, results_location: ResultsLocation) -> pd.DataFrame:
+    """Gathered from every block's certificates; status says how each was established (proven / prp)."""
+    frame = read_stage(results_location.base_path, "certificates", storage_options=results_location.storage_options)
+    if len(frame):
+        frame = frame.sort_values(["campaign", "digits", "expression"], ignore_index=True)
+    csv_path = UPath(results_location.base_path, **results_location.storage_options) / "primes.csv"
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    with csv_path.open("w") as f:
+        frame.to_csv(f, index=False)
+    context.add_output_metadata(
+        {"primes": len(frame),
+         "proven": int((frame["status"] == "proven").sum()) if len(frame) else 0,
+         "prp": int((frame["status"] == "prp").sum()) if len(frame) else 0,
+         "csv": MetadataValue.path(str(csv_path))}
+    )
+    return frame

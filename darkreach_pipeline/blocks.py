@@ -1,0 +1,167 @@
+"""The four stages of one block as plain functions on DataFrames (the Dagster assets call these).
+
+candidates -> sieve -> tests -> certificates. Each stage's output is complete on its own, so the
+audit checks (every candidate accounted for, every survivor tested once, every proof verified)
+can run on stored data alone.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable
+
+import gmpy2
+import numpy as np
+import pandas as pd
+
+from darkreach_pipeline import __version__
+from darkreach_pipeline.campaign import CampaignSpec
+from darkreach_pipeline.forms import form_for
+from darkreach_pipeline.primality.outcome import PRIME, PROBABLE_PRIME
+from darkreach_pipeline.proofs.verify import verify_probable_prime
+from darkreach_pipeline.sieve.primes import prime_chunks
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+SURVIVOR = "survivor"
+FACTOR = "factor"
+EXCLUDED = "excluded"
+
+
+def software_versions() -> str:
+    return (
+        f"darkreach-pipeline {__version__}; gmpy2 {gmpy2.version()}; {gmpy2.mp_version()}; "
+        f"python {platform.python_version()}"
+    )
+
+
+def decimal_digits(N: gmpy2.mpz) -> int:
+    d = gmpy2.num_digits(N, 10)  # exact or one too many
+    return d - 1 if d > 1 and N < gmpy2.mpz(10) ** (d - 1) else d
+
+
+def candidate_frame(spec: CampaignSpec, block: int) -> pd.DataFrame:
+    """Every axis value of the block, with the reason it needs no test (N < 2, algebraic factor)."""
+    form = form_for(spec)
+    lo, hi = spec.block_range(block)
+    values = np.arange(lo, hi, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            spec.axis: values,
+            "excluded": [form.excluded(int(v)) or "" for v in values],
+        }
+    )
+
+
+def sieve_frame(
+    spec: CampaignSpec, block: int, candidates: pd.DataFrame, progress: Progress | None = None
+) -> pd.DataFrame:
+    """Sieve the block to the campaign's depth: each candidate is a survivor, or struck with its factor."""
+    form = form_for(spec)
+    lo, hi = spec.block_range(block)
+    values = candidates[spec.axis].to_numpy()
+    if len(values) != hi - lo or (len(values) and (values[0] != lo or values[-1] != hi - 1)):
+        raise ValueError(f"candidate_ranges for block {block} does not cover {lo}..{hi - 1}: rerun that asset")
+    total_primes = max(1, int(spec.sieve_depth / np.log(max(spec.sieve_depth, 3))))
+    done = 0
+
+    def on_chunk(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress:
+            progress("sieve", min(done, total_primes), total_primes)
+
+    factors = form.sieve(lo, hi, prime_chunks(2, spec.sieve_depth), on_chunk)
+    excluded = candidates["excluded"].to_numpy(dtype=object)
+    status = np.where(excluded != "", EXCLUDED, np.where(factors != 0, FACTOR, SURVIVOR))
+    if progress:
+        progress("sieve", total_primes, total_primes)
+    return pd.DataFrame(
+        {
+            spec.axis: values,
+            "status": status,
+            "factor": factors.astype(np.int64),
+            "reason": excluded,
+        }
+    )
+
+
+def test_frame(spec: CampaignSpec, block: int, sieved: pd.DataFrame, progress: Progress | None = None) -> pd.DataFrame:
+    """Test every survivor once; one row per test with its result, method, RES64 and cost."""
+    form = form_for(spec)
+    survivors = sieved.loc[sieved["status"] == SURVIVOR, spec.axis].astype(int).tolist()
+    versions = software_versions()
+    rows = []
+    for i, value in enumerate(survivors):
+        if progress:
+            progress("test", i, len(survivors))
+        start = time.perf_counter()
+        outcome = form.test(value)
+        seconds = time.perf_counter() - start
+        N = form.number(value)
+        rows.append(
+            {
+                "campaign": spec.name,
+                "block": block,
+                "form": spec.form,
+                **form.parameters(value),
+                "expression": form.expression(value),
+                "digits": decimal_digits(N),
+                "result": outcome.result,
+                "method": outcome.method,
+                "res64": outcome.res64,
+                "residue_type": outcome.residue_type,
+                "certificate": json.dumps(outcome.certificate, sort_keys=True),
+                "seconds": seconds,
+                "software": versions,
+            }
+        )
+    if progress:
+        progress("test", len(survivors), len(survivors))
+    columns = [
+        "campaign", "block", "form", *form.param_names, spec.axis, "expression", "digits", "result", "method",
+        "res64", "residue_type", "certificate", "seconds", "software",
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({"block": "int64", spec.axis: "int64", "digits": "int64", "seconds": "float64"})
+
+
+def certificate_frame(spec: CampaignSpec, results: pd.DataFrame) -> pd.DataFrame:
+    """One row per prime or probable prime, with its evidence re-checked by the independent verifier.
+
+    A proof the verifier rejects is downgraded to 'prp' with the reason: never reported as proven.
+    """
+    form = form_for(spec)
+    found = results[results["result"].isin([PRIME, PROBABLE_PRIME])]
+    rows = []
+    for row in found.to_dict("records"):
+        value = int(row[spec.axis])
+        certificate = json.loads(row["certificate"])
+        if row["result"] == PRIME:
+            ok, note = form.verify(value, certificate)
+            status = "proven" if ok else "prp"
+            if not ok:
+                note = f"proof rejected by the verifier: {note}"
+        else:
+            ok, note = verify_probable_prime(form.number(value))
+            status = "prp"
+        rows.append(
+            {
+                **{key: row[key] for key in ("campaign", "block", "form", *form.param_names, spec.axis)},
+                "expression": row["expression"],
+                "digits": row["digits"],
+                "status": status,
+                "method": row["method"],
+                "certificate": row["certificate"],
+                "verified": bool(ok),
+                "verification": note,
+            }
+        )
+    columns = [
+        "campaign", "block", "form", *form.param_names, spec.axis, "expression", "digits", "status", "method",
+        "certificate", "verified", "verification",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns).astype({"verified": bool})
+

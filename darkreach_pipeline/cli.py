@@ -1,0 +1,255 @@
+"""The `darkreach` command: run a campaign end to end on the embedded default, list primes, open the UI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from pathlib import Path
+
+from darkreach_pipeline import settings
+from darkreach_pipeline.campaign import CampaignSpec, load_campaign
+from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.stores.registry import CampaignRegistry
+from darkreach_pipeline.stores.results import read_stage
+
+PRIME_COLUMNS = ["campaign", "form", "expression", "digits", "status", "method", "verified"]
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the run log stays in the instance
+
+
+def _instance():
+    os.environ["DAGSTER_HOME"] = str(settings.ensure_dagster_home())
+    from dagster import DagsterInstance
+
+    return DagsterInstance.get()
+
+
+def _run_block(key: str) -> tuple[str, bool, str]:
+    """Materialise one block (all four assets and their checks) as one in-process Dagster run."""
+    from darkreach_pipeline.definitions import defs
+
+    job = defs.resolve_job_def("campaign_job")
+    result = job.execute_in_process(partition_key=key, instance=_instance(), raise_on_error=False, run_config=QUIET)
+    if result.success:
+        return key, True, result.run_id
+    errors = [
+        f"{e.step_key}: {e.event_specific_data.error.message.strip()}"
+        for e in result.all_events
+        if e.is_step_failure and e.event_specific_data and e.event_specific_data.error
+    ]
+    failed_checks = [
+        f"check {e.event_specific_data.check_name} failed: {e.event_specific_data.metadata.get('first_problems')}"
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+    ]
+    return key, False, "; ".join(errors + failed_checks) or f"run {result.run_id} failed"
+
+
+def finished_blocks(instance, keys: list[str]) -> set[str]:
+    """Blocks whose certificates exist from a run that succeeded (so every check passed too)."""
+    from dagster import AssetKey, DagsterRunStatus, RunsFilter
+
+    materialized = instance.get_materialized_partitions(AssetKey("certificates"))
+    wanted = [k for k in keys if k in materialized]
+    if not wanted:
+        return set()
+    runs = instance.get_runs(
+        filters=RunsFilter(statuses=[DagsterRunStatus.SUCCESS], tags={"dagster/partition": wanted})
+    )
+    return {r.tags.get("dagster/partition") for r in runs} & set(wanted)
+
+
+def register(spec: CampaignSpec, instance) -> bool:
+    from assets.partitions import add_block_partitions
+
+    is_new = CampaignRegistry(settings.registry_url()).register(spec)
+    add_block_partitions(instance, spec.partition_keys())
+    return is_new
+
+
+class ProgressBars:
+    """One bar per running block, fed by the progress files the block's assets write."""
+
+    def __init__(self, keys: list[str]):
+        from tqdm import tqdm
+
+        self.tqdm = tqdm
+        self.dir = settings.progress_path()
+        self.bars: dict[str, object] = {}
+        self.overall = tqdm(total=len(keys), desc="blocks", unit="block", position=0, dynamic_ncols=True)
+        for key in keys:
+            (self.dir / (key.replace("/", "__") + ".json")).unlink(missing_ok=True)
+
+    def poll(self, keys: list[str]) -> None:
+        for key in keys:
+            path = self.dir / (key.replace("/", "__") + ".json")
+            try:
+                state = json.loads(path.read_text())
+            except (FileNotFoundError, json.JSONDecodeError):
+                continue
+            bar = self.bars.get(key)
+            if bar is None:
+                bar = self.bars[key] = self.tqdm(total=1, desc=key, unit="step", leave=False, dynamic_ncols=True)
+            bar.set_description(f"{key} {state['stage']:>5}")
+            bar.total = max(1, state["total"])
+            bar.n = state["done"]
+            bar.refresh()
+
+    def finish(self, key: str, ok: bool) -> None:
+        bar = self.bars.pop(key, None)
+        if bar is not None:
+            bar.close()
+        self.overall.write(f"{key}: {'done' if ok else 'FAILED'}")
+        self.overall.update(1)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.overall.close()
+
+
+def run_blocks(keys: list[str], workers: int) -> dict[str, tuple[bool, str]]:
+    outcomes: dict[str, tuple[bool, str]] = {}
+    bars = ProgressBars(keys)
+    running: dict[Future, str] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        for key in keys:
+            running[pool.submit(_run_block, key)] = key
+        while running:
+            done, _ = wait(running, timeout=0.3, return_when=FIRST_COMPLETED)
+            bars.poll(list(running.values()))
+            for future in done:
+                key = running.pop(future)
+                try:
+                    _, ok, detail = future.result()
+                except Exception as exc:  # a crashed worker process: report, keep the other blocks going
+                    ok, detail = False, f"worker crashed: {exc!r}"
+                outcomes[key] = (ok, detail)
+                bars.finish(key, ok)
+    bars.close()
+    return outcomes
+
+
+def gather_primes(instance) -> None:
+    """Refresh the cross-campaign `primes` asset (parquet + CSV)."""
+    from dagster import materialize
+
+    from assets.primes import primes
+    from darkreach_pipeline.definitions import CAMPAIGN_ASSETS, build_resources
+
+    materialize([*CAMPAIGN_ASSETS, primes], selection=[primes], instance=instance, resources=build_resources(),
+                run_config=QUIET)
+
+
+def campaign_primes(name: str):
+    frame = read_stage(settings.data_path(), "certificates", campaign=name)
+    if not len(frame):
+        return frame
+    spec = CampaignRegistry(settings.registry_url()).get(name)
+    from darkreach_pipeline.forms import FORMS
+
+    params = [*FORMS[spec.form].param_names, spec.axis]
+    return frame.sort_values([spec.axis], ignore_index=True)[[*PRIME_COLUMNS, *params]]
+
+
+def cmd_run(args) -> int:
+    spec = load_campaign(args.file)
+    instance = _instance()
+    is_new = register(spec, instance)
+    keys = spec.partition_keys()
+    done = finished_blocks(instance, keys)
+    pending = [k for k in keys if k not in done]
+    print(
+        f"campaign '{spec.name}' ({'new' if is_new else 'registered'}): {spec.form}, {spec.axis} = "
+        f"{spec.axis_min}..{spec.axis_max}, {len(keys)} blocks, sieve depth {spec.sieve_depth}; "
+        f"{len(done)} already finished, {len(pending)} to run on {args.workers} workers"
+    )
+    start = time.time()
+    outcomes = run_blocks(pending, args.workers) if pending else {}
+    failed = {k: d for k, (ok, d) in outcomes.items() if not ok}
+    gather_primes(instance)
+    frame = campaign_primes(spec.name)
+    print(f"\n{len(frame)} primes and probable primes in '{spec.name}' ({time.time() - start:.1f} s):")
+    for row in frame.to_dict("records"):
+        how = f"proven by {row['method']}" if row["status"] == "proven" else f"probable prime ({row['method']})"
+        print(f"  {row['expression']:<28} {row['digits']:>7} digits  {how}")
+    print(f"\nresults: {settings.data_path()}  (per-block parquet; all primes in primes.csv)")
+    print(f"dagster instance: {settings.dagster_home()}  (see it with `darkreach ui`)")
+    for key, detail in failed.items():
+        print(f"FAILED {key}: {detail}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_register(args) -> int:
+    spec = load_campaign(args.file)
+    is_new = register(spec, _instance())
+    print(f"campaign '{spec.name}' {'registered' if is_new else 'already registered'}: {spec.block_count} blocks "
+          f"({spec.partition_key(0)} .. {spec.partition_key(spec.block_count - 1)}), sieve depth {spec.sieve_depth}")
+    return 0
+
+
+def cmd_primes(args) -> int:
+    frame = campaign_primes(args.name)
+    if args.format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        print(frame.to_string(index=False) if len(frame) else f"no primes recorded for '{args.name}'")
+    return 0
+
+
+def cmd_status(args) -> int:
+    registry = CampaignRegistry(settings.registry_url())
+    instance = _instance()
+    specs = [registry.get(args.name)] if args.name else registry.all()
+    for spec in specs:
+        keys = spec.partition_keys()
+        done = finished_blocks(instance, keys)
+        frame = campaign_primes(spec.name)
+        print(f"{spec.name}: {len(done)}/{len(keys)} blocks finished, {len(frame)} primes/PRPs")
+    return 0
+
+
+def cmd_ui(args) -> int:
+    """Open the Dagster UI on this deployment's instance (bound to 127.0.0.1: it has no authentication)."""
+    os.environ["DAGSTER_HOME"] = str(settings.ensure_dagster_home())
+    workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    argv = ["dagster", "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
+    os.execvp(argv[0], argv)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="darkreach", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="register a campaign file if new and run every unfinished block")
+    p.add_argument("file")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="blocks run at once (default: cores)")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("register", help="validate and register a campaign file, adding its blocks as partitions")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_register)
+    p = sub.add_parser("primes", help="print the primes found in a campaign")
+    p.add_argument("name")
+    p.add_argument("--format", choices=["csv", "table"], default="table")
+    p.set_defaults(func=cmd_primes)
+    p = sub.add_parser("status", help="blocks finished and primes found per campaign")
+    p.add_argument("name", nargs="?")
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this deployment's instance")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=cmd_ui)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CampaignError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Where a deployment keeps its data: everything hangs off one folder, DARKREACH_HOME.
+
+Two runs with different DARKREACH_HOME values share nothing (registry, Dagster instance, parquet).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_DAGSTER_YAML = """\
+# Embedded default: SQLite run/event storage in this folder, no server to start.
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    max_concurrent_runs: 2
+"""
+
+
+def darkreach_home() -> Path:
+    return Path(os.environ.get("DARKREACH_HOME") or Path.home() / ".darkreach").expanduser().resolve()
+
+
+def dagster_home() -> Path:
+    """DAGSTER_HOME if set, else DARKREACH_HOME/dagster (created with the embedded dagster.yaml)."""
+    if os.environ.get("DAGSTER_HOME"):
+        return Path(os.environ["DAGSTER_HOME"]).expanduser().resolve()
+    return darkreach_home() / "dagster"
+
+
+def ensure_dagster_home() -> Path:
+    home = dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DEFAULT_DAGSTER_YAML)
+    return home
+
+
+def registry_url() -> str:
+    return os.environ.get("DARKREACH_REGISTRY_URL") or f"sqlite:///{darkreach_home() / 'registry.db'}"
+
+
+def data_path() -> str:
+    """Root of the parquet results: a local folder by default, any fsspec URL via DARKREACH_DATA."""
+    return os.environ.get("DARKREACH_DATA") or str(darkreach_home() / "data")
+
+
+def inbox_path() -> Path:
+    """Campaign files dropped here are registered by the campaign_files_sensor."""
+    return darkreach_home() / "campaigns"
+
+
+def progress_path() -> Path:
+    return darkreach_home() / "progress"

@@ -1,0 +1,121 @@
+"""The campaign registry: maps a campaign name (the prefix of every block key) to its exact spec.
+
+Persisted with SQLAlchemy Core, so the same code serves SQLite (the embedded default) and
+PostgreSQL (fleet mode). A name, once registered, keeps its definition forever: registering it
+again with other parameters is refused, so results from two definitions never mix.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from darkreach_pipeline.campaign import CampaignSpec, parse_campaign, split_partition_key
+from darkreach_pipeline.errors import CampaignError
+
+metadata = sa.MetaData()
+campaigns = sa.Table(
+    "darkreach_campaigns",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("fingerprint", sa.String(32), nullable=False),
+    sa.Column("definition", sa.Text, nullable=False),
+    sa.Column("sieve_depth_requested", sa.String(32), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("registered_at", sa.String(40), nullable=False),
+)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """SQLAlchemy 2.1 maps postgresql:// to psycopg 3, which is not installed: use psycopg2."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg2://" + url.split("://", 1)[1]
+    return url
+
+
+class CampaignRegistry:
+    def __init__(self, url: str):
+        self.url = sqlalchemy_url(url)
+        self.engine = sa.create_engine(self.url, future=True)
+        metadata.create_all(self.engine, checkfirst=True)
+
+    def register(self, spec: CampaignSpec) -> bool:
+        """Record the campaign; True if new, False if already registered identically."""
+        existing = self.find(spec.name)
+        if existing is not None:
+            if existing.fingerprint() == spec.fingerprint():
+                return False
+            old, new = existing.definition(), spec.definition()
+            changed = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
+                       if old.get(k) != new.get(k)]
+            raise CampaignError(
+                changed[0].split(":")[0] if changed else "name",
+                f"campaign '{spec.name}' is already registered with other parameters ({'; '.join(changed)}); "
+                "results of two definitions must not mix: give the new campaign another name",
+            )
+        row = {
+            "name": spec.name,
+            "fingerprint": spec.fingerprint(),
+            "definition": json.dumps(spec.definition(), sort_keys=True),
+            "sieve_depth_requested": str(spec.sieve_depth_requested),
+            "description": spec.description,
+            "registered_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(campaigns.insert().values(**row))
+        except sa.exc.IntegrityError:  # registered concurrently by another process: compare again
+            return self.register(spec)
+        return True
+
+    def find(self, name: str) -> CampaignSpec | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(campaigns).where(campaigns.c.name == name)).mappings().first()
+        return None if row is None else self._spec(row)
+
+    def get(self, name: str) -> CampaignSpec:
+        spec = self.find(name)
+        if spec is None:
+            known = ", ".join(self.names()) or "none yet"
+            raise CampaignError(
+                "name", f"no campaign named '{name}' is registered (registered: {known}); "
+                "register it with `darkreach register FILE` or `darkreach run FILE`"
+            )
+        return spec
+
+    def names(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(campaigns.c.name).order_by(campaigns.c.name))]
+
+    def all(self) -> list[CampaignSpec]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(campaigns).order_by(campaigns.c.name)).mappings().all()
+        return [self._spec(r) for r in rows]
+
+    def resolve(self, partition_key: str) -> tuple[CampaignSpec, int]:
+        """Map a block key back to its campaign and block, or explain why the key is stale."""
+        name, block = split_partition_key(partition_key)
+        spec = self.find(name)
+        if spec is None:
+            raise CampaignError(
+                "partition_key",
+                f"{partition_key!r} belongs to campaign '{name}', which is not in the registry at {self.url}: "
+                "register the campaign again, or delete this stale partition key",
+            )
+        if block >= spec.block_count:
+            raise CampaignError(
+                "partition_key",
+                f"{partition_key!r}: campaign '{name}' has blocks 000000..{spec.block_count - 1:06d} only; "
+                "this key is stale, delete it",
+            )
+        return spec, block
+
+    @staticmethod
+    def _spec(row) -> CampaignSpec:
+        definition = json.loads(row["definition"])
+        spec = parse_campaign({**definition, "description": row["description"]})
+        requested = row["sieve_depth_requested"]
+        return CampaignSpec(**{**spec.__dict__, "sieve_depth_requested": int(requested) if requested.isdigit()
+                               else requested})

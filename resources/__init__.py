@@ -1,0 +1,1 @@
+"""Dagster resources and IO managers: thin wrappers that hand the engine its stores and paths."""

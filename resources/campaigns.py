@@ -1,0 +1,22 @@
+"""The campaign registry as a Dagster resource: maps a block key to its campaign spec."""
+
+
+from dagster import ConfigurableResource, Failure
+
+from darkreach_pipeline.campaign import CampaignSpec
+from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.stores.registry import CampaignRegistry
+
+
+class CampaignRegistryResource(ConfigurableResource):
+    url: str
+
+    def registry(self) -> CampaignRegistry:
+        return CampaignRegistry(self.url)
+
+    def resolve(self, partition_key: str) -> tuple[CampaignSpec, int]:
+        """Block key -> (spec, block); a stale or malformed key fails the step with the fix in its message."""
+        try:
+            return self.registry().resolve(partition_key)
+        except CampaignError as exc:
+            raise Failure(description=str(exc)) from None

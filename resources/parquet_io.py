@@ -1,0 +1,31 @@
+"""Pandas DataFrames as parquet files, one per partition, on any fsspec path (local, s3://, memory://)."""
+
+
+import pandas as pd
+from dagster import ConfigurableIOManagerFactory, InputContext, OutputContext, UPathIOManager
+from pydantic import Field
+from upath import UPath
+
+
+class PandasParquetIOManager(UPathIOManager):
+    extension = ".parquet"
+
+    def dump_to_path(self, context: OutputContext, obj: pd.DataFrame, path: UPath) -> None:
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("wb") as f:
+            obj.to_parquet(f, index=False)
+        tmp.rename(path)  # readers never see a half-written file
+
+    def load_from_path(self, context: InputContext, path: UPath) -> pd.DataFrame:
+        with path.open("rb") as f:
+            return pd.read_parquet(f)
+
+
+class ParquetIOManager(ConfigurableIOManagerFactory):
+    """base_path: a folder or an fsspec URL; storage_options: credentials etc. for object stores."""
+
+    base_path: str
+    storage_options: dict = Field(default_factory=dict)
+
+    def create_io_manager(self, context) -> PandasParquetIOManager:
+        return PandasParquetIOManager(base_path=UPath(self.base_path, **self.storage_options))
