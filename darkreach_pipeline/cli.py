@@ -14,7 +14,7 @@ from pathlib import Path
 from darkreach_pipeline import settings
 from darkreach_pipeline.campaign import CampaignSpec, load_campaign
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.stores.registry import CampaignRegistry
+from darkreach_pipeline.stores.registry import open_registry
 from darkreach_pipeline.stores.results import read_stage
 
 PRIME_COLUMNS = ["campaign", "form", "expression", "digits", "status", "method", "verified"]
@@ -28,14 +28,16 @@ def _instance():
     return DagsterInstance.get()
 
 
-def _run_block(key: str) -> tuple[str, bool, str]:
+def _run_block(key: str) -> tuple[bool, str, float]:
     """Materialise one block (all four assets and their checks) as one in-process Dagster run."""
     from darkreach_pipeline.definitions import defs
 
+    start = time.perf_counter()
     job = defs.resolve_job_def("campaign_job")
     result = job.execute_in_process(partition_key=key, instance=_instance(), raise_on_error=False, run_config=QUIET)
+    seconds = time.perf_counter() - start
     if result.success:
-        return key, True, result.run_id
+        return True, result.run_id, seconds
     errors = [
         f"{e.step_key}: {e.event_specific_data.error.message.strip()}"
         for e in result.all_events
@@ -46,7 +48,7 @@ def _run_block(key: str) -> tuple[str, bool, str]:
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
     ]
-    return key, False, "; ".join(errors + failed_checks) or f"run {result.run_id} failed"
+    return False, "; ".join(errors + failed_checks) or f"run {result.run_id} failed", seconds
 
 
 def finished_blocks(instance, keys: list[str]) -> set[str]:
@@ -66,50 +68,62 @@ def finished_blocks(instance, keys: list[str]) -> set[str]:
 def register(spec: CampaignSpec, instance) -> bool:
     from assets.partitions import add_block_partitions
 
-    is_new = CampaignRegistry(settings.registry_url()).register(spec)
+    is_new = open_registry(settings.registry_url()).register(spec)
     add_block_partitions(instance, spec.partition_keys())
     return is_new
 
 
 class ProgressBars:
-    """One bar per running block, fed by the progress files the block's assets write."""
+    """A bar per running block on a terminal (fed by the progress files the block's assets write);
+    elsewhere (logs, CI) one line per finished block."""
 
     def __init__(self, keys: list[str]):
         from tqdm import tqdm
 
         self.tqdm = tqdm
+        self.interactive = sys.stderr.isatty()
         self.dir = settings.progress_path()
         self.bars: dict[str, object] = {}
-        self.overall = tqdm(total=len(keys), desc="blocks", unit="block", position=0, dynamic_ncols=True)
+        self.seen: dict[str, tuple] = {}
+        self.finished = 0
+        self.total = len(keys)
         for key in keys:
-            (self.dir / (key.replace("/", "__") + ".json")).unlink(missing_ok=True)
+            self._path(key).unlink(missing_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.dir / (key.replace("/", "__") + ".json")
 
     def poll(self, keys: list[str]) -> None:
+        if not self.interactive:
+            return
         for key in keys:
-            path = self.dir / (key.replace("/", "__") + ".json")
             try:
-                state = json.loads(path.read_text())
+                state = json.loads(self._path(key).read_text())
             except (FileNotFoundError, json.JSONDecodeError):
                 continue
+            snapshot = (state["stage"], state["done"], state["total"])
+            if self.seen.get(key) == snapshot:
+                continue
+            self.seen[key] = snapshot
             bar = self.bars.get(key)
             if bar is None:
-                bar = self.bars[key] = self.tqdm(total=1, desc=key, unit="step", leave=False, dynamic_ncols=True)
-            bar.set_description(f"{key} {state['stage']:>5}")
+                bar = self.bars[key] = self.tqdm(total=1, unit="", leave=False, dynamic_ncols=True)
+            bar.set_description(f"{key} {state['stage']:>5}", refresh=False)
             bar.total = max(1, state["total"])
             bar.n = state["done"]
             bar.refresh()
 
-    def finish(self, key: str, ok: bool) -> None:
+    def finish(self, key: str, ok: bool, seconds: float) -> None:
         bar = self.bars.pop(key, None)
         if bar is not None:
             bar.close()
-        self.overall.write(f"{key}: {'done' if ok else 'FAILED'}")
-        self.overall.update(1)
+        self.finished += 1
+        line = f"[{self.finished}/{self.total}] {key}: {'done' if ok else 'FAILED'} in {seconds:.1f} s"
+        self.tqdm.write(line, file=sys.stderr)
 
     def close(self) -> None:
         for bar in self.bars.values():
             bar.close()
-        self.overall.close()
 
 
 def run_blocks(keys: list[str], workers: int) -> dict[str, tuple[bool, str]]:
@@ -125,11 +139,11 @@ def run_blocks(keys: list[str], workers: int) -> dict[str, tuple[bool, str]]:
             for future in done:
                 key = running.pop(future)
                 try:
-                    _, ok, detail = future.result()
+                    ok, detail, seconds = future.result()
                 except Exception as exc:  # a crashed worker process: report, keep the other blocks going
-                    ok, detail = False, f"worker crashed: {exc!r}"
+                    ok, detail, seconds = False, f"worker crashed: {exc!r}", 0.0
                 outcomes[key] = (ok, detail)
-                bars.finish(key, ok)
+                bars.finish(key, ok, seconds)
     bars.close()
     return outcomes
 
@@ -149,7 +163,7 @@ def campaign_primes(name: str):
     frame = read_stage(settings.data_path(), "certificates", campaign=name)
     if not len(frame):
         return frame
-    spec = CampaignRegistry(settings.registry_url()).get(name)
+    spec = open_registry(settings.registry_url()).get(name)
     from darkreach_pipeline.forms import FORMS
 
     params = [*FORMS[spec.form].param_names, spec.axis]
@@ -173,7 +187,9 @@ def cmd_run(args) -> int:
     failed = {k: d for k, (ok, d) in outcomes.items() if not ok}
     gather_primes(instance)
     frame = campaign_primes(spec.name)
-    print(f"\n{len(frame)} primes and probable primes in '{spec.name}' ({time.time() - start:.1f} s):")
+    proven = int((frame["status"] == "proven").sum()) if len(frame) else 0
+    print(f"\n{len(frame)} primes in '{spec.name}': {proven} proven, {len(frame) - proven} probable "
+          f"({time.time() - start:.1f} s)")
     for row in frame.to_dict("records"):
         how = f"proven by {row['method']}" if row["status"] == "proven" else f"probable prime ({row['method']})"
         print(f"  {row['expression']:<28} {row['digits']:>7} digits  {how}")
@@ -202,7 +218,7 @@ def cmd_primes(args) -> int:
 
 
 def cmd_status(args) -> int:
-    registry = CampaignRegistry(settings.registry_url())
+    registry = open_registry(settings.registry_url())
     instance = _instance()
     specs = [registry.get(args.name)] if args.name else registry.all()
     for spec in specs:

@@ -5,14 +5,14 @@ from dagster import ConfigurableResource, Failure
 
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.stores.registry import CampaignRegistry
+from darkreach_pipeline.stores.registry import CampaignRegistry, open_registry
 
 
 class CampaignRegistryResource(ConfigurableResource):
     url: str
 
     def registry(self) -> CampaignRegistry:
-        return CampaignRegistry(self.url)
+        return open_registry(self.url)
 
     def resolve(self, partition_key: str) -> tuple[CampaignSpec, int]:
         """Block key -> (spec, block); a stale or malformed key fails the step with the fix in its message."""

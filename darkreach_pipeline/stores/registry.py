@@ -7,6 +7,7 @@ again with other parameters is refused, so results from two definitions never mi
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 
@@ -119,3 +120,9 @@ class CampaignRegistry:
         requested = row["sieve_depth_requested"]
         return CampaignSpec(**{**spec.__dict__, "sieve_depth_requested": int(requested) if requested.isdigit()
                                else requested})
+
+
+@functools.cache
+def open_registry(url: str) -> CampaignRegistry:
+    """One registry (engine, connection pool, schema check) per URL and process."""
+    return CampaignRegistry(url)
