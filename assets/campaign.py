@@ -9,6 +9,7 @@ from dagster import AssetExecutionContext, MetadataValue, asset
 from assets.partitions import campaign_blocks
 from darkreach_pipeline import blocks
 from resources.campaigns import CampaignRegistryResource
+from resources.checkpoints import CheckpointStoreResource
 from resources.progress import BlockProgress
 
 COMMON = {"partitions_def": campaign_blocks, "group_name": "campaign"}
@@ -52,12 +53,18 @@ def prp_results(
     context: AssetExecutionContext,
     campaign_registry: CampaignRegistryResource,
     block_progress: BlockProgress,
+    checkpoint_store: CheckpointStoreResource,
     sieve_survivors: pd.DataFrame,
 ) -> pd.DataFrame:
-    """One test per survivor: result, method, RES64 (3^(N-1) mod N), seconds, software versions."""
+    """One test per survivor: result, method, RES64 (3^(N-1) mod N), seconds, software versions.
+
+    Checkpointed while it runs; a retry or relaunch resumes where the last one stopped."""
     spec, block = campaign_registry.resolve(context.partition_key)
+    checkpointer = checkpoint_store.for_block(context.partition_key, spec, block, context.log.warning)
     start = time.perf_counter()
-    frame = blocks.test_frame(spec, block, sieve_survivors, block_progress.reporter(context.partition_key))
+    frame = blocks.test_frame(
+        spec, block, sieve_survivors, block_progress.reporter(context.partition_key), checkpointer
+    )
     seconds = time.perf_counter() - start
     found = frame[frame["result"] != "composite"]
     test_seconds = float(frame["seconds"].sum())
@@ -66,6 +73,9 @@ def prp_results(
          "probable_primes": int((frame["result"] == "probable-prime").sum()),
          "seconds": round(seconds, 3), "tests_per_second": round(len(frame) / seconds, 2) if seconds else 0.0,
          "test_seconds": round(test_seconds, 3),
+         "gerbicz_checks": int(frame["gerbicz_checks"].sum()), "rollbacks": int(frame["rollbacks"].sum()),
+         "resumed_from": checkpointer.resumed_from, "checkpoints_saved": checkpointer.saves,
+         "checkpoint_rejected": checkpointer.rejected or "no",
          "found": MetadataValue.md(found[["expression", "result", "method"]].to_markdown(index=False)
                                    if len(found) else "none")}
     )
@@ -74,11 +84,16 @@ def prp_results(
 
 @asset(**COMMON, op_tags={"dagster-celery/queue": "cert"})
 def certificates(
-    context: AssetExecutionContext, campaign_registry: CampaignRegistryResource, prp_results: pd.DataFrame
+    context: AssetExecutionContext,
+    campaign_registry: CampaignRegistryResource,
+    checkpoint_store: CheckpointStoreResource,
+    prp_results: pd.DataFrame,
 ) -> pd.DataFrame:
     """Every prime and probable prime with its certificate, re-checked by the independent verifier."""
-    spec, _ = campaign_registry.resolve(context.partition_key)
+    spec, block = campaign_registry.resolve(context.partition_key)
     frame = blocks.certificate_frame(spec, prp_results)
+    # prp_results is stored by now: its checkpoint is no longer needed.
+    checkpoint_store.for_block(context.partition_key, spec, block, context.log.warning).clear()
     context.add_output_metadata(
         {"proven": int((frame["status"] == "proven").sum()), "prp": int((frame["status"] == "prp").sum()),
          "all_verified": bool(frame["verified"].all()) if len(frame) else True}

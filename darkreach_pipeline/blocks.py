@@ -18,6 +18,7 @@ import pandas as pd
 
 from darkreach_pipeline import __version__
 from darkreach_pipeline.campaign import CampaignSpec
+from darkreach_pipeline.checkpointing import BlockCheckpointer
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.primality.outcome import PRIME, PROBABLE_PRIME
 from darkreach_pipeline.proofs.verify import verify_probable_prime
@@ -88,21 +89,41 @@ def sieve_frame(
     )
 
 
-def test_frame(spec: CampaignSpec, block: int, sieved: pd.DataFrame, progress: Progress | None = None) -> pd.DataFrame:
-    """Test every survivor once; one row per test with its result, method, RES64 and cost."""
+def test_frame(
+    spec: CampaignSpec,
+    block: int,
+    sieved: pd.DataFrame,
+    progress: Progress | None = None,
+    checkpointer: BlockCheckpointer | None = None,
+) -> pd.DataFrame:
+    """Test every survivor once; one row per test with its result, method, RES64 and cost.
+
+    With a checkpointer, finished rows and the verified state of a long test are saved as the block
+    runs, and a rerun resumes from them: no candidate lost, none recorded twice.
+    """
     form = form_for(spec)
     survivors = sieved.loc[sieved["status"] == SURVIVOR, spec.axis].astype(int).tolist()
     versions = software_versions()
+    restored: dict[int, dict] = {}
+    if checkpointer is not None:
+        checkpointer.total = len(survivors)
+        checkpoint = checkpointer.resume()
+        if checkpoint is not None:
+            restored = {int(row[spec.axis]): row for row in checkpoint.rows}
     rows = []
-    for i, value in enumerate(survivors):
-        if progress:
-            progress("test", i, len(survivors))
-        start = time.perf_counter()
-        outcome = form.test(value)
-        seconds = time.perf_counter() - start
-        N = form.number(value)
-        rows.append(
-            {
+    try:
+        for i, value in enumerate(survivors):
+            if progress:
+                progress("test", i, len(survivors))
+            if value in restored:
+                rows.append(restored[value])
+                continue
+            start = time.perf_counter()
+            hooks = checkpointer.chain_hooks(value) if checkpointer is not None else None
+            outcome = form.test(value, chain_run=hooks)
+            seconds = time.perf_counter() - start
+            N = form.number(value)
+            row = {
                 "campaign": spec.name,
                 "block": block,
                 "form": spec.form,
@@ -115,17 +136,26 @@ def test_frame(spec: CampaignSpec, block: int, sieved: pd.DataFrame, progress: P
                 "residue_type": outcome.residue_type,
                 "certificate": json.dumps(outcome.certificate, sort_keys=True),
                 "seconds": seconds,
+                "gerbicz_checks": outcome.checks,
+                "rollbacks": outcome.rollbacks,
                 "software": versions,
             }
-        )
+            rows.append(row)
+            if checkpointer is not None:
+                checkpointer.finished(row)
+    except BaseException:  # interrupted (SIGTERM, SIGINT, run terminated): keep what is done
+        if checkpointer is not None:
+            checkpointer.save()
+        raise
     if progress:
         progress("test", len(survivors), len(survivors))
     columns = [
         "campaign", "block", "form", *form.param_names, spec.axis, "expression", "digits", "result", "method",
-        "res64", "residue_type", "certificate", "seconds", "software",
+        "res64", "residue_type", "certificate", "seconds", "gerbicz_checks", "rollbacks", "software",
     ]  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype({"block": "int64", spec.axis: "int64", "digits": "int64", "seconds": "float64"})
+    return frame.astype({"block": "int64", spec.axis: "int64", "digits": "int64", "seconds": "float64",
+                         "gerbicz_checks": "int64", "rollbacks": "int64"})
 
 
 def certificate_frame(spec: CampaignSpec, results: pd.DataFrame) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from assets.primes import primes
 from assets.sensors import campaign_files_sensor
 from darkreach_pipeline import settings
 from resources.campaigns import CampaignRegistryResource
+from resources.checkpoints import CheckpointStoreResource
 from resources.parquet_io import ParquetIOManager
 from resources.progress import BlockProgress
 from resources.results import ResultsLocation
@@ -29,6 +30,7 @@ def build_resources() -> dict:
         "results_location": ResultsLocation(base_path=data),
         "campaign_registry": CampaignRegistryResource(url=settings.registry_url()),
         "block_progress": BlockProgress(directory=str(settings.progress_path())),
+        "checkpoint_store": CheckpointStoreResource(location=settings.checkpoint_location()),
     }
 
 

@@ -54,3 +54,8 @@ def inbox_path() -> Path:
 
 def progress_path() -> Path:
     return darkreach_home() / "progress"
+
+
+def checkpoint_location() -> str:
+    """A folder (default DARKREACH_HOME/checkpoints) or a database URL (DARKREACH_CHECKPOINTS)."""
+    return os.environ.get("DARKREACH_CHECKPOINTS") or str(darkreach_home() / "checkpoints")

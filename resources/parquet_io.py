@@ -2,7 +2,7 @@
 
 
 import pandas as pd
-from dagster import ConfigurableIOManagerFactory, InputContext, OutputContext, UPathIOManager
+from dagster import ConfigurableIOManagerFactory, Failure, InputContext, OutputContext, UPathIOManager
 from pydantic import Field
 from upath import UPath
 
@@ -17,8 +17,17 @@ class PandasParquetIOManager(UPathIOManager):
         tmp.rename(path)  # readers never see a half-written file
 
     def load_from_path(self, context: InputContext, path: UPath) -> pd.DataFrame:
-        with path.open("rb") as f:
-            return pd.read_parquet(f)
+        try:
+            with path.open("rb") as f:
+                return pd.read_parquet(f)
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # a truncated or foreign file: say which, and how to recover
+            raise Failure(
+                description=f"stored output {path} is unreadable ({type(exc).__name__}: {exc}); nothing else is "
+                f"affected: re-materialise asset '{context.asset_key.to_user_string()}' for this partition "
+                "to rewrite it"
+            ) from None
 
 
 class ParquetIOManager(ConfigurableIOManagerFactory):

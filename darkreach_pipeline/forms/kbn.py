@@ -16,11 +16,12 @@ import numpy as np
 from gmpy2 import mpz
 
 from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.primality.gerbicz import ChainReport, Fault, GerbiczChain, GerbiczError, Reducer
 from darkreach_pipeline.primality.llr import llr_applies, llr_is_prime, rodseth_p
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome, res64
 from darkreach_pipeline.primality.proth import proth_applies, proth_witness
 from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
-from darkreach_pipeline.primality.special_form import SpecialModulus, power_chain, split_power_of_two
+from darkreach_pipeline.primality.special_form import power_chain, split_power_of_two
 from darkreach_pipeline.proofs.verify import verify_kbn
 from darkreach_pipeline.sieve.kbn import sieve_kbn
 
@@ -146,45 +147,71 @@ class KbnForm:
         return sieve_kbn(self.k, self.b, self.c, lo, hi, prime_chunks, progress)
 
     # ----- testing ---------------------------------------------------------------------------
-    def test(self, n: int) -> TestOutcome:
-        N = self.number(n)
-        K, e = split_power_of_two(self.k, self.b, n)
-        half = None  # 3^((N-1)/2), kept when the Fermat chain passes through it (c = +1)
-        if self.c == 1 and SpecialModulus.applies(K, e):
-            half = SpecialModulus(K, e, 1).square_chain(gmpy2.powmod(3, K, N), e - 1)
-            fermat = half * half % N
-        elif self.c == -1 and SpecialModulus.applies(K, e) and N % 3:
-            full = power_chain(3, K, e, N)  # 3^(N+1)
-            fermat = full * gmpy2.invert(9, N) % N
-        else:
-            fermat = gmpy2.powmod(3, N - 1, N)
-        residue = res64(fermat)
+    def fermat_chain(
+        self, n: int, N: mpz, run_options: dict | None = None, **chain_options
+    ) -> tuple[mpz, mpz | None, ChainReport]:
+        """3^(N-1) mod N by a Gerbicz-checked chain; also 3^((N-1)/2) when the chain passes through it.
 
+        b a power of two: squarings of 3^K (N -+ 1 = K*2^e), special-form reduction. Other b:
+        steps x -> x^b from 3^k (N -+ 1 = k*b^n). For c = -1 the chain ends at 3^(N+1).
+        """
+        if self.b & (self.b - 1) == 0:
+            K, e = split_power_of_two(self.k, self.b, n)
+            reducer = Reducer(N, K, e, self.c)
+            chain = GerbiczChain(reducer, 3, K, e - 1 if self.c == 1 else e, **chain_options)
+        else:
+            reducer = Reducer(N, step=self.b)
+            chain = GerbiczChain(reducer, 3, self.k, n, **chain_options)
+        x = chain.run(**(run_options or {}))
+        if self.c == 1:
+            if self.b & (self.b - 1):
+                return x, None, chain.report
+            squares = {reducer.reduce(x * x) for _ in range(2)}  # the one step after the chain, done twice
+            if len(squares) != 1:
+                raise GerbiczError("the last squaring disagreed with itself")
+            return squares.pop(), x, chain.report
+        if N % 3 == 0:
+            return gmpy2.powmod(3, N - 1, N), None, chain.report
+        return reducer.reduce(x * gmpy2.invert(9, N)), None, chain.report
+
+    def test(
+        self, n: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
+    ) -> TestOutcome:
+        """Fermat base 3 on every candidate (Gerbicz-checked), then a proof for the probable primes.
+
+        `chain_run` passes resume / on_verified / want_check to the chain (checkpoints of long tests);
+        `check=False` and `faults` exist for the fault-injection tests and diagnostics.
+        """
+        N = self.number(n)
         if N < DETERMINISTIC_LIMIT:
             prime = is_prime_small(int(N))
-            return TestOutcome(PRIME if prime else COMPOSITE, "bpsw-below-2^64", residue,
+            return TestOutcome(PRIME if prime else COMPOSITE, "bpsw-below-2^64", res64(gmpy2.powmod(3, N - 1, N)),
                                certificate={"method": "bpsw-below-2^64"} if prime else {})
+        fermat, half, report = self.fermat_chain(n, N, chain_run, check=check, faults=faults)
+        residue = res64(fermat)
+        checked = {"checks": report.checks, "rollbacks": report.rollbacks}
         if fermat != 1:
-            return TestOutcome(COMPOSITE, "fermat-3", residue)
+            return TestOutcome(COMPOSITE, "fermat-3", residue, **checked)
 
+        K, e = split_power_of_two(self.k, self.b, n)
         if self.c == 1 and proth_applies(K, e):
             a = proth_witness(N)
             if a is None:
-                return TestOutcome(COMPOSITE, "proth", residue)
+                return TestOutcome(COMPOSITE, "proth", residue, **checked)
             h = half if (a == 3 and half is not None) else power_chain(a, K, e - 1, N)
             if h == N - 1:
-                return TestOutcome(PRIME, "proth", residue, certificate={"method": "proth", "witness": a})
-            return TestOutcome(COMPOSITE, "proth", residue)
+                return TestOutcome(PRIME, "proth", residue, certificate={"method": "proth", "witness": a}, **checked)
+            return TestOutcome(COMPOSITE, "proth", residue, **checked)
         if self.c == -1 and llr_applies(K, e):
             P = rodseth_p(N)
             if P is not None:
                 if llr_is_prime(K, e, P):
-                    return TestOutcome(PRIME, "llr", residue, certificate={"method": "llr", "P": P})
-                return TestOutcome(COMPOSITE, "llr", residue)
+                    return TestOutcome(PRIME, "llr", residue, certificate={"method": "llr", "P": P}, **checked)
+                return TestOutcome(COMPOSITE, "llr", residue, **checked)
         if is_bpsw_probable_prime(N):
             return TestOutcome(PROBABLE_PRIME, "fermat-3+bpsw", residue,
-                               certificate={"method": "prp", "tests": ["fermat-3", "strong-bpsw"]})
-        return TestOutcome(COMPOSITE, "bpsw", residue)
+                               certificate={"method": "prp", "tests": ["fermat-3", "strong-bpsw"]}, **checked)
+        return TestOutcome(COMPOSITE, "bpsw", residue, **checked)
 
     def verify(self, n: int, certificate: Mapping[str, object]) -> tuple[bool, str]:
         """Independent re-check of a proof certificate (proofs/verify.py shares no code with test())."""

@@ -27,6 +27,8 @@ class TestOutcome:
     res64: str
     residue_type: str = RESIDUE_TYPE
     certificate: dict[str, Any] = field(default_factory=dict)
+    checks: int = 0  # Gerbicz checks that passed
+    rollbacks: int = 0  # errors detected and recomputed
 
     @property
     def status(self) -> str | None:

@@ -8,6 +8,7 @@ so one correction step finishes the reduction. Only x*x is a full-size multiplic
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import gmpy2
 from gmpy2 import mpz
@@ -32,13 +33,23 @@ class SpecialModulus:
     e: int
     c: int
 
-    @property
+    @cached_property
     def N(self) -> mpz:
         return (mpz(self.K) << self.e) + self.c
 
     @staticmethod
     def applies(K: int, e: int) -> bool:
         return e >= 1 and K.bit_length() <= MAX_SPECIAL_K_BITS
+
+    def reduce(self, y: mpz) -> mpz:
+        """y mod N for 0 <= y < N^2 (a product of two residues)."""
+        K, e = self.K, self.e
+        q = (y >> e) // K if K != 1 else y >> e
+        if self.c == 1:
+            x = y - ((q * K) << e) - q
+            return x + self.N if x < 0 else x
+        x = y - ((q * K) << e) + q
+        return x - self.N if x >= self.N else x
 
     def square_chain(self, x: mpz, count: int) -> mpz:
         """Return x^(2^count) mod N by `count` special-form squarings."""

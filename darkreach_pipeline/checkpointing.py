@@ -1,0 +1,92 @@
+"""When and what to checkpoint while a block's tests run, and how to resume from it.
+
+Saves every `every_seconds` or every `every_fraction` of the block, whichever comes first, and
+when the run is interrupted (SIGTERM/SIGINT arrive as exceptions). Inside a long test it saves
+the last Gerbicz-verified chain state, never an unverified one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from darkreach_pipeline.primality.gerbicz import ChainState
+from darkreach_pipeline.stores.checkpoints import Checkpoint, CheckpointRejected, CheckpointStore, decode
+
+
+class BlockCheckpointer:
+    def __init__(
+        self,
+        store: CheckpointStore,
+        key: str,
+        fingerprint: str,
+        block: int,
+        every_seconds: float = 60.0,
+        every_fraction: float = 0.1,
+        log: Callable[[str], None] = lambda message: None,
+    ):
+        self.store, self.key, self.fingerprint, self.block = store, key, fingerprint, block
+        self.every_seconds, self.every_fraction = every_seconds, every_fraction
+        self.log = log
+        self.rows: list[dict[str, Any]] = []
+        self.chain: dict[str, Any] | None = None
+        self.total = 0
+        self.saves = 0
+        self._last_time = time.monotonic()
+        self._last_rows = 0
+        self.rejected: str | None = None
+        self.resumed_from = "nothing (fresh start)"
+
+    def resume(self) -> Checkpoint | None:
+        """The trusted checkpoint of this block, or None (a rejected one is reported and ignored)."""
+        blob = self.store.load(self.key)
+        if blob is None:
+            return None
+        try:
+            checkpoint = decode(blob, self.fingerprint, self.block)
+        except CheckpointRejected as exc:
+            self.rejected = str(exc)
+            self.log(f"checkpoint of {self.key} ignored, its work will be redone: {exc}")
+            return None
+        self.rows = list(checkpoint.rows)
+        self.chain = checkpoint.chain
+        self._last_rows = len(self.rows)
+        self.resumed_from = f"{len(self.rows)} finished tests"
+        if self.chain is not None:
+            self.resumed_from += f", test of {self.chain['value']} at squaring {self.chain['state']['done']}"
+        self.log(f"{self.key} resumed from its checkpoint: {self.resumed_from}")
+        return checkpoint
+
+    def due(self) -> bool:
+        if time.monotonic() - self._last_time >= self.every_seconds:
+            return True
+        return self.total > 0 and (len(self.rows) - self._last_rows) >= max(1, self.every_fraction * self.total)
+
+    def save(self) -> None:
+        self.store.save(self.key, Checkpoint(self.fingerprint, self.block, self.rows, self.chain).encode())
+        self.saves += 1
+        self._last_time = time.monotonic()
+        self._last_rows = len(self.rows)
+
+    def finished(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        self.chain = None
+        if self.due():
+            self.save()
+
+    def chain_hooks(self, value: int) -> dict[str, Any]:
+        """resume / on_verified / want_check for the chain testing `value`."""
+        resume = None
+        if self.chain is not None and self.chain.get("value") == value:
+            resume = ChainState.from_json(self.chain["state"])
+
+        def on_verified(state: ChainState) -> None:
+            self.chain = {"value": value, "state": state.to_json()}
+            if self.due():
+                self.save()
+
+        return {"resume": resume, "on_verified": on_verified, "want_check": self.due}
+
+    def clear(self) -> None:
+        self.store.delete(self.key)

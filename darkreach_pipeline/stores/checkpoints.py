@@ -1,0 +1,133 @@
+"""Checkpoints of a block in progress: finished result rows and the verified state of a long test.
+
+A checkpoint is trusted only if its content hash, campaign fingerprint, block and software
+version all match; anything else is reported and ignored (the work is redone, never trusted).
+Local files are written atomically (temp file + rename); a SQL store (SQLite/PostgreSQL) lets
+another machine resume a block.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from darkreach_pipeline import __version__
+from darkreach_pipeline.stores.registry import sqlalchemy_url
+
+FORMAT = 1
+
+
+@dataclass
+class Checkpoint:
+    """What survives a crash: rows of finished candidates, and a verified chain state (or None)."""
+
+    campaign_fingerprint: str
+    block: int
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    chain: dict[str, Any] | None = None  # {"value": n, "done": squarings, "x", "d", "start": hex strings}
+    software: str = __version__
+
+    def encode(self) -> bytes:
+        body = json.dumps(
+            {"format": FORMAT, "fingerprint": self.campaign_fingerprint, "block": self.block, "rows": self.rows,
+             "chain": self.chain, "software": self.software},
+            sort_keys=True,
+        )
+        digest = hashlib.sha256(body.encode()).hexdigest()
+        return json.dumps({"sha256": digest, "body": body}).encode()
+
+
+class CheckpointRejected(ValueError):
+    """A checkpoint exists but cannot be trusted; the message says why."""
+
+
+def decode(blob: bytes, fingerprint: str, block: int) -> Checkpoint:
+    try:
+        outer = json.loads(blob)
+        body = outer["body"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointRejected(f"unreadable checkpoint ({exc})") from None
+    if hashlib.sha256(body.encode()).hexdigest() != outer.get("sha256"):
+        raise CheckpointRejected("content hash does not match: the checkpoint is corrupt")
+    data = json.loads(body)
+    if data.get("format") != FORMAT or data.get("software") != __version__:
+        raise CheckpointRejected(f"written by software {data.get('software')!r}, this is {__version__}")
+    if data["fingerprint"] != fingerprint or data["block"] != block:
+        raise CheckpointRejected("written for other campaign parameters or another block")
+    return Checkpoint(fingerprint, block, data["rows"], data["chain"], data["software"])
+
+
+class CheckpointStore(Protocol):
+    def save(self, key: str, blob: bytes) -> None: ...
+    def load(self, key: str) -> bytes | None: ...
+    def delete(self, key: str) -> None: ...
+
+
+class FileCheckpointStore:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / (key.replace("/", "__") + ".ckpt")
+
+    def save(self, key: str, blob: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+
+    def load(self, key: str) -> bytes | None:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+_metadata = sa.MetaData()
+_table = sa.Table(
+    "darkreach_checkpoints",
+    _metadata,
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("blob", sa.LargeBinary, nullable=False),
+)
+
+
+class SqlCheckpointStore:
+    """Checkpoints in SQLite or PostgreSQL, so that another machine can resume a block."""
+
+    def __init__(self, url: str):
+        self.engine = sa.create_engine(sqlalchemy_url(url))
+        _metadata.create_all(self.engine, checkfirst=True)
+
+    def save(self, key: str, blob: bytes) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(_table.delete().where(_table.c.key == key))
+            conn.execute(_table.insert().values(key=key, blob=blob))
+
+    def load(self, key: str) -> bytes | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(_table.c.blob).where(_table.c.key == key)).scalar()
+
+    def delete(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(_table.delete().where(_table.c.key == key))
+
+
+def open_checkpoint_store(location: str) -> CheckpointStore:
+    """A folder path (the default), or a database URL (sqlite:///..., postgresql://...)."""
+    if "://" in location and not location.startswith("file://"):
+        return SqlCheckpointStore(location)
+    return FileCheckpointStore(location.removeprefix("file://"))
