@@ -33,11 +33,13 @@ class GerbiczError(RuntimeError):
 class Fault:
     """Test/diagnostic hook: flip `bit` of the residue right after squaring number `iteration`.
 
-    iteration 0 corrupts the start value. Each fault fires once (a transient hardware error).
+    iteration 0 corrupts the start value. A fault fires once (a transient hardware error) unless
+    `persistent`, which fires every time the chain passes that squaring (a broken machine).
     """
 
     iteration: int
     bit: int = 0
+    persistent: bool = False
     fired: bool = False
 
 
@@ -133,7 +135,7 @@ class GerbiczChain:
     def _fault_at(self, iteration: int, x: mpz) -> mpz:
         for f in self.faults:
             if f.iteration == iteration and not f.fired:
-                f.fired = True
+                f.fired = not f.persistent
                 self.report.faults_injected.append(iteration)
                 return x ^ (mpz(1) << f.bit)
         return x
