@@ -1,7 +1,6 @@
 """Checkpoints inside a block: atomic, verified, resumable after kill -9, saved on SIGTERM."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
