@@ -4,10 +4,11 @@
 import time
 
 import pandas as pd
-from dagster import AssetExecutionContext, MetadataValue, asset
+from dagster import AssetExecutionContext, MetadataValue, RetryPolicy, asset
 
 from assets.partitions import campaign_blocks
 from darkreach_pipeline import blocks
+from darkreach_pipeline.forms import form_for
 from resources.campaigns import CampaignRegistryResource
 from resources.checkpoints import CheckpointStoreResource
 from resources.progress import BlockProgress
@@ -48,7 +49,7 @@ def sieve_survivors(
     return frame
 
 
-@asset(**COMMON, op_tags={"dagster-celery/queue": "prp"})
+@asset(**COMMON, op_tags={"dagster-celery/queue": "prp"}, retry_policy=RetryPolicy(max_retries=2, delay=10))
 def prp_results(
     context: AssetExecutionContext,
     campaign_registry: CampaignRegistryResource,
@@ -68,6 +69,10 @@ def prp_results(
     seconds = time.perf_counter() - start
     found = frame[frame["result"] != "composite"]
     test_seconds = float(frame["seconds"].sum())
+    if len(frame):
+        form = form_for(spec)
+        mean_bits = sum(form.bits(int(v)) for v in frame[spec.axis]) / len(frame)
+        campaign_registry.costs().record(spec.form, mean_bits, len(frame), test_seconds)
     context.add_output_metadata(
         {"tests": len(frame), "primes": int((frame["result"] == "prime").sum()),
          "probable_primes": int((frame["result"] == "probable-prime").sum()),

@@ -9,6 +9,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 
 from assets.jobs import campaign_job
 from assets.partitions import campaign_blocks
+from darkreach_pipeline.blocks import block_max_runtime
 from darkreach_pipeline.campaign import load_campaign
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.settings import inbox_path
@@ -28,6 +29,7 @@ def campaign_files_sensor(
     if not changed:
         return SkipReason(f"no new campaign files in {folder}")
     registry = campaign_registry.registry()
+    costs = campaign_registry.costs()
     existing = set(context.instance.get_dynamic_partitions(campaign_blocks.name))
     new_keys: list[str] = []
     runs: list[RunRequest] = []
@@ -39,10 +41,11 @@ def campaign_files_sensor(
         except CampaignError as exc:  # reported and skipped; a fixed file has a new hash and is retried
             context.log.error(f"{path.name}: {exc}")
             continue
-        for key in spec.partition_keys():
+        for block, key in enumerate(spec.partition_keys()):
             if key not in existing:
                 new_keys.append(key)
-            runs.append(RunRequest(partition_key=key, run_key=f"{spec.fingerprint()}:{key}"))
+            runs.append(RunRequest(partition_key=key, run_key=f"{spec.fingerprint()}:{key}",
+                                   tags={"dagster/max_runtime": str(block_max_runtime(spec, block, costs))}))
         context.log.info(f"{path.name}: campaign '{spec.name}', {spec.block_count} blocks")
     return SensorResult(
         run_requests=runs,

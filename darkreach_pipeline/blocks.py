@@ -23,6 +23,7 @@ from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.primality.outcome import PRIME, PROBABLE_PRIME
 from darkreach_pipeline.proofs.verify import verify_probable_prime
 from darkreach_pipeline.sieve.primes import prime_chunks
+from darkreach_pipeline.stores.costs import CostStore, max_runtime
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -195,3 +196,11 @@ def certificate_frame(spec: CampaignSpec, results: pd.DataFrame) -> pd.DataFrame
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns).astype({"verified": bool})
 
+
+
+def block_max_runtime(spec: CampaignSpec, block: int, costs: CostStore) -> int:
+    """Seconds a block's run may take before it counts as hung: max(120, 3 x estimated duration)."""
+    form = form_for(spec)
+    lo, hi = spec.block_range(block)
+    tests = (hi - lo) * form.survival_fraction(spec.sieve_depth)
+    return max_runtime(tests, costs.seconds_per_test(spec.form, form.bits((lo + hi) // 2)))

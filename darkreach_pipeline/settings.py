@@ -15,6 +15,10 @@ telemetry:
 concurrency:
   runs:
     max_concurrent_runs: 2
+# Runs carry a dagster/max_runtime tag sized from measured test costs (max(120 s, 3 x estimate)).
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: 30
 """
 
 

@@ -5,6 +5,7 @@ from dagster import ConfigurableResource, Failure
 
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.stores.costs import CostStore, open_cost_store
 from darkreach_pipeline.stores.registry import CampaignRegistry, open_registry
 
 
@@ -20,3 +21,7 @@ class CampaignRegistryResource(ConfigurableResource):
             return self.registry().resolve(partition_key)
         except CampaignError as exc:
             raise Failure(description=str(exc)) from None
+
+    def costs(self) -> CostStore:
+        """Measured test costs live next to the campaign specs."""
+        return open_cost_store(self.url)

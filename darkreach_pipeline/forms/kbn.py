@@ -104,9 +104,17 @@ class KbnForm:
         sieve_seconds_per_prime = (0.4 + 0.17 * math.sqrt(span)) * 1e-6
         depth = 1e5
         for _ in range(4):
-            survivors = span * 2 * math.exp(-0.5772156649) / math.log(depth)
+            survivors = span * cls.survival_fraction(depth)
             depth = max(1e3, min(2**32 - 1, survivors * test_seconds / sieve_seconds_per_prime))
         return int(depth)
+
+    @staticmethod
+    def survival_fraction(depth: float) -> float:
+        """Share of candidates expected to survive a sieve to `depth` (Mertens; N is never even here)."""
+        return min(1.0, 2 * math.exp(-0.5772156649) / math.log(max(depth, 3)))
+
+    def bits(self, n: int) -> float:
+        return n * math.log2(self.b) + math.log2(self.k)
 
     # ----- numbers ---------------------------------------------------------------------------
     def number(self, n: int) -> mpz:

@@ -7,8 +7,8 @@ mismatch the chain rolls back to the last verified state and replays; the same f
 fails the candidate loudly. Coverage gaps of plain GEC are closed: the start value is computed
 twice, the T mod L head squarings are done twice, and a check is forced at the end.
 
-Cost: T/L multiplications for the checksum plus L squarings per check (about 2*sqrt(2T) in all
-with the default L = sqrt(2T) and one check at the end).
+Cost: T/L multiplications for the checksum, L squarings per check, the head twice: about
+2*sqrt(T) extra operations for a chain checked once at the end (0.65% at T = 100,000).
 """
 
 from __future__ import annotations
@@ -74,7 +74,12 @@ class ChainReport:
 
 
 def default_block(total: int) -> int:
-    return max(4, math.isqrt(2 * total))
+    """L minimising the extra work of one checked chain: T/L checksum products, one final check of
+    L squarings, and the T mod L head squarings done twice."""
+    if total < 16:
+        return max(1, total)
+    root = math.isqrt(total)
+    return min(range(max(2, root // 2), 2 * root + 1), key=lambda L: total // L + L + total % L)
 
 
 class Reducer:

@@ -15,8 +15,13 @@ def llr_applies(K: int, e: int) -> bool:
 
 
 def rodseth_p(N: mpz) -> int | None:
-    """Smallest P >= 3 with Jacobi(P-2, N) = +1 and Jacobi(P+2, N) = -1 (P = 4 when 3 does not divide K)."""
-    for P in range(3, MAX_P):
+    """P with Jacobi(P-2, N) = +1 and Jacobi(P+2, N) = -1, chosen as LLR does: P = 4 when it qualifies
+    (always when 3 does not divide K and 3 does not divide N), else the smallest such P >= 3.
+
+    Trying 4 first matters: the smallest qualifying P is 3 whenever Jacobi(5, N) = -1, also for K
+    not divisible by 3 (2^7-1), where LLR and the docstring use P = 4.
+    """
+    for P in (4, *range(3, MAX_P)):
         if gmpy2.jacobi(P - 2, N) == 1 and gmpy2.jacobi(P + 2, N) == -1:
             return P
     return None

@@ -1,0 +1,79 @@
+"""Measured cost per test, kept per form and size from finished blocks, to size run timeouts.
+
+A block's run gets a maximum runtime of max(120 s, 3 x estimate): big blocks are not killed as
+stale, truly hung ones are. Before any block of a form has finished, the estimate comes from the
+analytic model (the special-form loop's measured constant).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import sqlalchemy as sa
+
+from darkreach_pipeline.stores.registry import sqlalchemy_url
+
+MIN_RUNTIME = 120.0
+SAFETY = 3.0
+MODEL_CONSTANT = 1.4e-10  # seconds per bit^2 per log2(bits), measured for the special-form loop
+
+_metadata = sa.MetaData()
+_costs = sa.Table(
+    "darkreach_costs",
+    _metadata,
+    sa.Column("form", sa.String(32), primary_key=True),
+    sa.Column("bits_bucket", sa.Integer, primary_key=True),  # round(4 * log2(bits))
+    sa.Column("tests", sa.BigInteger, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("bits", sa.Float, nullable=False),  # sum over tests, for the exact mean size
+)
+
+
+def model_seconds(bits: float) -> float:
+    bits = max(bits, 64.0)
+    return MODEL_CONSTANT * bits * bits * math.log2(bits)
+
+
+def bucket(bits: float) -> int:
+    return round(4 * math.log2(max(bits, 2.0)))
+
+
+class CostStore:
+    def __init__(self, url: str):
+        self.engine = sa.create_engine(sqlalchemy_url(url))
+        _metadata.create_all(self.engine, checkfirst=True)
+
+    def record(self, form: str, bits: float, tests: int, seconds: float) -> None:
+        if tests <= 0:
+            return
+        key = {"form": form, "bits_bucket": bucket(bits)}
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(_costs).where(_costs.c.form == form,
+                                                       _costs.c.bits_bucket == key["bits_bucket"])).first()
+            if row is None:
+                conn.execute(_costs.insert().values(**key, tests=tests, seconds=seconds, bits=bits * tests))
+            else:
+                conn.execute(_costs.update().where(_costs.c.form == form, _costs.c.bits_bucket == key["bits_bucket"])
+                             .values(tests=row.tests + tests, seconds=row.seconds + seconds,
+                                     bits=row.bits + bits * tests))
+
+    def seconds_per_test(self, form: str, bits: float) -> float:
+        """Measured mean at the nearest recorded size, scaled by the model to `bits`; else the model."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(_costs).where(_costs.c.form == form)).all()
+        if not rows:
+            return model_seconds(bits)
+        nearest = min(rows, key=lambda r: abs(r.bits_bucket - bucket(bits)))
+        measured_bits = nearest.bits / nearest.tests
+        return nearest.seconds / nearest.tests * model_seconds(bits) / model_seconds(measured_bits)
+
+
+def max_runtime(expected_tests: float, seconds_per_test: float, fixed_seconds: float = 30.0) -> int:
+    """Run timeout for a block: max(120 s, 3 x (tests x cost + fixed overhead))."""
+    return int(max(MIN_RUNTIME, SAFETY * (expected_tests * seconds_per_test + fixed_seconds)))
+
+
+@functools.cache
+def open_cost_store(url: str) -> CostStore:
+    return CostStore(url)
