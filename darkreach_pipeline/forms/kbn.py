@@ -19,7 +19,7 @@ from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.primality.gerbicz import ChainReport, Fault, GerbiczChain, GerbiczError, Reducer
 from darkreach_pipeline.primality.llr import llr_applies, llr_is_prime, rodseth_p
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome, res64
-from darkreach_pipeline.primality.proth import proth_applies, proth_witness
+from darkreach_pipeline.primality.proth import MAX_WITNESS, proth_applies, proth_witness
 from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
 from darkreach_pipeline.primality.special_form import power_chain, split_power_of_two
 from darkreach_pipeline.proofs.verify import verify_kbn
@@ -204,8 +204,10 @@ class KbnForm:
         K, e = split_power_of_two(self.k, self.b, n)
         if self.c == 1 and proth_applies(K, e):
             a = proth_witness(N)
-            if a is None:
+            if a is None and (gmpy2.is_square(N) or gmpy2.gcd(N, gmpy2.primorial(MAX_WITNESS)) > 1):
                 return TestOutcome(COMPOSITE, "proth", residue, **checked)
+            if a is None:  # no small non-residue (never seen for a prime): no proof, fall back to BPSW
+                return self._probable_prime(N, residue, checked)
             h = half if (a == 3 and half is not None) else power_chain(a, K, e - 1, N)
             if h == N - 1:
                 return TestOutcome(PRIME, "proth", residue, certificate={"method": "proth", "witness": a}, **checked)
@@ -216,6 +218,11 @@ class KbnForm:
                 if llr_is_prime(K, e, P):
                     return TestOutcome(PRIME, "llr", residue, certificate={"method": "llr", "P": P}, **checked)
                 return TestOutcome(COMPOSITE, "llr", residue, **checked)
+        return self._probable_prime(N, residue, checked)
+
+    @staticmethod
+    def _probable_prime(N: mpz, residue: str, checked: dict[str, int]) -> TestOutcome:
+        """No theorem applies: a strong BPSW test on top of the Fermat test, labelled probable prime."""
         if is_bpsw_probable_prime(N):
             return TestOutcome(PROBABLE_PRIME, "fermat-3+bpsw", residue,
                                certificate={"method": "prp", "tests": ["fermat-3", "strong-bpsw"]}, **checked)
