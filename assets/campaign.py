@@ -4,7 +4,7 @@
 import time
 
 import pandas as pd
-from dagster import AssetExecutionContext, MetadataValue, RetryPolicy, asset
+from dagster import AssetExecutionContext, MetadataValue, asset
 
 from assets.partitions import campaign_blocks
 from darkreach_pipeline import blocks
@@ -49,7 +49,9 @@ def sieve_survivors(
     return frame
 
 
-@asset(**COMMON, op_tags={"dagster-celery/queue": "prp"}, retry_policy=RetryPolicy(max_retries=2, delay=10))
+# No RetryPolicy: Dagster retries a step with one even when it was interrupted, so SIGTERM would not
+# stop the run. A relaunched block resumes from its checkpoint instead.
+@asset(**COMMON, op_tags={"dagster-celery/queue": "prp"})
 def prp_results(
     context: AssetExecutionContext,
     campaign_registry: CampaignRegistryResource,

@@ -3,7 +3,7 @@
 
 from dagster import AssetSelection, Config, Failure, OpExecutionContext, define_asset_job, job, op
 
-from assets.partitions import add_block_partitions, campaign_blocks
+from assets.partitions import add_block_partitions
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.errors import CampaignError
 from resources.campaigns import CampaignRegistryResource
@@ -11,7 +11,6 @@ from resources.campaigns import CampaignRegistryResource
 campaign_job = define_asset_job(
     "campaign_job",
     selection=AssetSelection.groups("campaign"),
-    partitions_def=campaign_blocks,
     description="Candidates, sieve, tests and certificates for the selected blocks.",
 )
 
@@ -34,7 +33,7 @@ class CampaignConfig(Config):
 @op
 def register_campaign_spec(
     context: OpExecutionContext, config: CampaignConfig, campaign_registry: CampaignRegistryResource
-) -> list[str]:
+) -> None:
     """Validate, record in the registry, and add the campaign's blocks as partitions."""
     raw = {key: value for key, value in config.model_dump().items() if value is not None}
     if str(raw.get("sieve_depth", "")).isdigit():
@@ -51,7 +50,6 @@ def register_campaign_spec(
         f"({len(added)} new partitions), sieve depth {spec.sieve_depth}. Select its blocks in the asset "
         "graph (partition keys starting with the campaign name) and launch a backfill."
     )
-    return keys
 
 
 @job(description="Register a campaign from the Launchpad: same validation and errors as a campaign file.")

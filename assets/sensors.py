@@ -33,6 +33,7 @@ def campaign_files_sensor(
     existing = set(context.instance.get_dynamic_partitions(campaign_blocks.name))
     new_keys: list[str] = []
     runs: list[RunRequest] = []
+    requested: set[str] = set()
     for path, digest in changed:
         seen[path.name] = digest
         try:
@@ -44,7 +45,12 @@ def campaign_files_sensor(
         for block, key in enumerate(spec.partition_keys()):
             if key not in existing:
                 new_keys.append(key)
-            runs.append(RunRequest(partition_key=key, run_key=f"{spec.fingerprint()}:{key}",
+                existing.add(key)
+            run_key = f"{spec.fingerprint()}:{key}"
+            if run_key in requested:  # the same campaign in two files: one run per block
+                continue
+            requested.add(run_key)
+            runs.append(RunRequest(partition_key=key, run_key=run_key,
                                    tags={"dagster/max_runtime": str(block_max_runtime(spec, block, costs))}))
         context.log.info(f"{path.name}: campaign '{spec.name}', {spec.block_count} blocks")
     return SensorResult(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -126,11 +127,22 @@ class ProgressBars:
             bar.close()
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _worker_init() -> None:
+    """SIGTERM becomes an exception inside the block's run: its tests checkpoint, the run fails cleanly."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+
+
 def run_blocks(keys: list[str], workers: int) -> dict[str, tuple[bool, str]]:
     outcomes: dict[str, tuple[bool, str]] = {}
     bars = ProgressBars(keys)
     running: dict[Future, str] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_init)
+    try:
         for key in keys:
             running[pool.submit(_run_block, key)] = key
         while running:
@@ -140,10 +152,18 @@ def run_blocks(keys: list[str], workers: int) -> dict[str, tuple[bool, str]]:
                 key = running.pop(future)
                 try:
                     ok, detail, seconds = future.result()
-                except Exception as exc:  # a crashed worker process: report, keep the other blocks going
+                except Exception as exc:  # a worker process died: its blocks fail, finished ones stay done
                     ok, detail, seconds = False, f"worker crashed: {exc!r}", 0.0
                 outcomes[key] = (ok, detail)
                 bars.finish(key, ok, seconds)
+    except KeyboardInterrupt:
+        # Graceful stop: running blocks get SIGTERM, checkpoint their tests and end their runs as failed.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        bars.close()
+        raise
+    pool.shutdown(wait=True)
     bars.close()
     return outcomes
 
@@ -160,14 +180,17 @@ def gather_primes(instance) -> None:
 
 
 def campaign_primes(name: str):
-    frame = read_stage(settings.data_path(), "certificates", campaign=name)
-    if not len(frame):
-        return frame
-    spec = open_registry(settings.registry_url()).get(name)
+    """Every prime and PRP of a registered campaign (an unknown name is an error, no primes an empty table)."""
+    import pandas as pd
+
     from darkreach_pipeline.forms import FORMS
 
-    params = [*FORMS[spec.form].param_names, spec.axis]
-    return frame.sort_values([spec.axis], ignore_index=True)[[*PRIME_COLUMNS, *params]]
+    spec = open_registry(settings.registry_url()).get(name)
+    columns = [*PRIME_COLUMNS, *FORMS[spec.form].param_names, spec.axis]
+    frame = read_stage(settings.data_path(), "certificates", campaign=name)
+    if not len(frame):
+        return pd.DataFrame(columns=columns)
+    return frame.sort_values([spec.axis], ignore_index=True)[columns]
 
 
 def cmd_run(args) -> int:
@@ -183,7 +206,13 @@ def cmd_run(args) -> int:
         f"{len(done)} already finished, {len(pending)} to run on {args.workers} workers"
     )
     start = time.time()
-    outcomes = run_blocks(pending, args.workers) if pending else {}
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        outcomes = run_blocks(pending, args.workers) if pending else {}
+    except KeyboardInterrupt:
+        print("interrupted: running blocks saved checkpoints; run the same command again to resume",
+              file=sys.stderr)
+        return 130
     failed = {k: d for k, (ok, d) in outcomes.items() if not ok}
     gather_primes(instance)
     frame = campaign_primes(spec.name)
@@ -238,12 +267,20 @@ def cmd_ui(args) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="darkreach", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="register a campaign file if new and run every unfinished block")
     p.add_argument("file")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="blocks run at once (default: cores)")
+    p.add_argument("--workers", type=_positive, default=os.cpu_count() or 1,
+                   help="blocks run at once (default: cores)")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("register", help="validate and register a campaign file, adding its blocks as partitions")
     p.add_argument("file")

@@ -1,0 +1,273 @@
+"""The campaign-file sensor, the register_campaign job, and the Definitions object as Dagster loads it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import PROTH, REPO, RIESEL
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    RunRequest,
+    SensorResult,
+    SkipReason,
+    build_sensor_context,
+)
+
+from assets.sensors import campaign_files_sensor
+from darkreach_pipeline import settings
+from darkreach_pipeline.campaign import parse_campaign
+from darkreach_pipeline.stores.registry import CampaignRegistry
+from resources.campaigns import CampaignRegistryResource
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@pytest.fixture
+def instance(darkreach_home):
+    """An in-memory instance (instance_for_test() costs ~2.3 s of SQLite migrations per test)."""
+    inst = DagsterInstance.ephemeral()
+    yield inst
+    inst.dispose()
+
+
+def registry() -> CampaignRegistry:
+    return CampaignRegistry(settings.registry_url())
+
+
+def tick(instance, cursor=None):
+    context = build_sensor_context(
+        instance=instance, cursor=cursor,
+        resources={"campaign_registry": CampaignRegistryResource(url=settings.registry_url())},
+    )
+    return campaign_files_sensor(context)
+
+
+def reported(capfd, *texts: str) -> bool:
+    """Was `text` logged at ERROR by the sensor? (Its log goes to the console handler on stderr, which
+    caplog does not see.)"""
+    err = capfd.readouterr().err
+    return any(" - ERROR - " in line and all(t in line for t in texts) for line in err.splitlines())
+
+
+def inbox(home: Path) -> Path:
+    return home / "campaigns"
+
+
+# ----- sensor -----------------------------------------------------------------------------------------------
+
+
+def test_sensor_registers_a_campaign_file_and_requests_one_run_per_block(darkreach_home, instance, write_campaign):
+    write_campaign(PROTH, path=inbox(darkreach_home) / "proth.toml")
+    result = tick(instance)
+    assert isinstance(result, SensorResult)
+    keys = parse_campaign(PROTH).partition_keys()
+    assert len(result.dynamic_partitions_requests) == 1
+    request = result.dynamic_partitions_requests[0]
+    assert request.partitions_def_name == "campaign_blocks"
+    assert list(request.partition_keys) == keys
+    assert all(isinstance(r, RunRequest) for r in result.run_requests)
+    assert [r.partition_key for r in result.run_requests] == keys
+    run_keys = [r.run_key for r in result.run_requests]
+    assert len(set(run_keys)) == len(run_keys) == 3 and all(run_keys)
+    assert registry().get("proth") == parse_campaign(PROTH)
+    assert "proth.toml" in json.loads(result.cursor)
+
+    # second tick with the returned cursor: nothing new
+    again = tick(instance, result.cursor)
+    assert isinstance(again, SkipReason)
+    assert "no new campaign files" in again.skip_message
+
+
+def test_sensor_with_no_inbox_folder_skips(darkreach_home, instance):
+    assert not inbox(darkreach_home).exists()
+    assert isinstance(tick(instance), SkipReason)
+
+
+def test_sensor_skips_keys_the_instance_already_has(darkreach_home, instance, write_campaign):
+    spec = parse_campaign(PROTH)
+    instance.add_dynamic_partitions("campaign_blocks", spec.partition_keys()[:2])
+    write_campaign(PROTH, path=inbox(darkreach_home) / "proth.toml")
+    result = tick(instance)
+    assert [list(r.partition_keys) for r in result.dynamic_partitions_requests] == [["proth/000002"]]
+    assert len(result.run_requests) == 3  # every block is requested; run keys deduplicate across ticks
+
+
+def test_sensor_reports_and_skips_a_bad_file_next_to_a_good_one(darkreach_home, instance, write_campaign, capfd):
+    write_campaign({**RIESEL, "k": 6}, path=inbox(darkreach_home) / "bad.toml")  # k divisible by b
+    write_campaign(PROTH, path=inbox(darkreach_home) / "good.toml")
+    (inbox(darkreach_home) / "notes.txt").write_text("not a campaign")
+    result = tick(instance)
+    assert isinstance(result, SensorResult)
+    assert {r.partition_key.split("/")[0] for r in result.run_requests} == {"proth"}
+    assert [k for r in result.dynamic_partitions_requests for k in r.partition_keys] == \
+        parse_campaign(PROTH).partition_keys()
+    assert registry().names() == ["proth"]
+    assert reported(capfd, "bad.toml: campaign field 'k'")
+
+    # the fixed file has a new hash: the next tick retries and registers it
+    write_campaign(RIESEL, path=inbox(darkreach_home) / "bad.toml")
+    fixed = tick(instance, result.cursor)
+    assert isinstance(fixed, SensorResult)
+    assert [r.partition_key for r in fixed.run_requests] == parse_campaign(RIESEL).partition_keys()
+    assert registry().names() == ["proth", "riesel"]
+
+
+def test_sensor_refuses_a_changed_definition_of_a_registered_campaign(darkreach_home, instance, write_campaign,
+                                                                      capfd):
+    path = write_campaign(PROTH, path=inbox(darkreach_home) / "proth.toml")
+    first = tick(instance)
+    write_campaign(PROTH, path=path, n_max=200)
+    second = tick(instance, first.cursor)
+    assert isinstance(second, SensorResult)
+    assert second.run_requests == [] and second.dynamic_partitions_requests == []
+    assert registry().get("proth").axis_max == 120
+    assert reported(capfd, "proth.toml: campaign field 'n_max'")
+
+
+def test_sensor_malformed_toml_is_reported(darkreach_home, instance, capfd):
+    inbox(darkreach_home).mkdir()
+    (inbox(darkreach_home) / "broken.toml").write_text("name = = 'x'\n")
+    result = tick(instance)
+    assert isinstance(result, SensorResult) and result.run_requests == []
+    assert reported(capfd, "broken.toml: campaign field '<file>'", "not valid TOML")
+
+
+def test_sensor_two_files_with_the_same_campaign(darkreach_home, instance, write_campaign):
+    """A copied campaign file (same definition) must not request each key twice: the sensor daemon adds every
+    key of an AddDynamicPartitionsRequest that the instance lacks in one INSERT, and a key listed twice fails
+    it with a UNIQUE constraint error, failing the tick again and again (the cursor never advances)."""
+    write_campaign(PROTH, path=inbox(darkreach_home) / "proth.toml")
+    write_campaign(PROTH, path=inbox(darkreach_home) / "proth-copy.toml")
+    result = tick(instance)
+    assert isinstance(result, SensorResult)
+    added = [k for r in result.dynamic_partitions_requests for k in r.partition_keys]
+    assert sorted(added) == parse_campaign(PROTH).partition_keys(), added
+    assert sorted(r.partition_key for r in result.run_requests) == parse_campaign(PROTH).partition_keys()
+    # what the daemon does with the requests (dagster/_daemon/sensor.py, _handle_dynamic_partitions_requests)
+    for request in result.dynamic_partitions_requests:
+        missing = [k for k in request.partition_keys
+                   if not instance.has_dynamic_partition(request.partitions_def_name, k)]
+        instance.add_dynamic_partitions(request.partitions_def_name, missing)
+    assert instance.get_dynamic_partitions("campaign_blocks") == parse_campaign(PROTH).partition_keys()
+
+
+def test_sensor_run_keys_are_unique_across_campaigns(darkreach_home, instance, write_campaign):
+    write_campaign(PROTH, path=inbox(darkreach_home) / "a.toml")
+    write_campaign(RIESEL, path=inbox(darkreach_home) / "b.toml")
+    result = tick(instance)
+    run_keys = [r.run_key for r in result.run_requests]
+    assert len(run_keys) == 6 and len(set(run_keys)) == 6
+
+
+# ----- register_campaign job ---------------------------------------------------------------------------------
+
+
+def register_config(**fields) -> dict:
+    config = {k: v for k, v in {**PROTH, **fields}.items() if v is not None}
+    config["sieve_depth"] = str(config["sieve_depth"])  # the Launchpad field is a string ("auto" or a number)
+    return {"ops": {"register_campaign_spec": {"config": config}}, **QUIET}
+
+
+def step_failures(result) -> list[str]:
+    """Each failed step's error message, with its chain of causes."""
+    messages = []
+    for event in result.all_events:
+        if event.is_step_failure and event.event_specific_data and event.event_specific_data.error:
+            error, parts = event.event_specific_data.error, []
+            while error is not None:
+                parts.append(error.message.strip())
+                error = error.cause
+            messages.append(" <- ".join(parts))
+    return messages
+
+
+def execute_register_job(instance, **fields):
+    """The job exactly as the UI's Launchpad gets it (from `defs`), with resources for this test's home."""
+    from darkreach_pipeline.definitions import build_resources, defs
+
+    job = defs.resolve_job_def("register_campaign")
+    return job.execute_in_process(run_config=register_config(**fields), instance=instance,
+                                  resources=build_resources(), raise_on_error=False)
+
+
+def test_register_campaign_job_registers_and_adds_partitions(darkreach_home, instance):
+    result = execute_register_job(instance)
+    assert registry().get("proth") == parse_campaign(PROTH)
+    assert instance.get_dynamic_partitions("campaign_blocks") == parse_campaign(PROTH).partition_keys()
+    assert result.success, step_failures(result)
+
+    again = execute_register_job(instance)  # idempotent
+    assert again.success, step_failures(again)
+    assert instance.get_dynamic_partitions("campaign_blocks") == parse_campaign(PROTH).partition_keys()
+
+
+def test_register_campaign_job_auto_sieve_depth(darkreach_home, instance):
+    result = execute_register_job(instance, sieve_depth="auto")
+    assert registry().get("proth").sieve_depth_requested == "auto"
+    assert result.success, step_failures(result)
+
+
+def test_register_campaign_job_k_divisible_by_b_fails_naming_k(darkreach_home, instance):
+    result = execute_register_job(instance, k=6)
+    assert not result.success
+    messages = step_failures(result)
+    assert len(messages) == 1
+    assert "campaign field 'k'" in messages[0] and "k = 3 with n_min = 2, n_max = 121" in messages[0]
+    assert registry().names() == []
+    assert instance.get_dynamic_partitions("campaign_blocks") == []
+
+
+def test_register_campaign_job_changed_definition_fails_naming_n_max(darkreach_home, instance):
+    registry().register(parse_campaign(PROTH))
+    result = execute_register_job(instance, n_max=200)
+    assert not result.success
+    assert any("campaign field 'n_max'" in m for m in step_failures(result))
+    assert instance.get_dynamic_partitions("campaign_blocks") == []
+    assert registry().get("proth").axis_max == 120
+
+
+def test_register_campaign_job_without_the_parquet_io_manager(darkreach_home, instance):
+    """The op's logic alone (registry resource only, default IO manager)."""
+    from assets.jobs import register_campaign
+
+    result = register_campaign.execute_in_process(
+        run_config=register_config(), instance=instance,
+        resources={"campaign_registry": CampaignRegistryResource(url=settings.registry_url())},
+    )
+    assert result.success
+    assert instance.get_dynamic_partitions("campaign_blocks") == parse_campaign(PROTH).partition_keys()
+
+
+# ----- Definitions -------------------------------------------------------------------------------------------
+
+
+def test_definitions_load():
+    from darkreach_pipeline.definitions import defs
+
+    job = defs.resolve_job_def("campaign_job")
+    assert job.partitions_def is not None and job.partitions_def.name == "campaign_blocks"
+    assert defs.resolve_job_def("register_campaign") is not None
+    keys = defs.resolve_asset_graph().get_all_asset_keys()
+    assert keys == {AssetKey(k) for k in ("candidate_ranges", "sieve_survivors", "prp_results", "certificates",
+                                          "primes")}
+    check_keys = defs.resolve_asset_graph().asset_check_keys
+    assert {k.name for k in check_keys} == {"sieve_accounts_for_every_candidate", "every_survivor_tested_once",
+                                            "every_prime_has_verified_certificate"}
+    assert defs.resolve_sensor_def("campaign_files_sensor").job_name == "campaign_job"
+    assert set(defs.resources) >= {"io_manager", "results_location", "campaign_registry", "block_progress"}
+
+
+def test_dagster_definitions_validate(tmp_path, darkreach_home):
+    env = {**os.environ, "DARKREACH_HOME": str(darkreach_home)}
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", str(REPO / "workspace.yaml")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "All code locations passed validation" in proc.stdout + proc.stderr
