@@ -7,8 +7,9 @@ import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, asset
 
 from assets.partitions import campaign_blocks
-from darkreach_pipeline import blocks
+from darkreach_pipeline import blocks, settings
 from darkreach_pipeline.forms import form_for
+from darkreach_pipeline.stores.worker_identity import worker_identity
 from resources.campaigns import CampaignRegistryResource
 from resources.checkpoints import CheckpointStoreResource
 from resources.progress import BlockProgress
@@ -65,8 +66,9 @@ def prp_results(
     spec, block = campaign_registry.resolve(context.partition_key)
     checkpointer = checkpoint_store.for_block(context.partition_key, spec, block, context.log.warning)
     start = time.perf_counter()
+    worker = worker_identity(settings.darkreach_home())
     frame = blocks.test_frame(
-        spec, block, sieve_survivors, block_progress.reporter(context.partition_key), checkpointer
+        spec, block, sieve_survivors, block_progress.reporter(context.partition_key), checkpointer, worker
     )
     seconds = time.perf_counter() - start
     found = frame[frame["result"] != "composite"]
@@ -75,13 +77,16 @@ def prp_results(
         form = form_for(spec)
         mean_bits = sum(form.bits(int(v)) for v in frame[spec.axis]) / len(frame)
         campaign_registry.costs().record(spec.form, mean_bits, len(frame), test_seconds)
+    max_digits = int(found["digits"].max()) if len(found) else 0
+    campaign_registry.reliability().record_block(context.partition_key, worker[0], worker[1], max_digits)
     context.add_output_metadata(
         {"tests": len(frame), "primes": int((frame["result"] == "prime").sum()),
          "probable_primes": int((frame["result"] == "probable-prime").sum()),
          "seconds": round(seconds, 3), "tests_per_second": round(len(frame) / seconds, 2) if seconds else 0.0,
          "test_seconds": round(test_seconds, 3),
          "gerbicz_checks": int(frame["gerbicz_checks"].sum()), "rollbacks": int(frame["rollbacks"].sum()),
-         "resumed_from": checkpointer.resumed_from, "checkpoints_saved": checkpointer.saves,
+         "worker": f"{worker[0]} ({worker[1]})", "resumed_from": checkpointer.resumed_from,
+         "checkpoints_saved": checkpointer.saves,
          "checkpoint_rejected": checkpointer.rejected or "no",
          "found": MetadataValue.md(found[["expression", "result", "method"]].to_markdown(index=False)
                                    if len(found) else "none")}

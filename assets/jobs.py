@@ -55,3 +55,10 @@ def register_campaign_spec(
 @job(description="Register a campaign from the Launchpad: same validation and errors as a campaign file.")
 def register_campaign():
     register_campaign_spec()
+
+
+double_check_job = define_asset_job(
+    "double_check_job",
+    selection=AssetSelection.assets("double_checks"),
+    description="Re-test blocks' residues with an independent library (PARI/GP; python-flint breaks ties).",
+)

@@ -96,8 +96,9 @@ def test_frame(
     sieved: pd.DataFrame,
     progress: Progress | None = None,
     checkpointer: BlockCheckpointer | None = None,
+    worker: tuple[str, str] = ("", ""),
 ) -> pd.DataFrame:
-    """Test every survivor once; one row per test with its result, method, RES64 and cost.
+    """Test every survivor once; one row per test with its result, method, RES64, cost and worker.
 
     With a checkpointer, finished rows and the verified state of a long test are saved as the block
     runs, and a rerun resumes from them: no candidate lost, none recorded twice.
@@ -140,6 +141,8 @@ def test_frame(
                 "gerbicz_checks": outcome.checks,
                 "rollbacks": outcome.rollbacks,
                 "software": versions,
+                "worker_id": worker[0],
+                "host": worker[1],
             }
             rows.append(row)
             if checkpointer is not None:
@@ -152,7 +155,8 @@ def test_frame(
         progress("test", len(survivors), len(survivors))
     columns = [
         "campaign", "block", "form", *form.param_names, spec.axis, "expression", "digits", "result", "method",
-        "res64", "residue_type", "certificate", "seconds", "gerbicz_checks", "rollbacks", "software",
+        "res64", "residue_type", "certificate", "seconds", "gerbicz_checks", "rollbacks", "software", "worker_id",
+        "host",
     ]  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({"block": "int64", spec.axis: "int64", "digits": "int64", "seconds": "float64",

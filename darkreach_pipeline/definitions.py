@@ -10,9 +10,11 @@ from dagster import Definitions, in_process_executor
 
 from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
-from assets.jobs import campaign_job, register_campaign
+from assets.jobs import campaign_job, double_check_job, register_campaign
 from assets.primes import primes
 from assets.sensors import campaign_files_sensor
+from assets.verification import double_checks, verified_primes, worker_reliability
+from assets.verification_sensors import audit_schedule, verification_sensor
 from darkreach_pipeline import settings
 from resources.campaigns import CampaignRegistryResource
 from resources.checkpoints import CheckpointStoreResource
@@ -35,10 +37,11 @@ def build_resources() -> dict:
 
 
 defs = Definitions(
-    assets=[*CAMPAIGN_ASSETS, primes],
+    assets=[*CAMPAIGN_ASSETS, primes, double_checks, verified_primes, worker_reliability],
     asset_checks=CAMPAIGN_CHECKS,
-    jobs=[campaign_job, register_campaign],
-    sensors=[campaign_files_sensor],
+    jobs=[campaign_job, register_campaign, double_check_job],
+    sensors=[campaign_files_sensor, verification_sensor],
+    schedules=[audit_schedule],
     resources=build_resources(),
     executor=in_process_executor,
 )

@@ -7,6 +7,7 @@ from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.stores.costs import CostStore, open_cost_store
 from darkreach_pipeline.stores.registry import CampaignRegistry, open_registry
+from darkreach_pipeline.stores.reliability import ReliabilityStore, open_reliability_store
 
 
 class CampaignRegistryResource(ConfigurableResource):
@@ -25,3 +26,7 @@ class CampaignRegistryResource(ConfigurableResource):
     def costs(self) -> CostStore:
         """Measured test costs live next to the campaign specs."""
         return open_cost_store(self.url)
+
+    def reliability(self) -> ReliabilityStore:
+        """Worker records live next to the campaign specs (SQLite by default, PostgreSQL in fleet mode)."""
+        return open_reliability_store(self.url)

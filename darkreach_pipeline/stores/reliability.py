@@ -1,0 +1,136 @@
+"""Worker trust and reliability, from double-check outcomes (BOINC-style adaptive replication).
+
+- A worker is untrusted until 10 consecutive blocks validate; any invalid block resets that.
+- Trusted workers are sampled (1 block in `sample_every`); untrusted ones always double-checked.
+- Reliability = valid / total over a rolling 30-day window: below 0.80 all its blocks are re-checked,
+  above 0.95 (with the streak) it is trusted.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from darkreach_pipeline.stores.registry import sqlalchemy_url
+
+TRUST_STREAK = 10
+UNRELIABLE_BELOW = 0.80
+TRUSTED_ABOVE = 0.95
+WINDOW = timedelta(days=30)
+
+_metadata = sa.MetaData()
+_blocks = sa.Table(  # which worker produced each block's results
+    "darkreach_block_workers", _metadata,
+    sa.Column("partition_key", sa.String(80), primary_key=True),
+    sa.Column("worker_id", sa.String(40), nullable=False, index=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("max_digits", sa.Integer, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+_validations = sa.Table(
+    "darkreach_validations", _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("partition_key", sa.String(80), nullable=False, index=True),
+    sa.Column("worker_id", sa.String(40), nullable=False, index=True),
+    sa.Column("valid", sa.Boolean, nullable=False),
+    sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class WorkerRecord:
+    worker_id: str
+    valid: int
+    total: int
+    streak: int  # consecutive valid blocks, newest first
+
+    @property
+    def reliability(self) -> float:
+        return self.valid / self.total if self.total else 0.0
+
+    @property
+    def trusted(self) -> bool:
+        return self.streak >= TRUST_STREAK and self.reliability > TRUSTED_ABOVE
+
+    @property
+    def unreliable(self) -> bool:
+        return self.total > 0 and self.reliability < UNRELIABLE_BELOW
+
+
+class ReliabilityStore:
+    def __init__(self, url: str):
+        self.engine = sa.create_engine(sqlalchemy_url(url))
+        _metadata.create_all(self.engine, checkfirst=True)
+
+    def record_block(self, partition_key: str, worker_id: str, host: str, max_digits: int) -> None:
+        row = {"partition_key": partition_key, "worker_id": worker_id, "host": host, "max_digits": max_digits,
+               "recorded_at": datetime.now(UTC)}
+        with self.engine.begin() as conn:
+            conn.execute(_blocks.delete().where(_blocks.c.partition_key == partition_key))
+            conn.execute(_blocks.insert().values(**row))
+
+    def block_worker(self, partition_key: str) -> tuple[str, int] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(_blocks.c.worker_id, _blocks.c.max_digits)
+                               .where(_blocks.c.partition_key == partition_key)).first()
+        return None if row is None else (row[0], row[1])
+
+    def record_validation(self, partition_key: str, worker_id: str, valid: bool, at: datetime | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(_validations.insert().values(partition_key=partition_key, worker_id=worker_id, valid=valid,
+                                                      checked_at=at or datetime.now(UTC)))
+
+    def worker(self, worker_id: str, now: datetime | None = None) -> WorkerRecord:
+        since = (now or datetime.now(UTC)) - WINDOW
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(_validations.c.valid, _validations.c.checked_at)
+                .where(_validations.c.worker_id == worker_id)
+                .order_by(_validations.c.checked_at.desc(), _validations.c.id.desc())
+            ).all()
+        streak = 0
+        for valid, _ in rows:
+            if not valid:
+                break
+            streak += 1
+        recent = [valid for valid, at in rows if _aware(at) >= since]
+        return WorkerRecord(worker_id, sum(recent), len(recent), streak)
+
+    def workers(self) -> list[WorkerRecord]:
+        with self.engine.connect() as conn:
+            ids = sorted({r[0] for r in conn.execute(sa.select(_blocks.c.worker_id))}
+                         | {r[0] for r in conn.execute(sa.select(_validations.c.worker_id))})
+        return [self.worker(i) for i in ids]
+
+    def blocks_of(self, worker_id: str) -> list[str]:
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(_blocks.c.partition_key)
+                                               .where(_blocks.c.worker_id == worker_id))]
+
+    def checked_blocks(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return {r[0] for r in conn.execute(sa.select(_validations.c.partition_key))}
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def needs_double_check(record: WorkerRecord, partition_key: str, max_digits: int, sample_every: int = 10,
+                       record_digits: int = 100_000) -> str | None:
+    """Why this block must be double-checked, or None. Deterministic: the same block, the same answer."""
+    if max_digits >= record_digits:
+        return f"possible record ({max_digits} digits): always checked"
+    if not record.trusted:
+        return f"worker {record.worker_id[:8]} is not trusted ({record.streak} valid in a row)"
+    bucket = int(hashlib.sha256(partition_key.encode()).hexdigest(), 16) % sample_every
+    return f"sampled 1 in {sample_every}" if bucket == 0 else None
+
+
+@functools.cache
+def open_reliability_store(url: str) -> ReliabilityStore:
+    return ReliabilityStore(url)

@@ -1,0 +1,58 @@
+"""Once for real under a running daemon: a dropped campaign file is registered and run, and the
+verification sensor then double-checks every block of the (new, untrusted) worker."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import toml_text
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = {"name": "tiny", "form": "kbn", "k": 3, "b": 2, "c": -1, "n_min": 1, "n_max": 90, "block_size": 30,
+        "sieve_depth": 1000}
+WRAP = "import os,signal,sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"
+
+
+def test_sensors_register_run_and_double_check_under_the_daemon(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / "campaigns").mkdir(parents=True)
+    monkeypatch.setenv("DARKREACH_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    for name in ("DARKREACH_DATA", "DARKREACH_REGISTRY_URL", "DARKREACH_CHECKPOINTS"):
+        monkeypatch.delenv(name, raising=False)
+    from darkreach_pipeline import settings
+
+    settings.ensure_dagster_home()
+    env = dict(os.environ)
+    (home / "campaigns" / "tiny.toml").write_text(toml_text(TINY))
+    daemon = subprocess.Popen(
+        [sys.executable, "-c", WRAP, str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w",
+         str(ROOT / "workspace.yaml")],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        from dagster import AssetKey, DagsterInstance
+
+        keys = {"tiny/000000", "tiny/000001", "tiny/000002"}
+        instance = DagsterInstance.get()
+        deadline = time.time() + 420
+        while True:
+            certified = instance.get_materialized_partitions(AssetKey("certificates"))
+            checked = instance.get_materialized_partitions(AssetKey("double_checks"))
+            if keys <= certified and keys <= checked:
+                break
+            assert daemon.poll() is None, "the daemon died"
+            assert time.time() < deadline, f"not done in time: certified {certified}, double-checked {checked}"
+            time.sleep(3)
+        runs = instance.get_runs()
+        assert {r.tags.get("dagster/sensor_name") for r in runs} >= {"campaign_files_sensor", "verification_sensor"}
+        assert all(r.status.value == "SUCCESS" for r in runs), [(r.job_name, r.status) for r in runs]
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
