@@ -91,9 +91,13 @@ class SpecialModulus:
 
 
 def power_chain(base: int, K: int, e: int, N: mpz) -> mpz:
-    """base^(K*2^e) mod N, with the special loop when N has the form K*2^e +- 1."""
+    """base^(K*2^e) mod N, with the special loop when N = K*2^E +- 1 for some E >= e.
+
+    E may exceed e: the Proth step needs a^((N-1)/2) = a^(K*2^(E-1)) modulo N = K*2^E + 1.
+    """
     x = gmpy2.powmod(base, K, N)
-    c = int(N - (mpz(K) << e))
-    if c in (1, -1) and SpecialModulus.applies(K, e):
-        return SpecialModulus(K, e, c).square_chain(x, e)
+    for c in (1, -1):
+        E = (N - c).bit_length() - K.bit_length()
+        if E >= e and (mpz(K) << E) + c == N and SpecialModulus.applies(K, E):
+            return SpecialModulus(K, E, c).square_chain(x, e)
     return gmpy2.powmod(x, mpz(1) << e, N)
