@@ -57,14 +57,16 @@ def _hits_in_batch(k: int, b: int, c: int, lo: int, hi: int, p: np.ndarray) -> t
     start = _mulmod(target, _powmod_scalar_exp(b_inv, lo, p), p)
     step = _powmod_scalar_exp(b_inv, m, p)
 
-    baby = np.empty((rows, m), dtype=U64)
-    baby[:, 0] = 1 % p
+    # Built step-major, so every step writes one contiguous row; .T gives the (rows, m) view.
+    baby_t = np.empty((m, rows), dtype=U64)
+    baby_t[0] = 1 % p
     for i in range(1, m):
-        baby[:, i] = _mulmod(baby[:, i - 1], b_p, p)
-    giant = np.empty((rows, giants), dtype=U64)
-    giant[:, 0] = start
+        np.remainder(baby_t[i - 1] * b_p, p, out=baby_t[i])
+    giant_t = np.empty((giants, rows), dtype=U64)
+    giant_t[0] = start
     for g in range(1, giants):
-        giant[:, g] = _mulmod(giant[:, g - 1], step, p)
+        np.remainder(giant_t[g - 1] * step, p, out=giant_t[g])
+    baby, giant = baby_t.T, giant_t.T
 
     row_ids = np.arange(rows, dtype=U64)[:, None] << U64(32)
     baby_keys = (baby | row_ids).ravel()
@@ -135,7 +137,9 @@ def sieve_kbn(
     if span <= 0:
         return factors
     m = max(1, int(np.ceil(np.sqrt(span))))
-    batch = batch or max(256, min(1 << 16, (1 << 22) // (2 * m + 1)))
+    # About 2^19 baby+giant keys per batch: the sort and search arrays stay cache-sized
+    # (2^22 measured 1.3-1.7x slower, benchmarks/RESULTS.md "Sieve").
+    batch = batch or max(256, min(1 << 16, (1 << 19) // (2 * m + 1)))
     # n = 0 gives N = k + c, where primes dividing b are not excluded: trial-divide it directly.
     start = max(lo, 1)
     for chunk in prime_chunks:
