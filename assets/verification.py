@@ -42,7 +42,11 @@ def double_checks(
     triple = bool(len(prp_results)) and int(prp_results["digits"].max()) >= RECORD_DIGITS
     frame = double_check_frame(spec, prp_results, triple=triple,
                                progress=block_progress.reporter(context.partition_key))
-    workers = set(prp_results["worker_id"]) if len(prp_results) else set()
+    if len(prp_results) and "worker_id" in prp_results:
+        workers = set(prp_results["worker_id"]) - {""}
+    else:  # results stored before workers were tracked: the registry may still know the block's worker
+        owner = campaign_registry.reliability().block_worker(context.partition_key)
+        workers = {owner[0]} if owner else set()
     reliability = campaign_registry.reliability()
     valid = block_is_valid(frame)
     for worker in workers:

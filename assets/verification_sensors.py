@@ -43,14 +43,16 @@ def verification_sensor(
         if reason:
             run_key = f"double-check:{key}:{record.storage_id}"
             runs[run_key] = RunRequest(partition_key=key, run_key=run_key, tags={"darkreach/why": reason[:200]})
-    checked = store.checked_blocks()
+    requested = {run.partition_key for run in runs.values()}
     for worker in store.workers():
-        if worker.unreliable:
+        if worker.unreliable:  # every block of it, again each time it records another invalid block
             for key in store.blocks_of(worker.worker_id):
-                if key not in checked:
-                    run_key = f"unreliable-worker:{key}"
-                    runs[run_key] = RunRequest(partition_key=key, run_key=run_key, tags={
-                        "darkreach/why": f"worker {worker.worker_id[:8]} reliability {worker.reliability:.2f}"})
+                if key in requested:
+                    continue
+                requested.add(key)
+                run_key = f"unreliable-worker:{key}:{worker.total - worker.valid}"
+                runs[run_key] = RunRequest(partition_key=key, run_key=run_key, tags={
+                    "darkreach/why": f"worker {worker.worker_id[:8]} reliability {worker.reliability:.2f}"})
     if not runs and records.cursor == context.cursor:
         return SkipReason("no new results to verify")
     return SensorResult(run_requests=list(runs.values()), cursor=records.cursor)

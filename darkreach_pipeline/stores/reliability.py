@@ -82,7 +82,7 @@ class ReliabilityStore:
     def record_validation(self, partition_key: str, worker_id: str, valid: bool, at: datetime | None = None) -> None:
         with self.engine.begin() as conn:
             conn.execute(_validations.insert().values(partition_key=partition_key, worker_id=worker_id, valid=valid,
-                                                      checked_at=at or datetime.now(UTC)))
+                                                      checked_at=_aware(at or datetime.now(UTC)).astimezone(UTC)))
 
     def worker(self, worker_id: str, now: datetime | None = None) -> WorkerRecord:
         since = (now or datetime.now(UTC)) - WINDOW

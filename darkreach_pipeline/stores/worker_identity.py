@@ -17,9 +17,12 @@ def worker_identity(home: Path) -> tuple[str, str]:
         home.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"worker_id": worker_id}))
-        try:  # two processes racing on first run: the first rename wins, both read it back
-            tmp.rename(path) if not path.exists() else tmp.unlink()
-        except FileNotFoundError:
-            pass
+        if path.exists():  # present but unreadable: replace it
+            tmp.replace(path)
+        else:  # first run; two processes racing: the first rename wins, both read it back
+            try:
+                tmp.rename(path) if not path.exists() else tmp.unlink()
+            except FileNotFoundError:
+                pass
         worker_id = json.loads(path.read_text())["worker_id"]
     return worker_id, socket.gethostname()

@@ -255,11 +255,15 @@ def test_definitions_load():
     assert defs.resolve_job_def("register_campaign") is not None
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     assert keys == {AssetKey(k) for k in ("candidate_ranges", "sieve_survivors", "prp_results", "certificates",
-                                          "primes")}
+                                          "primes", "double_checks", "verified_primes", "worker_reliability")}
     check_keys = defs.resolve_asset_graph().asset_check_keys
     assert {k.name for k in check_keys} == {"sieve_accounts_for_every_candidate", "every_survivor_tested_once",
-                                            "every_prime_has_verified_certificate"}
+                                            "every_prime_has_verified_certificate", "residues_match"}
     assert defs.resolve_sensor_def("campaign_files_sensor").job_name == "campaign_job"
+    double_check_job = defs.resolve_job_def("double_check_job")
+    assert double_check_job.partitions_def is not None and double_check_job.partitions_def.name == "campaign_blocks"
+    assert defs.resolve_sensor_def("verification_sensor").job_name == "double_check_job"
+    assert defs.resolve_schedule_def("audit_schedule").job_name == "double_check_job"
     assert set(defs.resources) >= {"io_manager", "results_location", "campaign_registry", "block_progress"}
 
 
