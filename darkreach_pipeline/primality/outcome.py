@@ -9,7 +9,6 @@ PRIME = "prime"
 PROBABLE_PRIME = "probable-prime"
 COMPOSITE = "composite"
 
-RES64_BASE = 3
 RESIDUE_TYPE = "fermat-3"  # RES64 of 3^(N-1) mod N, as PFGW prints it
 
 

@@ -18,27 +18,29 @@ from darkreach_pipeline.primality.special_form import split_power_of_two
 MR_BASES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41)
 
 
+def strong_probable_prime(N: int, a: int) -> bool:
+    """One Miller-Rabin round to base a (N odd, > a), with generic powmod arithmetic."""
+    d, s = N - 1, 0
+    while d % 2 == 0:
+        d //= 2
+        s += 1
+    x = gmpy2.powmod(a, d, N)
+    if x in (1, N - 1):
+        return True
+    for _ in range(s - 1):
+        x = x * x % N
+        if x == N - 1:
+            return True
+    return False
+
+
 def miller_rabin_deterministic(N: int) -> bool:
     if N < 2:
         return False
     for p in MR_BASES:
         if N % p == 0:
             return N == p
-    d, s = N - 1, 0
-    while d % 2 == 0:
-        d //= 2
-        s += 1
-    for a in MR_BASES:
-        x = pow(a, d, N)
-        if x in (1, N - 1):
-            continue
-        for _ in range(s - 1):
-            x = x * x % N
-            if x == N - 1:
-                break
-        else:
-            return False
-    return True
+    return all(strong_probable_prime(N, a) for a in MR_BASES)
 
 
 def lucas_v(P: int, K: int, N: mpz) -> mpz:
@@ -82,18 +84,7 @@ def verify_kbn(k: int, b: int, c: int, n: int, certificate: dict[str, Any]) -> t
 def verify_probable_prime(N: mpz) -> tuple[bool, str]:
     """Re-check a probable prime with strong tests in other bases than the test used (3)."""
     bases = (5, 7, 11)
-    d, s = N - 1, 0
-    while d % 2 == 0:
-        d //= 2
-        s += 1
     for a in bases:
-        x = gmpy2.powmod(a, d, N)
-        if x in (1, N - 1):
-            continue
-        for _ in range(s - 1):
-            x = x * x % N
-            if x == N - 1:
-                break
-        else:
+        if not strong_probable_prime(N, a):
             return False, f"fails the strong test to base {a}: composite"
     return True, f"strong probable prime to bases {bases} (not a proof)"
