@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import toml_text
+from conftest import toml_text
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"name": "tiny", "form": "kbn", "k": 3, "b": 2, "c": -1, "n_min": 1, "n_max": 90, "block_size": 30,
