@@ -21,7 +21,7 @@ from darkreach_pipeline.primality.llr import llr_applies, llr_is_prime, rodseth_
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome, res64
 from darkreach_pipeline.primality.proth import MAX_WITNESS, proth_applies, proth_witness
 from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
-from darkreach_pipeline.primality.special_form import power_chain, split_power_of_two
+from darkreach_pipeline.primality.special_form import SpecialModulus, power_chain, split_power_of_two
 from darkreach_pipeline.proofs.verify import verify_kbn
 from darkreach_pipeline.sieve.kbn import sieve_kbn
 
@@ -208,7 +208,7 @@ class KbnForm:
                 return TestOutcome(COMPOSITE, "proth", residue, **checked)
             if a is None:  # no small non-residue (never seen for a prime): no proof, fall back to BPSW
                 return self._probable_prime(N, residue, checked)
-            h = half if (a == 3 and half is not None) else power_chain(a, K, e - 1, N)
+            h = half if (a == 3 and half is not None) else self._proth_chain(a, K, e, N)
             if h == N - 1:
                 return TestOutcome(PRIME, "proth", residue, certificate={"method": "proth", "witness": a}, **checked)
             return TestOutcome(COMPOSITE, "proth", residue, **checked)
@@ -219,6 +219,13 @@ class KbnForm:
                     return TestOutcome(PRIME, "llr", residue, certificate={"method": "llr", "P": P}, **checked)
                 return TestOutcome(COMPOSITE, "llr", residue, **checked)
         return self._probable_prime(N, residue, checked)
+
+    @staticmethod
+    def _proth_chain(a: int, K: int, e: int, N: mpz) -> mpz:
+        """a^((N-1)/2) for N = K*2^e+1, Gerbicz-checked on the special loop when K is small."""
+        if SpecialModulus.applies(K, e):
+            return GerbiczChain(Reducer(N, K, e, 1), a, K, e - 1).run()
+        return power_chain(a, K, e - 1, N)
 
     @staticmethod
     def _probable_prime(N: mpz, residue: str, checked: dict[str, int]) -> TestOutcome:
