@@ -1,8 +1,10 @@
 """Residue double checks with independent libraries, candidate by candidate.
 
-The first test computes 3^(N-1) mod N with gmpy2 and the special-form loop; the double check
-recomputes it with PARI/GP (cypari2), which shares no arithmetic with it. On a mismatch a third
-library (python-flint) breaks the tie, so the wrong side is named, not just "they differ".
+The first test computes 3^(N-1) mod N with gmpy2 (special-form loop, Gerbicz-checked). The double
+check recomputes it with other big-integer code: for N = K*2^e+-1 with small K, the same
+special-form algorithm written on python-flint's integers (as fast as the first test, so sampling
+stays cheap); otherwise PARI/GP. On a mismatch the other library breaks the tie, so the wrong side
+is named, not just "they differ".
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from gmpy2 import mpz
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.primality.outcome import res64
+from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT
+from darkreach_pipeline.primality.special_form import SpecialModulus, split_power_of_two
 
 MATCH = "match"
 FIRST_WRONG = "first-wrong"
@@ -46,7 +50,50 @@ def _pari(cypari2):
     return _PARI
 
 
-LIBRARIES: dict[str, Callable[[mpz], int]] = {"pari": pari_fermat_residue, "flint": flint_fermat_residue}
+def flint_special_residue(K: int, e: int, c: int) -> int:
+    """3^(N-1) mod N for N = K*2^e + c by the special-form loop on FLINT integers (not gmpy2)."""
+    import flint
+
+    N = (flint.fmpz(K) << e) + c
+    x = pow(flint.fmpz(3), K, N)
+    for _ in range(e):  # x = 3^(K*2^e) = 3^(N - c)
+        y = x * x
+        q = (y >> e) // K
+        if c == 1:
+            x = y - ((q * K) << e) - q
+            if x < 0:
+                x += N
+        else:
+            x = y - ((q * K) << e) + q
+            if x >= N:
+                x -= N
+    if c == 1:
+        return int(x)
+    n = int(N)
+    return int(x) * pow(9, -1, n) % n  # CPython's own inverse: 3^(N+1) / 9
+
+
+def _special_form(form, value: int, N: mpz) -> tuple[int, int, int] | None:
+    """(K, e, c) when N = K*2^e + c with small K and the special loop can double-check it."""
+    K, e = split_power_of_two(form.k, form.b, value)
+    c = int(N - (mpz(K) << e))
+    if c in (1, -1) and SpecialModulus.applies(K, e) and N >= DETERMINISTIC_LIMIT and (c == 1 or N % 3):
+        return K, e, c
+    return None
+
+
+# name -> residue function (form, axis value, N) -> 3^(N-1) mod N
+LIBRARIES: dict[str, Callable] = {
+    "pari": lambda form, value, N: pari_fermat_residue(N),
+    "flint": lambda form, value, N: flint_fermat_residue(N),
+    "flint-special": lambda form, value, N: flint_special_residue(*_special_form(form, value, N)),
+}
+
+
+def second_opinion(form, value: int, N: mpz) -> tuple[str, str, str]:
+    """(library, its RES64, the tie-break library) for one candidate."""
+    second, third = ("flint-special", "pari") if _special_form(form, value, N) else ("pari", "flint")
+    return second, res64(LIBRARIES[second](form, value, N)), third
 
 
 def library_versions() -> str:
@@ -57,11 +104,11 @@ def library_versions() -> str:
 
 
 def double_check_frame(
-    spec: CampaignSpec, results: pd.DataFrame, second: str = "pari", third: str = "flint",
-    triple: bool = False, progress: Callable[[str, int, int], None] | None = None,
+    spec: CampaignSpec, results: pd.DataFrame, triple: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> pd.DataFrame:
-    """Re-test every tested candidate of a block with `second`; on a mismatch (or always, with `triple`,
-    for possible records) also with `third`, which breaks the tie."""
+    """Re-test every tested candidate of a block with a second library; on a mismatch (or always, with
+    `triple`, for possible records) also with a third, which breaks the tie."""
     form = form_for(spec)
     rows = []
     for i, row in enumerate(results.to_dict("records")):
@@ -69,10 +116,10 @@ def double_check_frame(
             progress("double-check", i, len(results))
         value = int(row[spec.axis])
         N = form.number(value)
-        again = res64(LIBRARIES[second](N))
+        second, again, third = second_opinion(form, value, N)
         verdict, tie = MATCH, ""
         if triple or again != row["res64"]:
-            tie = res64(LIBRARIES[third](N))
+            tie = res64(LIBRARIES[third](form, value, N))
         if again != row["res64"] or (tie and tie != again):
             verdict = SECOND_WRONG if tie == row["res64"] else FIRST_WRONG if tie == again else UNRESOLVED
         rows.append({

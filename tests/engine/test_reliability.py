@@ -282,7 +282,9 @@ def test_double_check_of_honest_results_matches(small_block):
     assert list(checks["n"]) == list(results["n"])
     assert (checks["verdict"] == MATCH).all()
     assert block_is_valid(checks)
-    assert (checks["second_library"] == "pari").all()
+    special = checks["res64"].map(lambda r: True) & (checks["n"] >= 64)  # N >= 2^64: the special loop
+    assert (checks.loc[special, "second_library"] == "flint-special").all() and special.any()
+    assert (checks.loc[~special, "second_library"] == "pari").all()
     assert (checks["res64_tiebreak"] == "").all() and (checks["tiebreak_library"] == "").all()
     assert (checks["worker_id"] == "worker-1").all()
     for row in checks.to_dict("records"):  # an oracle of its own: Python's pow
@@ -303,25 +305,30 @@ def test_a_corrupted_residue_is_blamed_on_the_first_test(small_block, row_index)
     assert list(wrong.index) == [index]
     row = wrong.iloc[0]
     assert row["verdict"] == FIRST_WRONG
-    assert row["res64_second"] == true and row["res64_tiebreak"] == true  # PARI and flint agree against it
-    assert row["tiebreak_library"] == "flint"
+    assert row["res64_second"] == true and row["res64_tiebreak"] == true  # two other libraries agree against it
+    assert row["tiebreak_library"] == {"pari": "flint", "flint-special": "pari"}[row["second_library"]]
     assert row["expression"] == bad.loc[index, "expression"]
     assert not block_is_valid(checks)
 
 
-def test_a_wrong_second_library_is_named(small_block, monkeypatch):
+@pytest.mark.parametrize("broken", ["pari", "flint-special"])
+def test_a_wrong_second_library_is_named(small_block, monkeypatch, broken):
     spec, results = small_block
-    monkeypatch.setitem(double_check.LIBRARIES, "pari", lambda N: 12345)
+    monkeypatch.setitem(double_check.LIBRARIES, broken, lambda *args: 12345)
     checks = double_check_frame(spec, results)
-    assert (checks["verdict"] == SECOND_WRONG).all()
-    assert (checks["res64_tiebreak"] == checks["res64"]).all()
+    by_broken = checks["second_library"] == broken
+    assert by_broken.any()
+    assert (checks.loc[by_broken, "verdict"] == SECOND_WRONG).all()
+    assert (checks.loc[~by_broken, "verdict"] == MATCH).all()
+    assert (checks.loc[by_broken, "res64_tiebreak"] == checks.loc[by_broken, "res64"]).all()
     assert block_is_valid(checks)  # the first worker's results hold
 
 
 def test_three_different_answers_are_unresolved(small_block, monkeypatch):
     spec, results = small_block
-    monkeypatch.setitem(double_check.LIBRARIES, "pari", lambda N: 1)
-    monkeypatch.setitem(double_check.LIBRARIES, "flint", lambda N: 2)
+    monkeypatch.setitem(double_check.LIBRARIES, "pari", lambda *args: 1)
+    monkeypatch.setitem(double_check.LIBRARIES, "flint", lambda *args: 2)
+    monkeypatch.setitem(double_check.LIBRARIES, "flint-special", lambda *args: 3)
     composites = results[results["result"] == "composite"]
     checks = double_check_frame(spec, composites)
     assert len(checks) and (checks["verdict"] == UNRESOLVED).all()
@@ -332,7 +339,8 @@ def test_triple_check_always_fills_the_tiebreak(small_block):
     spec, results = small_block
     checks = double_check_frame(spec, results, triple=True)
     assert (checks["verdict"] == MATCH).all()
-    assert (checks["tiebreak_library"] == "flint").all()
+    assert (checks["tiebreak_library"] != checks["second_library"]).all()
+    assert checks["tiebreak_library"].isin(["pari", "flint"]).all()
     assert (checks["res64_tiebreak"] == checks["res64"]).all()
     assert checks["res64_tiebreak"].str.fullmatch(r"[0-9a-f]{16}").all()
 
@@ -341,9 +349,11 @@ def test_triple_check_catches_a_wrong_second_library_even_when_it_agrees(small_b
     """With triple=True the third library is consulted on agreement too: a first and second result that
     agree with each other but not with flint are not a plain 'match'."""
     spec, results = small_block
-    monkeypatch.setitem(double_check.LIBRARIES, "flint", lambda N: 7)
+    monkeypatch.setitem(double_check.LIBRARIES, "flint", lambda *args: 7)
+    monkeypatch.setitem(double_check.LIBRARIES, "pari", lambda *args: 7)
     checks = double_check_frame(spec, results, triple=True)
-    assert (checks["verdict"] == UNRESOLVED).all()
+    special = checks["second_library"] == "flint-special"  # the third library is the faked PARI
+    assert special.any() and (checks.loc[special, "verdict"] == UNRESOLVED).all()
 
 
 def test_progress_is_reported(small_block):
