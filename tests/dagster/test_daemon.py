@@ -42,7 +42,8 @@ def test_sensors_register_run_and_double_check_under_the_daemon(tmp_path, monkey
         while True:
             certified = instance.get_materialized_partitions(AssetKey("certificates"))
             checked = instance.get_materialized_partitions(AssetKey("double_checks"))
-            if keys <= certified and keys <= checked:
+            finished = all(r.is_finished for r in instance.get_runs())
+            if keys <= certified and keys <= checked and finished:
                 break
             assert daemon.poll() is None, "the daemon died"
             assert time.time() < deadline, f"not done in time: certified {certified}, double-checked {checked}"
