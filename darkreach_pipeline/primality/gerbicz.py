@@ -111,7 +111,7 @@ class Reducer:
 class GerbiczChain:
     """Compute base^(exponent_odd * step^total) mod N with Gerbicz checks (step = reducer.step).
 
-    `fault` injects one transient error (tests and diagnostics); `check=False` turns the checking
+    `faults` inject transient or persistent errors (tests and diagnostics); `check=False` turns the checking
     off, which is how the tests show that an unchecked fault silently corrupts the residue.
     `on_verified` receives each verified ChainState (checkpoints); `resume` continues from one.
     """
