@@ -51,7 +51,8 @@ def campaign_files_sensor(
                 continue
             requested.add(run_key)
             runs.append(RunRequest(partition_key=key, run_key=run_key,
-                                   tags={"dagster/max_runtime": str(block_max_runtime(spec, block, costs))}))
+                                   tags={"dagster/max_runtime": str(block_max_runtime(spec, block, costs)),
+                                         "darkreach/campaign": spec.name}))
         context.log.info(f"{path.name}: campaign '{spec.name}', {spec.block_count} blocks")
     return SensorResult(
         run_requests=runs,

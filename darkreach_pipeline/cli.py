@@ -267,6 +267,30 @@ def cmd_ui(args) -> int:
     return 0
 
 
+WORKER_QUEUES = "dagster,sieve,prp,cert"  # asset op_tags "dagster-celery/queue"; untagged steps (checks) use "dagster"
+
+
+def worker_argv(queues: str, concurrency: int, name: str | None, loglevel: str) -> list[str]:
+    """The celery command of a fleet worker: dagster-celery's app, this project's code, broker/backend from
+    DARKREACH_BROKER / DARKREACH_BACKEND (the same values the celery executor of the runs uses)."""
+    from darkreach_pipeline.definitions import celery_urls
+
+    broker, backend = celery_urls()
+    name = name or f"darkreach-{os.getpid()}"
+    return [sys.executable, "-m", "celery", "-A", "dagster_celery.app", "-b", broker, "--result-backend", backend,
+            "worker", "-Q", queues, "-I", "darkreach_pipeline.definitions", "-n", f"{name}@%h",
+            f"--concurrency={concurrency}", "--prefetch-multiplier=1", f"--loglevel={loglevel}"]
+
+
+def cmd_worker(args) -> int:
+    """A fleet worker (README: "Fleet mode"): executes the steps the celery executor of the runs submits."""
+    queues = ",".join(q.strip() for q in args.queues.split(",") if q.strip())
+    argv = worker_argv(queues, args.concurrency, args.name, args.loglevel)
+    print(f"darkreach worker: queues {queues}, concurrency {args.concurrency}: {' '.join(argv)}", flush=True)
+    os.execvp(argv[0], argv)
+    return 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -296,6 +320,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_ui)
+    p = sub.add_parser("worker", help="fleet mode: a celery worker executing steps of the runs (DARKREACH_BROKER)")
+    p.add_argument("--queues", default=WORKER_QUEUES, help=f"comma-separated (default: {WORKER_QUEUES})")
+    p.add_argument("--concurrency", type=_positive, default=os.cpu_count() or 1,
+                   help="steps at once (default: cores)")
+    p.add_argument("-n", "--name", help="worker name, unique in the fleet (default: darkreach-<pid>; @host is added)")
+    p.add_argument("--loglevel", default="INFO")
+    p.set_defaults(func=cmd_worker)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -2,11 +2,15 @@
 
 Steps run in-process within a run (a multiprocess step costs 4-5 s of start-up on 2 cores);
 parallelism comes from concurrent runs (dagster.yaml: concurrency.runs).
+Fleet mode (DARKREACH_EXECUTOR=celery): steps go to `darkreach worker` processes through Celery,
+routed by each asset's "dagster-celery/queue" tag (README: "Fleet mode").
 """
 
 from __future__ import annotations
 
-from dagster import Definitions, in_process_executor
+import os
+
+from dagster import Definitions, ExecutorDefinition, in_process_executor
 
 from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
@@ -36,6 +40,27 @@ def build_resources() -> dict:
     }
 
 
+def celery_urls() -> tuple[str, str]:
+    """Broker and result backend shared by the fleet's runs and its `darkreach worker` processes."""
+    return (os.environ.get("DARKREACH_BROKER") or "redis://127.0.0.1:6379/0",
+            os.environ.get("DARKREACH_BACKEND") or "redis://127.0.0.1:6379/1")
+
+
+def build_executor() -> ExecutorDefinition:
+    """DARKREACH_EXECUTOR: unset or "in_process" (default), or "celery" (broker/backend from the environment)."""
+    choice = os.environ.get("DARKREACH_EXECUTOR") or "in_process"
+    if choice == "in_process":
+        return in_process_executor
+    if choice == "celery":
+        from dagster_celery import celery_executor
+
+        broker, backend = celery_urls()
+        return celery_executor.configured(
+            {"broker": broker, "backend": backend, "include": ["darkreach_pipeline.definitions"]}
+        )
+    raise ValueError(f"DARKREACH_EXECUTOR={choice!r}: use 'in_process' (the default) or 'celery'")
+
+
 defs = Definitions(
     assets=[*CAMPAIGN_ASSETS, primes, double_checks, verified_primes, worker_reliability],
     asset_checks=CAMPAIGN_CHECKS,
@@ -43,5 +68,5 @@ defs = Definitions(
     sensors=[campaign_files_sensor, verification_sensor],
     schedules=[audit_schedule],
     resources=build_resources(),
-    executor=in_process_executor,
+    executor=build_executor(),
 )
