@@ -1,0 +1,466 @@
+"""The container and Kubernetes files under deploy/ (README "Fleet mode (first slice)", "Containers").
+
+No Docker engine or cluster is needed: the files are parsed and cross-checked, and every command they run in
+the project image is run here with `--help` from the project's virtualenv, so a renamed executable, subcommand
+or option fails here instead of in a container.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+COMPOSE_FILE = DEPLOY / "docker-compose.yml"
+DOCKERFILE = DEPLOY / "Dockerfile"
+ENV_EXAMPLE = DEPLOY / "env.example"
+K8S_VALUES = DEPLOY / "k8s" / "values.yaml"
+K8S_WORKER = DEPLOY / "k8s" / "worker-deployment.yaml"
+VENV_BIN = REPO / ".venv" / "bin" if (REPO / ".venv" / "bin").is_dir() else Path(sys.executable).parent
+
+# Variables the brief of fleet mode requires deploy/env.example to document.
+REQUIRED_ENV = ("DARKREACH_PG_HOST", "DARKREACH_PG_PORT", "DARKREACH_PG_USER", "DARKREACH_PG_PASSWORD",
+                "DARKREACH_PG_DB", "POSTGRES_PASSWORD", "DARKREACH_REGISTRY_URL", "DARKREACH_CHECKPOINTS",
+                "DARKREACH_BROKER", "DARKREACH_BACKEND", "DARKREACH_EXECUTOR", "DARKREACH_DATA")
+SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|API_?KEY", re.IGNORECASE)
+# Compose interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+x}, $VAR;
+# `$$` is a literal dollar (left for the container's shell).
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+URL_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:([^@\s/]+)@", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+def load_compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def env_example() -> dict[str, str]:
+    values: dict[str, str] = {}
+    for number, line in enumerate(ENV_EXAMPLE.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        assert sep and re.fullmatch(r"[A-Z_][A-Z0-9_]*", name), f"env.example line {number}: not NAME=value: {line!r}"
+        assert name not in values, f"env.example defines {name} twice"
+        values[name] = value
+    return values
+
+
+def strings(node: Any) -> Iterator[str]:
+    """Every string of a parsed YAML document, keys included (comments are gone after parsing)."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from strings(key)
+            yield from strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from strings(item)
+
+
+def interpolated(text: str) -> list[str]:
+    return [m.group(1) or m.group(4) for m in INTERPOLATION.finditer(text.replace("$$", ""))]
+
+
+def substitute(text: str, env: dict[str, str]) -> str:
+    """Compose interpolation, then the container shell's expansion of the `$$VAR` left over, with env.example's
+    values (or the default given in the file, or a placeholder) - enough to run a command with --help."""
+
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(4)
+        if name in env:
+            return env[name]
+        if m.group(2) in (":-", "-"):
+            return m.group(3)
+        return "placeholder"
+
+    once = INTERPOLATION.sub(value, text.replace("$$", "\0"))
+    return INTERPOLATION.sub(value, once.replace("\0", "$"))
+
+
+def services() -> dict[str, dict[str, Any]]:
+    return load_compose()["services"]
+
+
+def project_services() -> dict[str, dict[str, Any]]:
+    """Services running the project image (built from deploy/Dockerfile)."""
+    return {name: svc for name, svc in services().items() if "build" in svc}
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    joined: list[str] = []
+    pending = ""
+    for raw in DOCKERFILE.read_text().splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if pending and line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        joined.append(pending + line)
+        pending = ""
+    assert not pending, "Dockerfile ends with a line continuation"
+    out = []
+    for line in joined:
+        instruction, _, args = line.partition(" ")
+        out.append((instruction.upper(), args.strip()))
+    return out
+
+
+def dockerfile_stages() -> list[dict[str, Any]]:
+    stages: list[dict[str, Any]] = []
+    for instruction, args in dockerfile_instructions():
+        if instruction == "FROM":
+            words = args.split()
+            name = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
+            stages.append({"base": words[0], "name": name, "instructions": []})
+        elif stages:
+            stages[-1]["instructions"].append((instruction, args))
+    return stages
+
+
+def exec_form(args: str) -> list[str]:
+    """A JSON-array (exec form) CMD/HEALTHCHECK CMD argument list."""
+    value = json.loads(args)
+    assert isinstance(value, list) and all(isinstance(v, str) for v in value), args
+    return value
+
+
+def k8s_docs(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def worker_deployment() -> dict[str, Any]:
+    deployments = [doc for doc in k8s_docs(K8S_WORKER) if doc.get("kind") == "Deployment"]
+    assert len(deployments) == 1, "worker-deployment.yaml must hold exactly one Deployment"
+    return deployments[0]
+
+
+def commands_in_project_image() -> list[tuple[str, list[str]]]:
+    """(where, argv) of every command the deploy files run in the project image, variables substituted."""
+    env = env_example()
+    found: list[tuple[str, list[str]]] = []
+    for name, svc in project_services().items():
+        if "command" in svc:
+            command = svc["command"]
+            assert isinstance(command, list), f"compose service {name}: use the exec (list) form for command"
+            found.append((f"compose {name} command", [substitute(a, env) for a in command]))
+        test = (svc.get("healthcheck") or {}).get("test")
+        if test and test[0] == "CMD":
+            found.append((f"compose {name} healthcheck", [substitute(a, env) for a in test[1:]]))
+        elif test and test[0] == "CMD-SHELL":
+            found.append((f"compose {name} healthcheck", shlex.split(substitute(test[1], env))))
+    last = dockerfile_stages()[-1]["instructions"]
+    for instruction, args in last:
+        if instruction == "CMD":
+            found.append(("Dockerfile CMD", exec_form(args)))
+        if instruction == "HEALTHCHECK":
+            found.append(("Dockerfile HEALTHCHECK", exec_form(args[args.index("CMD") + 3:].strip())))
+    container = worker_deployment()["spec"]["template"]["spec"]["containers"][0]
+    found.append(("k8s worker command", container["command"] + container.get("args", [])))
+    probe = container.get("livenessProbe", {}).get("exec", {}).get("command")
+    if probe:
+        assert probe[:2] == ["/bin/sh", "-c"], probe
+        found.append(("k8s worker livenessProbe", shlex.split(substitute(probe[2], env))))
+    for deployment in yaml.safe_load(K8S_VALUES.read_text())["dagster-user-deployments"]["deployments"]:
+        found.append((f"k8s code location {deployment['name']}", ["dagster", "api", "grpc",
+                                                                  *deployment["dagsterApiGrpcArgs"]]))
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- compose file
+
+
+def test_compose_services_and_dependencies():
+    svcs = services()
+    assert {"postgres", "redis", "webserver", "daemon", "worker"} <= set(svcs)
+    for name, svc in svcs.items():
+        depends = svc.get("depends_on") or {}
+        assert isinstance(depends, dict), f"{name}: depends_on must use the long form with a condition"
+        for other, spec in depends.items():
+            assert other in svcs, f"{name} depends on {other}, which is not a service"
+            condition = spec.get("condition")
+            assert condition in ("service_healthy", "service_completed_successfully"), (name, other, condition)
+            if condition == "service_healthy":
+                image_default = {"test": True} if other in project_services() else {}  # the Dockerfile's
+                health = {**image_default, **svcs[other].get("healthcheck", {})}
+                assert health.get("test") and not health.get("disable"), \
+                    f"{name} waits for {other}'s health, but {other} has no healthcheck"
+    for name in ("webserver", "daemon", "worker"):
+        assert svcs[name]["depends_on"]["postgres"]["condition"] == "service_healthy", name
+        assert svcs[name]["depends_on"]["redis"]["condition"] == "service_healthy", name
+    assert "pg_isready" in " ".join(svcs["postgres"]["healthcheck"]["test"])
+    assert "ping" in svcs["redis"]["healthcheck"]["test"]
+    assert svcs["postgres"]["image"].split(":")[1].startswith("15")
+
+
+def test_compose_files_it_refers_to_exist():
+    for name, svc in project_services().items():
+        build = svc["build"]
+        assert (COMPOSE_FILE.parent / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE, name
+    for name, svc in services().items():
+        for volume in svc.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith((".", "/")):
+                assert (COMPOSE_FILE.parent / source).exists(), f"{name}: bind mount {source} does not exist"
+            else:
+                assert source in (load_compose().get("volumes") or {}), f"{name}: volume {source} not declared"
+    mounts = {v.split(":")[1] for v in project_services()["webserver"]["volumes"]}
+    assert "/opt/dagster/home/dagster.yaml" in mounts, "the fleet instance config must reach DAGSTER_HOME"
+    for name in ("webserver", "daemon", "worker"):
+        svc = project_services()[name]
+        data = env_example()["DARKREACH_DATA"]
+        assert any(v.split(":")[1] == data for v in svc["volumes"]), f"{name}: DARKREACH_DATA is not a shared volume"
+
+
+def test_every_compose_variable_is_documented_in_env_example():
+    documented = env_example()
+    used = {name for text in strings(load_compose()) for name in interpolated(text)}
+    assert used, "no ${VAR} found: the parser is broken"
+    assert sorted(used - set(documented)) == []
+
+
+def test_env_example_documents_the_fleet_variables():
+    documented = env_example()
+    assert sorted(set(REQUIRED_ENV) - set(documented)) == []
+    assert documented["DARKREACH_EXECUTOR"] == "celery"
+    instance = (DEPLOY / "fleet" / "dagster.yaml").read_text()
+    assert sorted(set(re.findall(r"\{env: ([A-Z0-9_]+)\}", instance)) - set(documented)) == []
+    # and nothing it documents is made up: every name is read by the code, the compose file, the instance
+    # config, the postgres image or the postgres init script
+    known = set(re.findall(r"DARKREACH_[A-Z0-9_]+", "".join(
+        p.read_text() for d in ("darkreach_pipeline", "assets", "resources") for p in (REPO / d).rglob("*.py"))))
+    known |= {n for text in strings(load_compose()) for n in interpolated(text)}
+    known |= set(re.findall(r"\{env: ([A-Z0-9_]+)\}", instance)) | {"POSTGRES_PASSWORD"}
+    assert sorted(set(documented) - known) == []
+    # the passwords are placeholders, and the URLs carry the same one as DARKREACH_PG_PASSWORD
+    assert documented["POSTGRES_PASSWORD"] == documented["DARKREACH_PG_PASSWORD"]
+    for name in ("DARKREACH_REGISTRY_URL", "DARKREACH_CHECKPOINTS"):
+        match = URL_CREDENTIALS.match(documented[name])
+        assert match and match.group(1) == documented["DARKREACH_PG_PASSWORD"], name
+
+
+def test_no_secrets_in_compose_file():
+    compose = load_compose()
+    env = env_example()
+    text = COMPOSE_FILE.read_text()
+    for name, value in env.items():
+        if SECRET_KEY.search(name) and value:
+            assert value not in text, f"the value of {name} appears in docker-compose.yml"
+    for text_value in strings(compose):
+        for match in URL_CREDENTIALS.finditer(text_value):
+            assert interpolated(match.group(1)), f"a URL with a literal password: {text_value!r}"
+
+    def check_environment(where: str, environment: Any) -> None:
+        items = environment.items() if isinstance(environment, dict) else (
+            (e.partition("=")[0], e.partition("=")[2] or None) for e in environment or [])
+        for key, value in items:
+            if SECRET_KEY.search(str(key)) and value not in (None, ""):
+                assert re.fullmatch(r"\$\{[^}]+\}", str(value)), f"{where}: {key} has a literal value"
+
+    for name, svc in compose["services"].items():
+        check_environment(name, svc.get("environment"))
+    for name in ("postgres", *project_services()):
+        env_file = compose["services"][name].get("env_file")
+        assert env_file in (".env", [".env"]), f"{name}: credentials must come from env_file .env"
+
+
+def test_worker_service_scales():
+    worker = services()["worker"]
+    for key in ("container_name", "ports", "hostname", "network_mode"):
+        assert key not in worker, f"worker sets {key}: `docker compose up --scale worker=4` would clash"
+    command = worker["command"]
+    assert command[:2] == ["darkreach", "worker"]
+    # `darkreach worker -n NAME` becomes celery's NAME@%h: the container hostname keeps scaled names unique
+    assert "-n" in command and "@" not in command[command.index("-n") + 1]
+
+
+def published_ports(svc: dict[str, Any]) -> list[tuple[str | None, str]]:
+    out = []
+    for port in svc.get("ports", []):
+        if isinstance(port, dict):
+            out.append((port.get("host_ip"), str(port.get("published"))))
+        else:
+            parts = str(port).split(":")
+            out.append((parts[0] if len(parts) == 3 else None, parts[-2] if len(parts) >= 2 else parts[0]))
+    return out
+
+
+def test_only_the_webserver_publishes_and_on_loopback_only():
+    svcs = services()
+    assert published_ports(svcs["webserver"]) == [("127.0.0.1", "3000")]
+    for name, svc in svcs.items():
+        if name != "webserver":
+            assert not svc.get("ports"), f"{name} publishes ports"
+        assert not svc.get("network_mode"), f"{name}: network_mode bypasses the published-ports rule"
+    command = svcs["webserver"]["command"]
+    assert command[0] == "dagster-webserver" and command[command.index("-h") + 1] == "0.0.0.0"
+    assert command[command.index("-p") + 1] == "3000"
+
+
+# --------------------------------------------------------------- commands: executables of the virtualenv, --help
+
+
+def unique_commands() -> list[Any]:
+    seen: dict[tuple[str, ...], str] = {}
+    for where, argv in commands_in_project_image():
+        seen.setdefault(tuple(argv), where)
+    return [pytest.param(where, list(argv), id=where) for argv, where in seen.items()]
+
+
+def run_help(where: str, argv: list[str]) -> None:
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # click handles --help eagerly after parsing, so unknown options and subcommands still fail here
+    proc = subprocess.run([*argv, "--help"], env=env, cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, f"{where}: {' '.join(argv)} --help failed:\n{proc.stdout}\n{proc.stderr}"
+    assert "usage" in proc.stdout.lower(), proc.stdout
+
+
+@pytest.mark.parametrize(("where", "argv"), unique_commands())
+def test_command_exists_and_accepts_its_options(where, argv, monkeypatch):
+    executable = VENV_BIN / argv[0]
+    assert executable.exists(), f"{where}: {argv[0]} is not in {VENV_BIN}"
+    if argv[0].startswith("python"):
+        assert argv[1] == "-c", argv
+        compile(argv[2], f"<{where}>", "exec")  # running it would need the server
+        return
+    if argv[0] != "darkreach":
+        run_help(where, [str(executable), *argv[1:]])
+        return
+    # argparse stops at --help before it rejects unknown options: parse the real arguments instead, with the
+    # final exec replaced, then check the celery command `darkreach worker` would exec with celery's --help.
+    run_help(where, [str(executable), *argv[1:2]])
+    from darkreach_pipeline import cli
+
+    execs: list[list[str]] = []
+
+    def fake_execvp(file: str, args: list[str]) -> None:
+        execs.append(list(args))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(os, "execvp", fake_execvp)
+    for name in ("DARKREACH_BROKER", "DARKREACH_BACKEND"):
+        monkeypatch.setenv(name, env_example()[name])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv[1:])
+    assert exit_info.value.code == 0 and len(execs) == 1, f"{where}: darkreach rejected {argv[1:]}"
+    assert env_example()["DARKREACH_BROKER"] in execs[0]
+    run_help(f"{where} (celery)", execs[0])
+
+
+# ------------------------------------------------------------------------------------------------- Dockerfile
+
+
+def test_dockerfile_stages():
+    stages = dockerfile_stages()
+    assert len(stages) >= 2, "multi-stage: a builder and a runtime stage"
+    assert all(s["name"] for s in stages), "name every stage (FROM ... AS name)"
+    builder, runtime = stages[0], stages[-1]
+    pip = [args for instr, args in builder["instructions"] if instr == "RUN" and "pip install" in args]
+    assert pip and ".[fleet]" in shlex.split(pip[0]), pip
+    copies_from = [args for instr, args in runtime["instructions"] if instr == "COPY" and "--from=" in args]
+    assert any(f"--from={builder['name']}" in c for c in copies_from), "the runtime stage copies the builder's venv"
+    assert not any(instr == "RUN" and "pip install" in args for instr, args in runtime["instructions"]), \
+        "the runtime stage installs nothing"
+    users = [args for instr, args in runtime["instructions"] if instr == "USER"]
+    assert users, "the last stage sets USER"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0"), users
+    envs = " ".join(args for instr, args in runtime["instructions"] if instr == "ENV")
+    assert "DAGSTER_HOME=/opt/dagster/home" in envs
+    assert any(instr == "WORKDIR" for instr, _ in runtime["instructions"])
+    assert any(instr == "COPY" and args.split()[0] == "workspace.yaml" for instr, args in runtime["instructions"])
+    assert any(instr == "HEALTHCHECK" for instr, _ in runtime["instructions"])
+    cmd = [exec_form(args) for instr, args in runtime["instructions"] if instr == "CMD"][-1]
+    assert cmd[0] == "dagster-webserver" and cmd[cmd.index("-h") + 1] == "0.0.0.0"
+
+
+def test_dockerfile_copies_exist_and_pass_the_dockerignore():
+    allowed = {line[1:].rstrip("/") for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+               if line.startswith("!")}
+    for stage in dockerfile_stages():
+        for instr, args in stage["instructions"]:
+            if instr != "COPY" or args.startswith("--from"):
+                continue
+            for source in shlex.split(args)[:-1]:
+                assert (REPO / source).exists(), f"COPY {source}: not in the repository"
+                assert source.rstrip("/") in allowed, f"COPY {source}: excluded by Dockerfile.dockerignore"
+
+
+# ------------------------------------------------------------------------------------------------- Kubernetes
+
+
+def test_k8s_worker_deployment():
+    docs = k8s_docs(K8S_WORKER)
+    assert all("apiVersion" in d and "kind" in d for d in docs)
+    deployment = worker_deployment()
+    spec = deployment["spec"]
+    assert spec["replicas"] >= 1
+    assert spec["selector"]["matchLabels"].items() <= spec["template"]["metadata"]["labels"].items()
+    pod = spec["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["command"] == ["darkreach", "worker"]
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+    secrets = [e["secretRef"]["name"] for e in container.get("envFrom", []) if "secretRef" in e]
+    assert secrets, "worker environment from a Secret"
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] != 0
+    for env in container.get("env", []):
+        assert not SECRET_KEY.search(env["name"]) or "valueFrom" in env, env["name"]
+    claims = {v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v}
+    declared = {d["metadata"]["name"] for d in docs if d["kind"] == "PersistentVolumeClaim"}
+    assert claims <= declared
+
+
+def test_k8s_helm_values():
+    values = yaml.safe_load(K8S_VALUES.read_text())
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    assert values["postgresql"]["enabled"] is False
+    assert "postgresqlPassword" not in values["postgresql"], "the password comes from a Secret"
+    assert values["generatePostgresqlPasswordSecret"] is False
+    assert values["global"]["postgresqlSecretName"]
+    assert values["postgresql"]["postgresqlScheme"] == "postgresql+psycopg2"
+    deployments = values["dagster-user-deployments"]["deployments"]
+    worker = worker_deployment()["spec"]["template"]["spec"]["containers"][0]
+    for deployment in deployments:
+        image = deployment["image"]
+        assert f"{image['repository']}:{image['tag']}" == worker["image"], "code location and workers: one image"
+        secrets = {s["name"] for s in deployment["envSecrets"]}
+        assert secrets == {e["secretRef"]["name"] for e in worker["envFrom"] if "secretRef" in e}
+    launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
+    assert {s["name"] for s in launcher["envSecrets"]} == secrets
+    limits = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert limits["maxConcurrentRuns"] == 4
+    for text in strings(values):
+        assert not URL_CREDENTIALS.search(text), f"credentials in values.yaml: {text!r}"
+
+
+# ------------------------------------------------------------------------------------------------ credentials
+
+
+def test_env_file_is_not_shipped_and_is_git_ignored():
+    assert ENV_EXAMPLE.name != ".env"
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(["git", "ls-files", "deploy/.env"], cwd=REPO, capture_output=True, text=True)
+    assert tracked.stdout.strip() == "", "deploy/.env is tracked"
+    ignored = subprocess.run(["git", "check-ignore", "-q", "deploy/.env"], cwd=REPO)
+    assert ignored.returncode == 0, "deploy/.env is not git-ignored"
