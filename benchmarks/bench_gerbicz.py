@@ -17,20 +17,10 @@ import time
 import gmpy2
 from gmpy2 import mpz
 
+from benchmarks.candidates import sieved_k
 from darkreach_pipeline.checkpointing import BlockCheckpointer
 from darkreach_pipeline.primality.gerbicz import GerbiczChain, Reducer
 from darkreach_pipeline.primality.special_form import SpecialModulus
-from darkreach_pipeline.sieve.primes import small_primes
-
-
-def sieved_k(n: int, bound: int = 100_000) -> int:
-    product = mpz(1)
-    for p in small_primes(bound)[1:].tolist():
-        product *= p
-    k = 3
-    while gmpy2.gcd((mpz(k) << n) + 1, product) != 1:
-        k += 2
-    return k
 
 
 def main() -> None:

@@ -17,22 +17,9 @@ import argparse
 import statistics
 import time
 
-import gmpy2
-from gmpy2 import mpz
-
+from benchmarks.candidates import sieved_k
 from darkreach_pipeline.forms.kbn import KbnForm
-from darkreach_pipeline.sieve.primes import small_primes
 from darkreach_pipeline.verification.double_check import flint_fermat_residue, pari_fermat_residue, second_opinion
-
-
-def sieved_k(n: int, bound: int = 100_000) -> int:
-    product = mpz(1)
-    for p in small_primes(bound)[1:].tolist():
-        product *= p
-    k = 3
-    while gmpy2.gcd((mpz(k) << n) + 1, product) != 1:
-        k += 2
-    return k
 
 
 def main() -> None:
