@@ -92,7 +92,7 @@ class ProgressBars:
             self._path(key).unlink(missing_ok=True)
 
     def _path(self, key: str) -> Path:
-        return self.dir / (key.replace("/", "__") + ".json")
+        return settings.progress_file(self.dir, key)
 
     def poll(self, keys: list[str]) -> None:
         if not self.interactive:

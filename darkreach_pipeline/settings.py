@@ -60,6 +60,11 @@ def progress_path() -> Path:
     return darkreach_home() / "progress"
 
 
+def progress_file(directory: str | Path, partition_key: str) -> Path:
+    """The one name both the writer (BlockProgress) and the reader (`darkreach run`) use."""
+    return Path(directory) / (partition_key.replace("/", "__") + ".json")
+
+
 def checkpoint_location() -> str:
     """A folder (default DARKREACH_HOME/checkpoints) or a database URL (DARKREACH_CHECKPOINTS)."""
     return os.environ.get("DARKREACH_CHECKPOINTS") or str(darkreach_home() / "checkpoints")

@@ -5,9 +5,10 @@ import json
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from dagster import ConfigurableResource
+
+from darkreach_pipeline.settings import progress_file
 
 MIN_INTERVAL = 0.25
 
@@ -16,7 +17,7 @@ class BlockProgress(ConfigurableResource):
     directory: str
 
     def reporter(self, partition_key: str) -> Callable[[str, int, int], None]:
-        path = Path(self.directory) / (partition_key.replace("/", "__") + ".json")
+        path = progress_file(self.directory, partition_key)
         path.parent.mkdir(parents=True, exist_ok=True)
         last = 0.0
 
