@@ -4,11 +4,22 @@
 
 import warnings
 
-import pandas as pd
-from dagster import AssetCheckResult, AssetIn, asset_check
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetIn,
+    AssetKey,
+    AssetRecordsFilter,
+    Output,
+    asset_check,
+)
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,  # not exported; what AssetCheckResult fills in itself
+)
 
 from assets.campaign import certificates, prp_results, sieve_survivors
-from assets.partitions import campaign_blocks
+from assets.partitions import BlockFrames, campaign_blocks, per_block
 from darkreach_pipeline import blocks
 from darkreach_pipeline.checks import (
     certificate_problems,
@@ -26,51 +37,86 @@ warnings.filterwarnings("ignore", message="Specifying a partitions_def on an Ass
 
 
 def _result(problems: list[str], **metadata) -> AssetCheckResult:
-    return AssetCheckResult(
-        passed=not problems,
-        metadata={"problems": len(problems), "first_problems": "; ".join(problems[:10]) or "none", **metadata},
-    )
+    return AssetCheckResult(passed=not problems, metadata=_metadata(problems, metadata))
+
+
+def _metadata(problems: list[str], extra: dict) -> dict:
+    return {"problems": len(problems), "first_problems": "; ".join(problems[:10]) or "none", **extra}
+
+
+def _evaluations(context, asset_key: AssetKey, results: dict[str, tuple[list[str], dict]]):
+    """One check result per block. A one-block run returns Dagster's usual AssetCheckResult; in a run of several
+    blocks (a partition key range) Dagster would record a single evaluation without a partition, so each block
+    gets its own evaluation here, tied to that block's latest materialisation. A failure blocks the whole run."""
+    if len(results) == 1:
+        problems, extra = next(iter(results.values()))
+        yield _result(problems, **extra)
+        return
+    check_name = context.check_specs[0].name
+    for key, (problems, extra) in results.items():
+        records = context.instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=asset_key, asset_partitions=[key]), limit=1).records
+        target = (AssetCheckEvaluationTargetMaterializationData(storage_id=records[0].storage_id,
+                                                                run_id=records[0].run_id,
+                                                                timestamp=records[0].timestamp)
+                  if records else None)
+        yield AssetCheckEvaluation(asset_key=asset_key, check_name=check_name, passed=not problems,
+                                   metadata=_metadata(problems, extra), target_materialization_data=target,
+                                   severity=AssetCheckSeverity.ERROR, blocking=True, partition=key)
+    yield Output(None)
 
 
 @asset_check(asset=sieve_survivors, partitions_def=campaign_blocks, blocking=True)
 def sieve_accounts_for_every_candidate(
-    context, campaign_registry: CampaignRegistryResource, sieve_survivors: pd.DataFrame
-) -> AssetCheckResult:
+    context, campaign_registry: CampaignRegistryResource, sieve_survivors: BlockFrames
+):
     """Each axis value of the block appears once, and every claimed factor really divides its number."""
-    spec, block = campaign_registry.resolve(context.partition_key)
-    problems = sieve_coverage_problems(spec, block, sieve_survivors)
-    problems += factor_claim_problems(form_for(spec), spec.axis, sieve_survivors)
-    return _result(problems, survivors=int((sieve_survivors["status"] == blocks.SURVIVOR).sum()))
+    results = {}
+    for key, sieved in per_block(context, sieve_survivors, "sieve_survivors").items():
+        spec, block = campaign_registry.resolve(key)
+        problems = sieve_coverage_problems(spec, block, sieved)
+        problems += factor_claim_problems(form_for(spec), spec.axis, sieved)
+        results[key] = (problems, {"survivors": int((sieved["status"] == blocks.SURVIVOR).sum())})
+    yield from _evaluations(context, AssetKey("sieve_survivors"), results)
 
 
 @asset_check(
     asset=prp_results,
     partitions_def=campaign_blocks,
     blocking=True,
-    additional_ins={"sieve_survivors": AssetIn("sieve_survivors")},
+    additional_ins={"sieve_survivors": AssetIn("sieve_survivors", dagster_type=BlockFrames)},
 )
 def every_survivor_tested_once(
-    context, campaign_registry: CampaignRegistryResource, prp_results: pd.DataFrame, sieve_survivors: pd.DataFrame
-) -> AssetCheckResult:
+    context, campaign_registry: CampaignRegistryResource, prp_results: BlockFrames, sieve_survivors: BlockFrames
+):
     """The tested set equals the survivor set exactly; residues are well formed; 'prime' only with a proof."""
-    spec, _ = campaign_registry.resolve(context.partition_key)
-    problems = tested_once_problems(spec.axis, sieve_survivors, prp_results) + result_problems(prp_results)
-    return _result(problems, tests=len(prp_results))
+    sieved = per_block(context, sieve_survivors, "sieve_survivors")
+    results = {}
+    for key, tested in per_block(context, prp_results, "prp_results").items():
+        spec, _ = campaign_registry.resolve(key)
+        problems = tested_once_problems(spec.axis, sieved[key], tested)
+        problems += result_problems(form_for(spec), tested)
+        results[key] = (problems, {"tests": len(tested)})
+    yield from _evaluations(context, AssetKey("prp_results"), results)
 
 
 @asset_check(
     asset=certificates,
     partitions_def=campaign_blocks,
     blocking=True,
-    additional_ins={"prp_results": AssetIn("prp_results")},
+    additional_ins={"prp_results": AssetIn("prp_results", dagster_type=BlockFrames)},
 )
 def every_prime_has_verified_certificate(
-    context, campaign_registry: CampaignRegistryResource, certificates: pd.DataFrame, prp_results: pd.DataFrame
-) -> AssetCheckResult:
+    context, campaign_registry: CampaignRegistryResource, certificates: BlockFrames, prp_results: BlockFrames
+):
     """Each prime or PRP has a certificate row; each 'proven' one passed the independent verifier."""
-    spec, _ = campaign_registry.resolve(context.partition_key)
-    problems = certificate_problems(spec.axis, prp_results, certificates)
-    return _result(problems, certificates=len(certificates))
+    tested = per_block(context, prp_results, "prp_results")
+    results = {}
+    for key, certs in per_block(context, certificates, "certificates").items():
+        spec, _ = campaign_registry.resolve(key)
+        problems = certificate_problems(spec.axis, tested[key], certs)
+        results[key] = (problems, {"certificates": len(certs)})
+    yield from _evaluations(context, AssetKey("certificates"), results)
 
 
 CAMPAIGN_CHECKS = [sieve_accounts_for_every_candidate, every_survivor_tested_once, every_prime_has_verified_certificate]

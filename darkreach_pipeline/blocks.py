@@ -180,7 +180,7 @@ def certificate_frame(spec: CampaignSpec, results: pd.DataFrame) -> pd.DataFrame
             if not ok:
                 note = f"proof rejected by the verifier: {note}"
         else:
-            ok, note = verify_probable_prime(form.number(value))
+            ok, note = verify_probable_prime(form.members(value), form.useless_bases(value))
             status = "prp"
         rows.append(
             {

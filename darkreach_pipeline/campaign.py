@@ -16,15 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.forms import FORMS, form_for
+from darkreach_pipeline.forms import FORMS, form_class
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 MAX_BLOCKS = 10_000
 MAX_BLOCK_SIZE = 1_000_000
 MAX_SIEVE_DEPTH = 2**32 - 1  # the sieve multiplies residues in uint64: p must stay below 2^32
 MIN_SIEVE_DEPTH = 3
+MAX_BLOCKS_PER_RUN = 1000  # a run holds its blocks' outputs in memory between steps
 BLOCK_DIGITS = 6
-COMMON_KEYS = ("name", "form", "block_size", "sieve_depth", "description")
+COMMON_KEYS = ("name", "form", "block_size", "sieve_depth", "description", "blocks_per_run")
 
 
 def _int_field(raw: Mapping[str, Any], key: str, minimum: int | None = None) -> int:
@@ -40,7 +41,11 @@ def _int_field(raw: Mapping[str, Any], key: str, minimum: int | None = None) -> 
 
 @dataclass(frozen=True)
 class CampaignSpec:
-    """One validated campaign: a form, its parameters, an inclusive axis range cut into blocks."""
+    """One validated campaign: a form, its parameters, an inclusive range whose axis is cut into blocks.
+
+    `range_key`, `range_min`, `range_max` are the campaign file's range; `axis_min`, `axis_max` the
+    axis values it covers (the same numbers unless the axis is an index, as for palindromes).
+    """
 
     name: str
     form: str
@@ -51,11 +56,16 @@ class CampaignSpec:
     sieve_depth: int
     sieve_depth_requested: str | int = "auto"
     description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    range_key: str = "n"
+    range_min: int = 0
+    range_max: int = 0
+    # How many blocks one Dagster run materialises (amortises a run's start-up). An execution setting, not
+    # part of the campaign's identity: not in definition() or the fingerprint, not compared, not registered.
+    blocks_per_run: int = field(default=1, compare=False)
 
     @property
     def axis(self) -> str:
-        return form_for(self).axis
+        return form_class(self.form, self.range_key).axis
 
     @property
     def block_count(self) -> int:
@@ -79,13 +89,12 @@ class CampaignSpec:
 
     def definition(self) -> dict[str, Any]:
         """Everything that decides which numbers are tested and how: the identity of a campaign."""
-        axis = self.axis
         return {
             "name": self.name,
             "form": self.form,
             **self.params,
-            f"{axis}_min": self.axis_min,
-            f"{axis}_max": self.axis_max,
+            f"{self.range_key}_min": self.range_min,
+            f"{self.range_key}_max": self.range_max,
             "block_size": self.block_size,
             "sieve_depth": self.sieve_depth,
         }
@@ -100,6 +109,8 @@ class CampaignSpec:
             lines.append(f"{key} = {json.dumps(value)}")
         if self.description:
             lines.append(f"description = {json.dumps(self.description)}")
+        if self.blocks_per_run != 1:
+            lines.append(f"blocks_per_run = {self.blocks_per_run}")
         return "\n".join(lines) + "\n"
 
 
@@ -117,21 +128,24 @@ def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
     form_name = raw.get("form")
     if form_name not in FORMS:
         raise CampaignError("form", f"unknown form {form_name!r}; valid forms: {', '.join(sorted(FORMS))}")
-    form_cls = FORMS[form_name]
-    axis = form_cls.axis
-    allowed = set(COMMON_KEYS) | set(form_cls.param_names) | {f"{axis}_min", f"{axis}_max"}
+    form_cls = _variant(form_name, raw)
+    key = form_cls.campaign_range_key()
+    allowed = set(COMMON_KEYS) | set(form_cls.param_names) | {f"{key}_min", f"{key}_max"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise CampaignError(unknown[0], f"is not a field of form '{form_name}'; valid fields: {sorted(allowed)}")
 
     params = {p: _int_field(raw, p) for p in form_cls.param_names}
-    axis_min = _int_field(raw, f"{axis}_min", minimum=0)
-    axis_max = _int_field(raw, f"{axis}_max", minimum=0)
-    if axis_min > axis_max:
+    range_min = _int_field(raw, f"{key}_min", minimum=0)
+    range_max = _int_field(raw, f"{key}_max", minimum=0)
+    if range_min > range_max:
         raise CampaignError(
-            f"{axis}_min", f"{axis}_min = {axis_min} is greater than {axis}_max = {axis_max}; swap them"
+            f"{key}_min", f"{key}_min = {range_min} is greater than {key}_max = {range_max}; swap them"
         )
-    form_cls.validate(params, axis_min, axis_max)
+    form_cls.validate(params, range_min, range_max)
+    axis_min, axis_max = form_cls.axis_bounds(params, range_min, range_max)
+    if axis_min > axis_max:
+        raise CampaignError(f"{key}_min", f"{key} = {range_min}..{range_max} holds no candidates of this form")
 
     block_size = _int_field(raw, "block_size", minimum=1)
     if block_size > MAX_BLOCK_SIZE:
@@ -141,8 +155,8 @@ def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
         need = -(-(axis_max - axis_min + 1) // MAX_BLOCKS)
         raise CampaignError(
             "block_size",
-            f"the range {axis_min}..{axis_max} makes {blocks} blocks of {block_size}, over the limit of "
-            f"{MAX_BLOCKS} blocks per campaign; use block_size >= {need} or split the range into campaigns",
+            f"the range {form_cls.axis} = {axis_min}..{axis_max} makes {blocks} blocks of {block_size}, over the "
+            f"limit of {MAX_BLOCKS} blocks per campaign; use block_size >= {need} or split the range into campaigns",
         )
 
     requested = raw.get("sieve_depth", "auto")
@@ -155,6 +169,9 @@ def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise CampaignError("description", "must be a string")
+    blocks_per_run = _int_field(raw, "blocks_per_run", minimum=1) if "blocks_per_run" in raw else 1
+    if blocks_per_run > MAX_BLOCKS_PER_RUN:
+        raise CampaignError("blocks_per_run", f"must be <= {MAX_BLOCKS_PER_RUN}, got {blocks_per_run}")
     return CampaignSpec(
         name=name,
         form=form_name,
@@ -165,7 +182,21 @@ def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
         sieve_depth=max(MIN_SIEVE_DEPTH, min(depth, MAX_SIEVE_DEPTH)),
         sieve_depth_requested=requested,
         description=description,
+        range_key=key,
+        range_min=range_min,
+        range_max=range_max,
+        blocks_per_run=blocks_per_run,
     )
+
+
+def _variant(form_name: str, raw: Mapping[str, Any]):
+    """The variant of the form whose range keys the file uses (e.g. twin over n or over k)."""
+    variants = FORMS[form_name]
+    for cls in variants:
+        if f"{cls.campaign_range_key()}_min" in raw or f"{cls.campaign_range_key()}_max" in raw:
+            return cls
+    keys = " or ".join(f"{c.campaign_range_key()}_min/{c.campaign_range_key()}_max" for c in variants)
+    raise CampaignError(f"{variants[0].campaign_range_key()}_min", f"is missing: form '{form_name}' needs {keys}")
 
 
 def load_campaign(path: str | Path) -> CampaignSpec:

@@ -14,7 +14,6 @@ from darkreach_pipeline.campaign import CampaignSpec
 
 RES64 = re.compile(r"^[0-9a-f]{16}$")
 RESULTS = {"prime", "probable-prime", "composite"}
-PROOF_METHODS = {"proth", "llr", "bpsw-below-2^64"}
 
 
 def sieve_coverage_problems(spec: CampaignSpec, block: int, sieved: pd.DataFrame) -> list[str]:
@@ -55,14 +54,14 @@ def tested_once_problems(axis: str, sieved: pd.DataFrame, results: pd.DataFrame)
     return problems
 
 
-def result_problems(results: pd.DataFrame) -> list[str]:
+def result_problems(form, results: pd.DataFrame) -> list[str]:
     problems = []
     for row in results.to_dict("records"):
         if not RES64.match(str(row["res64"])):
             problems.append(f"{row['expression']}: malformed RES64 {row['res64']!r}")
         if row["result"] not in RESULTS:
             problems.append(f"{row['expression']}: unknown result {row['result']!r}")
-        if row["result"] == "prime" and row["method"] not in PROOF_METHODS:
+        if row["result"] == "prime" and row["method"] not in form.proof_methods:
             problems.append(f"{row['expression']}: called prime by {row['method']}, which is not a proof")
     return problems
 

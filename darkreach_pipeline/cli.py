@@ -12,7 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from multiprocessing import get_context
 from pathlib import Path
 
-from darkreach_pipeline import settings
+from darkreach_pipeline import batching, settings
 from darkreach_pipeline.campaign import CampaignSpec, load_campaign
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.stores.registry import open_registry
@@ -29,13 +29,19 @@ def _instance():
     return DagsterInstance.get()
 
 
-def _run_block(key: str) -> tuple[bool, str, float]:
-    """Materialise one block (all four assets and their checks) as one in-process Dagster run."""
+def _run_block(run: list[str]) -> tuple[bool, str, float]:
+    """Materialise one block, or several (a partition key range), with all four assets and their checks, as one
+    in-process Dagster run."""
     from darkreach_pipeline.definitions import defs
 
     start = time.perf_counter()
     job = defs.resolve_job_def("campaign_job")
-    result = job.execute_in_process(partition_key=key, instance=_instance(), raise_on_error=False, run_config=QUIET)
+    if len(run) == 1:
+        result = job.execute_in_process(partition_key=run[0], instance=_instance(), raise_on_error=False,
+                                        run_config=QUIET)
+    else:
+        result = job.execute_in_process(tags=batching.run_tags(run), instance=_instance(), raise_on_error=False,
+                                        run_config=QUIET)
     seconds = time.perf_counter() - start
     if result.success:
         return True, result.run_id, seconds
@@ -53,17 +59,19 @@ def _run_block(key: str) -> tuple[bool, str, float]:
 
 
 def finished_blocks(instance, keys: list[str]) -> set[str]:
-    """Blocks whose certificates exist from a run that succeeded (so every check passed too)."""
-    from dagster import AssetKey, DagsterRunStatus, RunsFilter
+    """Blocks whose certificates exist from a run that succeeded (so every check passed too); the run may have
+    covered several blocks (a partition key range)."""
+    from dagster import AssetKey
+
+    from assets.progress import campaign_runs
+    from darkreach_pipeline.progress import block_states
 
     materialized = instance.get_materialized_partitions(AssetKey("certificates"))
     wanted = [k for k in keys if k in materialized]
     if not wanted:
         return set()
-    runs = instance.get_runs(
-        filters=RunsFilter(statuses=[DagsterRunStatus.SUCCESS], tags={"dagster/partition": wanted})
-    )
-    return {r.tags.get("dagster/partition") for r in runs} & set(wanted)
+    states = block_states(wanted, campaign_runs(instance, wanted), materialized)
+    return {k for k, state in states.items() if state == "done"}
 
 
 def register(spec: CampaignSpec, instance) -> bool:
@@ -137,25 +145,28 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, _interrupt)
 
 
-def run_blocks(keys: list[str], workers: int) -> dict[str, tuple[bool, str]]:
+def run_blocks(runs: list[list[str]], workers: int) -> dict[str, tuple[bool, str]]:
+    """Execute the runs (each one block or several) on `workers` processes; outcome per block (a failed run
+    fails each of its blocks)."""
     outcomes: dict[str, tuple[bool, str]] = {}
-    bars = ProgressBars(keys)
-    running: dict[Future, str] = {}
+    bars = ProgressBars([key for run in runs for key in run])
+    running: dict[Future, list[str]] = {}
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_init)
     try:
-        for key in keys:
-            running[pool.submit(_run_block, key)] = key
+        for run in runs:
+            running[pool.submit(_run_block, run)] = run
         while running:
             done, _ = wait(running, timeout=0.3, return_when=FIRST_COMPLETED)
-            bars.poll(list(running.values()))
+            bars.poll([key for run in running.values() for key in run])
             for future in done:
-                key = running.pop(future)
+                run = running.pop(future)
                 try:
                     ok, detail, seconds = future.result()
                 except Exception as exc:  # a worker process died: its blocks fail, finished ones stay done
                     ok, detail, seconds = False, f"worker crashed: {exc!r}", 0.0
-                outcomes[key] = (ok, detail)
-                bars.finish(key, ok, seconds)
+                for key in run:
+                    outcomes[key] = (ok, detail)
+                    bars.finish(key, ok, seconds)
     except KeyboardInterrupt:
         # Graceful stop: running blocks get SIGTERM, checkpoint their tests and end their runs as failed.
         for process in list(getattr(pool, "_processes", {}).values()):
@@ -169,24 +180,25 @@ def run_blocks(keys: list[str], workers: int) -> dict[str, tuple[bool, str]]:
 
 
 def gather_primes(instance) -> None:
-    """Refresh the cross-campaign `primes` asset (parquet + CSV)."""
+    """Refresh the cross-campaign `primes` asset (parquet + CSV) and the `campaign_progress` summary."""
     from dagster import materialize
 
     from assets.primes import primes
+    from assets.progress import campaign_progress
     from darkreach_pipeline.definitions import CAMPAIGN_ASSETS, build_resources
 
-    materialize([*CAMPAIGN_ASSETS, primes], selection=[primes], instance=instance, resources=build_resources(),
-                run_config=QUIET)
+    materialize([*CAMPAIGN_ASSETS, primes, campaign_progress], selection=[primes, campaign_progress],
+                instance=instance, resources=build_resources(), run_config=QUIET)
 
 
 def campaign_primes(name: str):
     """Every prime and PRP of a registered campaign (an unknown name is an error, no primes an empty table)."""
     import pandas as pd
 
-    from darkreach_pipeline.forms import FORMS
+    from darkreach_pipeline.forms import form_for
 
     spec = open_registry(settings.registry_url()).get(name)
-    columns = [*PRIME_COLUMNS, *FORMS[spec.form].param_names, spec.axis]
+    columns = [*PRIME_COLUMNS, *form_for(spec).param_names, spec.axis]
     frame = read_stage(settings.data_path(), "certificates", campaign=name)
     if not len(frame):
         return pd.DataFrame(columns=columns)
@@ -200,15 +212,18 @@ def cmd_run(args) -> int:
     keys = spec.partition_keys()
     done = finished_blocks(instance, keys)
     pending = [k for k in keys if k not in done]
+    per_run = args.blocks_per_run or spec.blocks_per_run
+    runs = batching.batches(pending, instance.get_dynamic_partitions("campaign_blocks"), per_run)
     print(
-        f"campaign '{spec.name}' ({'new' if is_new else 'registered'}): {spec.form}, {spec.axis} = "
-        f"{spec.axis_min}..{spec.axis_max}, {len(keys)} blocks, sieve depth {spec.sieve_depth}; "
+        f"campaign '{spec.name}' ({'new' if is_new else 'registered'}): {spec.form}, {spec.range_key} = "
+        f"{spec.range_min}..{spec.range_max}, {len(keys)} blocks, sieve depth {spec.sieve_depth}; "
         f"{len(done)} already finished, {len(pending)} to run on {args.workers} workers"
+        + (f" in {len(runs)} runs of up to {per_run} blocks" if per_run > 1 else "")
     )
     start = time.time()
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        outcomes = run_blocks(pending, args.workers) if pending else {}
+        outcomes = run_blocks(runs, args.workers) if runs else {}
     except KeyboardInterrupt:
         print("interrupted: running blocks saved checkpoints; run the same command again to resume",
               file=sys.stderr)
@@ -247,14 +262,17 @@ def cmd_primes(args) -> int:
 
 
 def cmd_status(args) -> int:
+    """Per campaign: blocks done / running / queued / failed / not started, candidates tested, primes,
+    throughput, ETA, and the progress of running blocks (the `campaign_progress` asset holds the same)."""
+    from assets.progress import summarise
+
     registry = open_registry(settings.registry_url())
     instance = _instance()
     specs = [registry.get(args.name)] if args.name else registry.all()
+    if not specs:
+        print("no campaigns registered: `darkreach run FILE` or `darkreach register FILE`")
     for spec in specs:
-        keys = spec.partition_keys()
-        done = finished_blocks(instance, keys)
-        frame = campaign_primes(spec.name)
-        print(f"{spec.name}: {len(done)}/{len(keys)} blocks finished, {len(frame)} primes/PRPs")
+        print("\n".join(summarise(instance, spec, settings.data_path(), settings.progress_path()).lines()))
     return 0
 
 
@@ -273,7 +291,7 @@ WORKER_QUEUES = "dagster,sieve,prp,cert"  # asset op_tags "dagster-celery/queue"
 def worker_argv(queues: str, concurrency: int, name: str | None, loglevel: str) -> list[str]:
     """The celery command of a fleet worker: dagster-celery's app, this project's code, broker/backend from
     DARKREACH_BROKER / DARKREACH_BACKEND (the same values the celery executor of the runs uses)."""
-    from darkreach_pipeline.definitions import celery_urls
+    from darkreach_pipeline.fleet import celery_urls
 
     broker, backend = celery_urls()
     name = name or f"darkreach-{os.getpid()}"
@@ -282,12 +300,80 @@ def worker_argv(queues: str, concurrency: int, name: str | None, loglevel: str) 
             f"--concurrency={concurrency}", "--prefetch-multiplier=1", f"--loglevel={loglevel}"]
 
 
+def _stderr(message: str) -> None:
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} darkreach worker: {message}", file=sys.stderr, flush=True)
+
+
 def cmd_worker(args) -> int:
-    """A fleet worker (README: "Fleet mode"): executes the steps the celery executor of the runs submits."""
+    """A fleet worker (README: "Fleet mode"): executes the steps the celery executor of the runs submits.
+
+    It first waits (10 s, 20 s, ... up to 5 min between attempts) for the broker, the result backend and the
+    PostgreSQL databases, then runs celery with the fleet's settings (darkreach_pipeline/fleet.py: late acks,
+    a killed worker's step is requeued for another worker)."""
+    from darkreach_pipeline import fleet
+
     queues = ",".join(q.strip() for q in args.queues.split(",") if q.strip())
     argv = worker_argv(queues, args.concurrency, args.name, args.loglevel)
+    if not args.no_wait:
+        fleet.wait_for_services(_stderr)
+    config_dir = fleet.write_worker_config(settings.darkreach_home() / "celery")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(config_dir), os.environ.get("PYTHONPATH")) if p)
     print(f"darkreach worker: queues {queues}, concurrency {args.concurrency}: {' '.join(argv)}", flush=True)
     os.execvp(argv[0], argv)
+    return 0
+
+
+def launch_backfill(instance, spec: CampaignSpec, keys: list[str]) -> str:
+    """An asset backfill of the four campaign assets (and their checks) over `keys`, executed by the daemon:
+    the same kind the UI launches. Unlike `dagster job backfill`, which submits the runs itself and records the
+    backfill as finished at once, it stays in progress until its runs are done, so a run that fails (its
+    process died, an outage outlasted the retries) is retried by the daemon (run_retries in dagster.yaml)."""
+    from dagster import AssetKey
+    from dagster._core.execution.backfill import PartitionBackfill
+    from dagster._core.utils import make_new_backfill_id
+
+    from darkreach_pipeline.definitions import defs
+
+    backfill = PartitionBackfill.from_asset_partitions(
+        backfill_id=make_new_backfill_id(),
+        asset_graph=defs.resolve_asset_graph(),
+        partition_names=keys,
+        asset_selection=[AssetKey(name) for name in ("candidate_ranges", "sieve_survivors", "prp_results",
+                                                      "certificates")],
+        backfill_timestamp=time.time(),
+        tags={"darkreach/campaign": spec.name},
+        dynamic_partitions_store=instance,
+        all_partitions=False,
+        title=f"darkreach backfill {spec.name}",
+        description=f"{len(keys)} blocks of campaign '{spec.name}'",
+        run_config=None,
+    )
+    instance.add_backfill(backfill)
+    return backfill.backfill_id
+
+
+def cmd_backfill(args) -> int:
+    """Fleet mode: hand a campaign's unfinished blocks (or the given ones) to the daemon as one backfill."""
+    spec = open_registry(settings.registry_url()).get(args.name)
+    instance = _instance()
+    keys = spec.partition_keys()
+    if args.blocks:
+        wanted = [k.strip() for k in args.blocks.split(",") if k.strip()]
+        unknown = [k for k in wanted if k not in keys]
+        if unknown:
+            raise CampaignError("blocks", f"not blocks of campaign '{spec.name}': {', '.join(unknown)} "
+                                f"(its blocks are {keys[0]} .. {keys[-1]})")
+        keys = wanted
+    else:
+        done = finished_blocks(instance, keys)
+        keys = [k for k in keys if k not in done]
+        if not keys:
+            print(f"campaign '{spec.name}': every block is finished, nothing to backfill")
+            return 0
+    register(spec, instance)  # the partitions exist on this instance
+    backfill_id = launch_backfill(instance, spec, keys)
+    print(f"backfill {backfill_id}: {len(keys)} blocks of '{spec.name}' ({keys[0]} .. {keys[-1]}), executed by the "
+          "daemon; follow it with `darkreach status` or in the UI (Backfills)")
     return 0
 
 
@@ -305,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("file")
     p.add_argument("--workers", type=_positive, default=os.cpu_count() or 1,
                    help="blocks run at once (default: cores)")
+    p.add_argument("--blocks-per-run", type=_positive, default=None,
+                   help="blocks per Dagster run (default: the campaign's blocks_per_run, else 1)")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("register", help="validate and register a campaign file, adding its blocks as partitions")
     p.add_argument("file")
@@ -313,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name")
     p.add_argument("--format", choices=["csv", "table"], default="table")
     p.set_defaults(func=cmd_primes)
-    p = sub.add_parser("status", help="blocks finished and primes found per campaign")
+    p = sub.add_parser("status", help="per campaign: blocks done/running/failed, tests, primes, throughput, ETA")
     p.add_argument("name", nargs="?")
     p.set_defaults(func=cmd_status)
     p = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this deployment's instance")
@@ -326,7 +414,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="steps at once (default: cores)")
     p.add_argument("-n", "--name", help="worker name, unique in the fleet (default: darkreach-<pid>; @host is added)")
     p.add_argument("--loglevel", default="INFO")
+    p.add_argument("--no-wait", action="store_true",
+                   help="start celery at once, without first waiting for the broker and the databases")
     p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("backfill", help="fleet mode: the daemon runs the unfinished blocks of a campaign (retried)")
+    p.add_argument("name")
+    p.add_argument("--blocks", help="comma-separated block keys (default: every unfinished block)")
+    p.set_defaults(func=cmd_backfill)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

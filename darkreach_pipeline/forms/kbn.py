@@ -16,6 +16,7 @@ import numpy as np
 from gmpy2 import mpz
 
 from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.primality.gerbicz import ChainReport, Fault, GerbiczChain, GerbiczError, Reducer
 from darkreach_pipeline.primality.llr import llr_applies, llr_is_prime, rodseth_p
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome, res64
@@ -44,12 +45,13 @@ def _prime_factors(x: int) -> dict[int, int]:
     return out
 
 
-class KbnForm:
+class KbnForm(PrimeForm):
     """Numbers k*b^n + c for fixed k, b, c; the block axis is n."""
 
     name = "kbn"
     axis = "n"
     param_names = ("k", "b", "c")
+    proof_methods = frozenset({"proth", "llr", "bpsw-below-2^64"})
 
     def __init__(self, k: int, b: int, c: int):
         self.k, self.b, self.c = k, b, c
@@ -107,11 +109,6 @@ class KbnForm:
             survivors = span * cls.survival_fraction(depth)
             depth = max(1e3, min(2**32 - 1, survivors * test_seconds / sieve_seconds_per_prime))
         return int(depth)
-
-    @staticmethod
-    def survival_fraction(depth: float) -> float:
-        """Share of candidates expected to survive a sieve to `depth` (Mertens; N is never even here)."""
-        return min(1.0, 2 * math.exp(-0.5772156649) / math.log(max(depth, 3)))
 
     def bits(self, n: int) -> float:
         return n * math.log2(self.b) + math.log2(self.k)
@@ -239,9 +236,10 @@ class KbnForm:
         """Independent re-check of a proof certificate (proofs/verify.py shares no code with test())."""
         return verify_kbn(self.k, self.b, self.c, n, dict(certificate))
 
+    def binary_shape(self, n: int) -> tuple[int, int, int] | None:
+        K, e = split_power_of_two(self.k, self.b, n)
+        return K, e, self.c
+
     def residue_mod(self, n: int, p: int) -> int:
         """N mod p without building N (re-checks factor claims)."""
         return (self.k % p * pow(self.b, n, p) + self.c) % p
-
-    def is_tiny_prime_equal(self, n: int, p: int) -> bool:
-        return n < 64 and self.number(n) == p

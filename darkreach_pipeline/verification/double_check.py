@@ -18,7 +18,7 @@ from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.primality.outcome import res64
 from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT
-from darkreach_pipeline.primality.special_form import SpecialModulus, split_power_of_two
+from darkreach_pipeline.primality.special_form import SpecialModulus
 
 MATCH = "match"
 FIRST_WRONG = "first-wrong"
@@ -26,17 +26,17 @@ SECOND_WRONG = "second-wrong"
 UNRESOLVED = "unresolved"
 
 
-def pari_fermat_residue(N: mpz) -> int:
+def pari_fermat_residue(N: mpz, base: int = 3) -> int:
     import cypari2
 
     pari = _pari(cypari2)
-    return int(pari.lift(pari.Mod(3, int(N)) ** (int(N) - 1)))
+    return int(pari.lift(pari.Mod(base, int(N)) ** (int(N) - 1)))
 
 
-def flint_fermat_residue(N: mpz) -> int:
+def flint_fermat_residue(N: mpz, base: int = 3) -> int:
     import flint
 
-    return int(pow(flint.fmpz(3), int(N) - 1, int(N)))
+    return int(pow(flint.fmpz(base), int(N) - 1, int(N)))
 
 
 _PARI = None
@@ -74,18 +74,20 @@ def flint_special_residue(K: int, e: int, c: int) -> int:
 
 
 def _special_form(form, value: int, N: mpz) -> tuple[int, int, int] | None:
-    """(K, e, c) when N = K*2^e + c with small K and the special loop can double-check it."""
-    K, e = split_power_of_two(form.k, form.b, value)
-    c = int(N - (mpz(K) << e))
-    if c in (1, -1) and SpecialModulus.applies(K, e) and N >= DETERMINISTIC_LIMIT and (c == 1 or N % 3):
+    """(K, e, c) when N = K*2^e + c with small K, base 3, and the special loop can double-check it."""
+    shape = form.binary_shape(value)
+    if shape is None or form.fermat_base(value) != 3:
+        return None
+    K, e, c = shape
+    if SpecialModulus.applies(K, e) and N >= DETERMINISTIC_LIMIT and (c == 1 or N % 3):
         return K, e, c
     return None
 
 
-# name -> residue function (form, axis value, N) -> 3^(N-1) mod N
+# name -> residue function (form, axis value, N) -> base^(N-1) mod N, base = form.fermat_base(value)
 LIBRARIES: dict[str, Callable] = {
-    "pari": lambda form, value, N: pari_fermat_residue(N),
-    "flint": lambda form, value, N: flint_fermat_residue(N),
+    "pari": lambda form, value, N: pari_fermat_residue(N, form.fermat_base(value)),
+    "flint": lambda form, value, N: flint_fermat_residue(N, form.fermat_base(value)),
     "flint-special": lambda form, value, N: flint_special_residue(*_special_form(form, value, N)),
 }
 

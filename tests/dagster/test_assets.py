@@ -269,7 +269,7 @@ def test_a_failed_blocking_check_stops_the_downstream_assets(darkreach_home, ins
     key, resources = materialized_block
     cert_path = parquet(darkreach_home, "certificates", key)
     cert_path.unlink()
-    monkeypatch.setattr(checks_module, "result_problems", lambda results: ["injected problem"])
+    monkeypatch.setattr(checks_module, "result_problems", lambda form, results: ["injected problem"])
     result = materialize_block(instance, key, resources, raise_on_error=False)
     assert not result.success
     assert check_outcomes(result)["every_survivor_tested_once"] is False
