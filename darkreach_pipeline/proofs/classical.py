@@ -63,7 +63,6 @@ def pocklington(N: mpz, primes: Iterable[int]) -> tuple[str, dict]:
     F, exponents = factored_part(N - 1, primes)
     if F * F <= N:
         return PROBABLE_PRIME, {}
-    R = (N - 1) // F
     bases: dict[int, int] = {}
     todo = sorted(exponents.items())
     a = 1
@@ -73,8 +72,9 @@ def pocklington(N: mpz, primes: Iterable[int]) -> tuple[str, dict]:
             if gmpy2.jacobi(a, N) == 0 and a < N:
                 return COMPOSITE, {}
             a = int(gmpy2.next_prime(a))
-        x = gmpy2.powmod(a, R, N)
-        if gmpy2.powmod(x, F, N) != 1:
+        F_todo = _prod(todo)  # x = a^((N-1)/F_todo), so the tree gives a^((N-1)/q) for the q still open
+        x = gmpy2.powmod(a, (N - 1) // F_todo, N)
+        if gmpy2.powmod(x, F_todo, N) != 1:
             return COMPOSITE, {}
         powers = _split_powers(x, todo, lambda y, k: gmpy2.powmod(y, k, N), N)
         remaining = []

@@ -83,9 +83,11 @@ def test_negative_n_min():
 
 
 def test_unknown_form_lists_valid_forms():
-    err = error_for({**PROTH, "form": "factorial"})
+    err = error_for({**PROTH, "form": "mersenne"})
     assert err.field == "form"
-    assert "'factorial'" in str(err) and "valid forms: kbn" in str(err)
+    assert "'mersenne'" in str(err)
+    for form in ("kbn", "factorial", "primorial", "twin", "wagstaff", "gfn", "palindromic"):
+        assert form in str(err).split("valid forms:")[1]
 
 
 def test_missing_form():
