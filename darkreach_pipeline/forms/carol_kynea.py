@@ -1,0 +1,158 @@
+"""Carol numbers (2^n-1)^2 - 2 and Kynea numbers (2^n+1)^2 - 2 over n.
+
+N = 4^n -+ 2^(n+1) - 1, so N + 1 = 2^(n+1) * (2^(n-1) -+ 1) is more than half factored: 2^(n+1) > sqrt(N) + 1,
+and Morrison's N+1 theorem (a Lucas sequence with Jacobi(D, N) = -1) proves a probable prime with the
+single known prime 2. Every candidate first gets a Gerbicz-checked Fermat base-3 test (its RES64).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
+
+import gmpy2
+import numpy as np
+from gmpy2 import mpz
+
+from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.forms.base import PrimeForm
+from darkreach_pipeline.primality.fermat import fermat_prp
+from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome, res64
+from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
+from darkreach_pipeline.proofs.classical import morrison
+from darkreach_pipeline.proofs.verify import verify_proof
+from darkreach_pipeline.sieve.stepwise import sieve_carol_kynea
+
+MAX_N = 10_000_000  # N has 2n bits: 20M-bit numbers, days per test on one core (the largest known are n ~ 10^6)
+
+# Sieve cost per prime and per n (measured on an idle core: ~1.3 ns; only primes = +-1 mod 8 do work).
+SIEVE_SECONDS_PER_PRIME_STEP = 1.5e-9
+# Only primes q = +-1 mod 8 can divide x^2 - 2, and then for about 2/q of the n: survivors * ln(depth) measured
+# with sieve_carol_kynea at n = 2*10^5, depth 10^3..10^7 (2.51..2.61), against 1.12 for random odd numbers.
+SURVIVAL_PER_LOG = 2.57
+
+
+class _CarolKynea(PrimeForm):
+    """(2^n + sign)^2 - 2; subclasses fix the sign (-1 Carol, +1 Kynea). No parameters: the axis is n."""
+
+    sign: ClassVar[int]
+    axis = "n"
+    param_names = ()
+    proof_methods = frozenset({"morrison", "bpsw-below-2^64"})
+
+    # ----- campaign ------------------------------------------------------------------------
+    @classmethod
+    def validate(cls, params: Mapping[str, int], n_min: int, n_max: int) -> None:
+        if n_max > MAX_N:
+            raise CampaignError(
+                "n_max",
+                f"must be <= {MAX_N} ({cls.name} numbers have 2n bits: one test past that takes weeks), got "
+                f"{n_max}; lower n_max",
+            )
+
+    @staticmethod
+    def survival_fraction(depth: float) -> float:
+        return min(1.0, SURVIVAL_PER_LOG / math.log(max(depth, 3)))
+
+    @classmethod
+    def auto_sieve_depth(cls, params: Mapping[str, int], n_min: int, n_max: int, block_size: int) -> int:
+        """Depth where one more sieve prime costs as much as the tests it saves (as KbnForm's model).
+
+        The Fermat test runs on a generic modulus (N + 1 = K*2^e with K of n bits: no special loop), 2.5x the
+        special-form cost as for KbnForm; the proof runs on primes only and is left out.
+        """
+        n = n_min + 0.7 * (n_max - n_min)
+        bits = max(64.0, 2 * n)
+        test_seconds = 1.4e-10 * bits * bits * math.log2(bits) * 2.5
+        span = min(block_size, n_max - n_min + 1)
+        sieve_seconds_per_prime = SIEVE_SECONDS_PER_PRIME_STEP * span + 1e-7  # + per-batch set-up
+        depth = 1e5
+        for _ in range(4):
+            survivors = span * cls.survival_fraction(depth)
+            depth = max(1e3, min(2**32 - 1, survivors * test_seconds / sieve_seconds_per_prime))
+        return int(depth)
+
+    def bits(self, n: int) -> float:
+        return 2.0 * n
+
+    # ----- numbers ---------------------------------------------------------------------------
+    def number(self, n: int) -> mpz:
+        x = (mpz(1) << n) + self.sign
+        return x * x - 2
+
+    def expression(self, n: int) -> str:
+        return f"(2^{n}{'+' if self.sign == 1 else '-'}1)^2-2"
+
+    def parameters(self, n: int) -> dict[str, int]:
+        return {"n": n}
+
+    def binary_shape(self, n: int) -> tuple[int, int, int] | None:
+        """N = K*2^(n+1) - 1 with K = 2^(n-1) -+ 1, odd for n >= 2."""
+        if n < 2:
+            return None
+        return (1 << (n - 1)) + self.sign, n + 1, -1
+
+    def excluded(self, n: int) -> str | None:
+        N = self.number(n)
+        if N < 2:
+            return f"N < 2: {self.expression(n)} = {N}, neither prime nor composite"
+        return None  # x^2 - 2 has no algebraic factorization
+
+    def sieve(
+        self, lo: int, hi: int, prime_chunks: Iterable[np.ndarray], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        return sieve_carol_kynea(self.sign, lo, hi, prime_chunks, progress)
+
+    def residue_mod(self, n: int, p: int) -> int:
+        x = (pow(2, n, p) + self.sign) % p
+        return (x * x - 2) % p
+
+    # ----- tests and proofs ----------------------------------------------------------------
+    def test(
+        self, n: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
+    ) -> TestOutcome:
+        """Fermat base 3 (Gerbicz-checked, its RES64), then Morrison's N+1 proof from N + 1 = 2^(n+1) * K."""
+        N = self.number(n)
+        if N < DETERMINISTIC_LIMIT:
+            prime = N >= 2 and is_prime_small(int(N))
+            residue = res64(gmpy2.powmod(3, N - 1, N)) if N >= 2 else res64(0)
+            return TestOutcome(PRIME if prime else COMPOSITE, "bpsw-below-2^64", residue,
+                               certificate={"method": "bpsw-below-2^64"} if prime else {})
+        probable, residue, report = fermat_prp(N, 3, check=check, faults=faults, chain_run=chain_run)
+        checked = {"checks": report.checks, "rollbacks": report.rollbacks}
+        if not probable:
+            return TestOutcome(COMPOSITE, "fermat-3", residue, **checked)
+        result, certificate = morrison(N, [2])
+        if result == PRIME:
+            return TestOutcome(PRIME, "morrison", residue, certificate=certificate, **checked)
+        if result == COMPOSITE:
+            return TestOutcome(COMPOSITE, "morrison", residue, **checked)
+        if is_bpsw_probable_prime(N):  # no Lucas parameter found: never seen for a prime, labelled as such
+            return TestOutcome(PROBABLE_PRIME, "fermat-3+bpsw", residue,
+                               certificate={"method": "prp", "tests": ["fermat-3", "strong-bpsw"]}, **checked)
+        return TestOutcome(COMPOSITE, "bpsw", residue, **checked)
+
+    def verify(self, n: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
+        """The shared independent verifier (proofs/verify.py) on N itself."""
+        if certificate.get("method") not in self.proof_methods:
+            return False, f"method {certificate.get('method')!r} is not a proof for {self.name} numbers"
+        try:
+            return verify_proof(self.number(n), dict(certificate))
+        except (KeyError, TypeError, ValueError) as exc:
+            return False, f"malformed certificate: {exc!r}"
+
+
+class CarolForm(_CarolKynea):
+    """Carol numbers (2^n-1)^2 - 2 (OEIS A091515 lists the n giving primes)."""
+
+    name = "carol"
+    sign = -1
+
+
+class KyneaForm(_CarolKynea):
+    """Kynea numbers (2^n+1)^2 - 2 (OEIS A091513 lists the n giving primes)."""
+
+    name = "kynea"
+    sign = 1
