@@ -123,23 +123,21 @@ def verify_proof(N: mpz, certificate: dict[str, Any]) -> tuple[bool, str]:
     method = certificate.get("method")
     if N < 2:
         return False, "N < 2"
-    if method in ("proth", "llr"):
-        c = 1 if method == "proth" else -1
-        M = N - c
-        e = gmpy2.bit_scan1(M)
-        return verify_kbn(int(M >> e), 2, c, int(e), certificate)
-    verifiers = {"pocklington": verify_pocklington, "morrison": verify_morrison}
-    if method == "bpsw-below-2^64":
-        return verify_kbn(int(N - 1), 1, 1, 0, certificate)
-    if method == "ecpp":  # PARI's primecertisvalid; imported here so cypari2 loads only when needed
-        from darkreach_pipeline.proofs.ecpp import verify_ecpp
+    try:
+        if method in ("proth", "llr"):
+            c = 1 if method == "proth" else -1
+            e = gmpy2.bit_scan1(N - c)
+            return verify_kbn(int((N - c) >> e), 2, c, int(e), certificate)
+        if method == "bpsw-below-2^64":
+            return verify_kbn(int(N - 1), 1, 1, 0, certificate)
+        if method == "ecpp":  # PARI's primecertisvalid; imported here so cypari2 loads only when needed
+            from darkreach_pipeline.proofs.ecpp import verify_ecpp
 
-        return verify_ecpp(N, certificate.get("certificate"))
-    if method in verifiers:
-        try:
-            return verifiers[method](N, certificate)
-        except (KeyError, TypeError, ValueError) as exc:
-            return False, f"malformed {method} certificate: {exc!r}"
+            return verify_ecpp(N, certificate.get("certificate"))
+        if method in ("pocklington", "morrison"):
+            return (verify_pocklington if method == "pocklington" else verify_morrison)(N, certificate)
+    except (KeyError, TypeError, ValueError) as exc:
+        return False, f"malformed {method} certificate: {exc!r}"
     return False, f"no proof: method {method!r} is not a primality proof"
 
 
