@@ -22,10 +22,7 @@ def factored_part(M: mpz, primes: Iterable[int]) -> tuple[mpz, dict[int, int]]:
     """F = the part of M made of `primes` (full prime powers), and its factorization {q: exponent}."""
     F, exponents = mpz(1), {}
     for q in sorted(set(int(q) for q in primes)):
-        e = 0
-        while M % q == 0:
-            M //= q
-            e += 1
+        M, e = gmpy2.remove(M, q)
         if e:
             F *= mpz(q) ** e
             exponents[q] = e
@@ -105,34 +102,52 @@ def _lucas_vq(pair: tuple[mpz, mpz], k: mpz, N: mpz) -> tuple[mpz, mpz]:
 
 
 def morrison(N: mpz, primes: Iterable[int]) -> tuple[str, dict]:
-    """Prove N prime from N+1 = F*R with (F-1)^2 > N: a Lucas sequence (P, Q), D = P^2-4Q with
-    (D/N) = -1 and gcd(N, QD) = 1, such that N | U_(N+1) and gcd(U_((N+1)/q), N) = 1 for each q | F.
+    """Prove N prime from N+1 = F*R with (F-1)^2 > N: one discriminant D with (D/N) = -1 and, for each
+    q | F, a Lucas sequence (P, Q) with P^2 - 4Q = D, gcd(N, Q) = 1, N | U_(N+1) and
+    gcd(U_((N+1)/q), N) = 1. The discriminant must be the same for all q (the F | p -+ 1 argument
+    needs one (D/p)); P and Q may differ, so only the q that failed are retried with another P.
 
-    For q = 2, U_((N+1)/2) = 0 exactly when (Q/N) = 1, so Q is a non-residue. V_jk(P,Q) = V_j(V_k, Q^k)
-    and V_k^2 - 4Q^k = D*U_k^2 let the product tree give every gcd. Same return convention as
-    pocklington().
+    For q = 2, U_((N+1)/2) = 0 exactly when (Q/N) = 1, so the first Q is a non-residue. V_jk(P,Q) =
+    V_j(V_k, Q^k) and V_k^2 - 4Q^k = D*U_k^2 let one product tree give every gcd. Same return
+    convention as pocklington().
     """
     N = mpz(N)
     F, exponents = factored_part(N + 1, primes)
     if (F - 1) ** 2 <= N or N % 2 == 0:
         return PROBABLE_PRIME, {}
-    R = (N + 1) // F
-    Q, P = 2, 0
+    Q, P = 2, 1
     while gmpy2.jacobi(Q, N) != -1 and Q < 10**6:
         Q = int(gmpy2.next_prime(Q))
-    for _ in range(MAX_BASES):
+    while gmpy2.jacobi(P * P - 4 * Q, N) != -1 and P < 10**6:  # cheap; for n!-1 every small D is fixed
+        if gmpy2.gcd(P * P - 4 * Q, N) not in (1, N):
+            return COMPOSITE, {}
         P += 1
-        while gmpy2.jacobi(P * P - 4 * Q, N) != -1 and P < 10**6:  # cheap; for n!-1 every small D is fixed
-            if gmpy2.gcd(P * P - 4 * Q, N) not in (1, N):
+    D = P * P - 4 * Q
+    pairs: dict[int, tuple[int, int]] = {}
+    todo = sorted(exponents.items())
+    Pq, Qq = P, Q
+    for _ in range(MAX_BASES):
+        if gmpy2.gcd(Qq, N) == 1:
+            if gmpy2.lucasu_mod(Pq, Qq, N + 1, N) != 0:
                 return COMPOSITE, {}
-            P += 1
-        if gmpy2.lucasu_mod(P, Q, N + 1, N) != 0:
-            return COMPOSITE, {}
-        start = _lucas_vq((mpz(P), mpz(Q)), R, N)
-        values = _split_powers(start, sorted(exponents.items()), lambda pair, k: _lucas_vq(pair, k, N), N)
-        gcds = [gmpy2.gcd(v * v - 4 * Qk, N) for v, Qk in values.values()]
-        if all(g == 1 for g in gcds):
-            return PRIME, {"method": "morrison", "primes": sorted(exponents), "P": P, "Q": Q}
-        if any(g not in (1, N) for g in gcds):
-            return COMPOSITE, {}
+            part = _prod(todo)
+            start = _lucas_vq((mpz(Pq), mpz(Qq)), (N + 1) // part, N)
+            values = _split_powers(start, todo, lambda pair, k: _lucas_vq(pair, k, N), N)
+            remaining = []
+            for q, e in todo:
+                v, Qk = values[q]
+                g = gmpy2.gcd(v * v - 4 * Qk, N)
+                if g == 1:
+                    pairs[q] = (Pq, Qq)
+                elif g == N:
+                    remaining.append((q, e))
+                else:
+                    return COMPOSITE, {}
+            todo = remaining
+            if not todo:
+                extra = {str(q): list(pq) for q, pq in sorted(pairs.items()) if pq != (P, Q)}
+                return PRIME, {"method": "morrison", "primes": sorted(exponents), "P": P, "Q": Q,
+                               **({"lucas": extra} if extra else {})}
+        Pq += 2  # the same discriminant: Q = (P^2 - D) / 4
+        Qq = (Pq * Pq - D) // 4
     return PROBABLE_PRIME, {}

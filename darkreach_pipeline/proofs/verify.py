@@ -7,6 +7,7 @@ Miller-Rabin below 2^64. A certificate that fails here is never reported as prov
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gmpy2
@@ -54,66 +55,117 @@ def lucas_v(P: int, K: int, N: mpz) -> mpz:
     return v0
 
 
-def lucas_u(P: int, Q: int, k: int, N: mpz) -> mpz:
-    """U_k(P, Q) mod N from the ladder (V_j, V_j+1, Q^j): U_k = (2 V_k+1 - P V_k) / D, D = P^2 - 4Q."""
+def lucas_vq(P: int, Q: int, k: int, N: mpz) -> tuple[mpz, mpz, mpz]:
+    """(V_k, V_k+1, Q^k) of the Lucas sequence (P, Q) mod N, by the ladder over the bits of k."""
     v0, v1, qk = mpz(2), mpz(P) % N, mpz(1)
     for bit in bin(k)[2:] if k else "":
         if bit == "1":
             v0, v1, qk = (v0 * v1 - P * qk) % N, (v1 * v1 - 2 * qk * Q) % N, qk * qk * Q % N
         else:
             v0, v1, qk = (v0 * v0 - 2 * qk) % N, (v0 * v1 - P * qk) % N, qk * qk % N
+    return v0, v1, qk
+
+
+def lucas_u(P: int, Q: int, k: int, N: mpz) -> mpz:
+    """U_k(P, Q) mod N = (2 V_k+1 - P V_k) / D, D = P^2 - 4Q."""
+    v0, v1, _ = lucas_vq(P, Q, k, N)
     return (2 * v1 - P * v0) * gmpy2.invert(P * P - 4 * Q, N) % N
 
 
-def _factored_part(M: mpz, primes: list[int]) -> tuple[mpz, str]:
-    """The part of M made of the certificate's primes, each checked prime; '' or the reason it fails."""
-    F = mpz(1)
+def _cofactor_powers(value, exponents: list[tuple[int, int]], raise_to) -> dict[int, Any]:
+    """{q: value^(F/q)} for F = prod q^e: halve the list, raise to the other half's product, recurse.
+    (The prover has its own tree; this one is kept separate on purpose.)"""
+    if len(exponents) == 1:
+        q, e = exponents[0]
+        return {q: raise_to(value, q ** (e - 1))}
+    middle = len(exponents) // 2
+    low, high = exponents[:middle], exponents[middle:]
+    out = _cofactor_powers(raise_to(value, math.prod(q**e for q, e in high)), low, raise_to)
+    out.update(_cofactor_powers(raise_to(value, math.prod(q**e for q, e in low)), high, raise_to))
+    return out
+
+
+def _factored_part(M: mpz, primes: list[int]) -> tuple[list[tuple[int, int]], mpz, str]:
+    """[(q, exponent)] and F for the certificate's primes in M, each checked prime; '' or why it fails."""
+    exponents, F = [], mpz(1)
     for q in primes:
         if q >= 3 * 10**24 or not miller_rabin_deterministic(q):
-            return F, f"{q} is not a proven prime"
-        if M % q:
-            return F, f"{q} does not divide"
+            return exponents, F, f"{q} is not a proven prime"
+        e = 0
         while M % q == 0:
             M //= q
-            F *= q
-    return F, ""
+            e += 1
+        if not e:
+            return exponents, F, f"{q} does not divide"
+        exponents.append((q, e))
+        F *= mpz(q) ** e
+    return exponents, F, ""
+
+
+def _by_witness(primes: list[int], witness_of) -> dict[Any, list[int]]:
+    groups: dict[Any, list[int]] = {}
+    for q in primes:
+        groups.setdefault(witness_of(q), []).append(q)
+    return groups
 
 
 def verify_pocklington(N: mpz, certificate: dict[str, Any]) -> tuple[bool, str]:
-    """N-1 = F*R with F^2 > N, and per prime q of F a base a: a^(N-1) = 1, gcd(a^((N-1)/q) - 1, N) = 1."""
+    """N-1 = F*R with F^2 > N, and per prime q of F a base a: a^(N-1) = 1, gcd(a^((N-1)/q) - 1, N) = 1.
+    The powers of one base for all its primes come from one tree of exponentiations."""
     primes = [int(q) for q in certificate["primes"]]
     bases = {int(q): int(a) for q, a in certificate["bases"].items()}
-    F, problem = _factored_part(N - 1, primes)
+    exponents, F, problem = _factored_part(N - 1, primes)
     if problem:
         return False, f"N-1: {problem}"
     if F * F <= N:
         return False, "the factored part of N-1 is below sqrt(N)"
-    for q in primes:
-        a = bases.get(q)
-        if a is None or gmpy2.powmod(a, N - 1, N) != 1:
-            return False, f"base for {q} missing or a^(N-1) != 1"
-        if gmpy2.gcd(gmpy2.powmod(a, (N - 1) // q, N) - 1, N) != 1:
-            return False, f"gcd(a^((N-1)/{q}) - 1, N) != 1"
+    if any(q not in bases for q in primes):
+        return False, "a prime of F has no base"
+    powers = dict(exponents)
+    for a, group in _by_witness(primes, bases.get).items():
+        part = math.prod(q ** powers[q] for q in group)
+        x = gmpy2.powmod(a, (N - 1) // part, N)
+        if gmpy2.powmod(x, part, N) != 1:
+            return False, f"{a}^(N-1) != 1 mod N"
+        tree = _cofactor_powers(x, [(q, powers[q]) for q in group], lambda y, k: gmpy2.powmod(y, k, N))
+        for q, y in tree.items():
+            if gmpy2.gcd(y - 1, N) != 1:
+                return False, f"gcd({a}^((N-1)/{q}) - 1, N) != 1"
     return True, f"Pocklington: N-1 factored part of {F.bit_length()} bits, {len(primes)} primes"
 
 
 def verify_morrison(N: mpz, certificate: dict[str, Any]) -> tuple[bool, str]:
-    """N+1 = F*R with (F-1)^2 > N, one (P, Q) with (P^2-4Q / N) = -1, gcd(N, Q) = 1: N | U_(N+1) and
-    gcd(U_((N+1)/q), N) = 1 for every prime q of F."""
+    """N+1 = F*R with (F-1)^2 > N, and one discriminant D with (D/N) = -1: for each prime q of F a
+    sequence (P, Q) with P^2 - 4Q = D, gcd(Q, N) = 1, N | U_(N+1), gcd(U_((N+1)/q), N) = 1.
+    ("P", "Q" is the pair of every q not listed in "lucas".) gcd(U_k, N) = gcd(V_k^2 - 4Q^k, N)
+    because V_k^2 - 4Q^k = D U_k^2 and gcd(D, N) = 1, so one tree of V values serves all q."""
     primes, P, Q = [int(q) for q in certificate["primes"]], int(certificate["P"]), int(certificate["Q"])
-    F, problem = _factored_part(N + 1, primes)
+    pairs = {int(q): (int(pq[0]), int(pq[1])) for q, pq in certificate.get("lucas", {}).items()}
+    exponents, F, problem = _factored_part(N + 1, primes)
     if problem:
         return False, f"N+1: {problem}"
     if (F - 1) ** 2 <= N:
         return False, "the factored part of N+1 is below sqrt(N)+1"
-    if gmpy2.jacobi(P * P - 4 * Q, N) != -1 or gmpy2.gcd(Q, N) != 1:
-        return False, f"(P^2-4Q / N) != -1 or gcd(Q, N) != 1 for P = {P}, Q = {Q}"
-    if lucas_u(P, Q, N + 1, N) != 0:
-        return False, "U_(N+1) != 0 mod N"
-    for q in primes:
-        if gmpy2.gcd(lucas_u(P, Q, (N + 1) // q, N), N) != 1:
-            return False, f"gcd(U_((N+1)/{q}), N) != 1"
-    return True, f"Morrison: N+1 factored part of {F.bit_length()} bits, P = {P}, Q = {Q}"
+    D = P * P - 4 * Q
+    if gmpy2.jacobi(D, N) != -1:
+        return False, f"(D / N) != -1 for D = {D}"
+    powers = dict(exponents)
+    for (Pq, Qq), group in _by_witness(primes, lambda q: pairs.get(q, (P, Q))).items():
+        if Pq * Pq - 4 * Qq != D or gmpy2.gcd(Qq, N) != 1:
+            return False, f"P = {Pq}, Q = {Qq}: another discriminant, or gcd(Q, N) != 1"
+        if lucas_u(Pq, Qq, N + 1, N) != 0:
+            return False, f"U_(N+1) != 0 mod N for P = {Pq}, Q = {Qq}"
+        part = math.prod(q ** powers[q] for q in group)
+        v, _, qk = lucas_vq(Pq, Qq, (N + 1) // part, N)
+
+        def raise_to(pair, k):  # V_jk(P, Q) = V_j(V_k, Q^k)
+            v1, q1 = pair
+            return lucas_vq(v1, q1, k, N)[0], gmpy2.powmod(q1, k, N)
+
+        for q, (vq, qq) in _cofactor_powers((v, qk), [(q, powers[q]) for q in group], raise_to).items():
+            if gmpy2.gcd(vq * vq - 4 * qq, N) != 1:
+                return False, f"gcd(U_((N+1)/{q}), N) != 1"
+    return True, f"Morrison: N+1 factored part of {F.bit_length()} bits, D = {D}"
 
 
 def verify_proof(N: mpz, certificate: dict[str, Any]) -> tuple[bool, str]:

@@ -115,3 +115,19 @@ def test_gerbicz_li_resumes_from_a_verified_state():
     middle = ChainState.from_json(states[len(states) // 2].to_json())
     resumed, report = checked_powmod(3, N - 1, N, chain_run={"resume": middle})
     assert resumed == full == gmpy2.powmod(3, N - 1, N) and report.resumed_from
+
+
+def test_morrison_retries_only_failing_primes_with_the_same_discriminant():
+    """30!-1: the first (P, Q) fails some q; those get other pairs of the same D, which the verifier insists on."""
+    N = mpz(math.factorial(30)) - 1
+    result, cert = morrison(N, [p for p in PRIMES if p <= 30])
+    assert result == PRIME and cert.get("lucas")
+    assert verify_proof(N, cert)[0]
+    D = cert["P"] ** 2 - 4 * cert["Q"]
+    for q, (P, Q) in cert["lucas"].items():
+        assert P * P - 4 * Q == D
+        other_d = {**cert, "lucas": {**cert["lucas"], q: [P + 1, Q]}}  # a sequence of another discriminant
+        assert not verify_proof(N, other_d)[0]
+        # without its own pair q falls back to (P, Q), which failed for it
+        without = {**cert, "lucas": {k: v for k, v in cert["lucas"].items() if k != q}}
+        assert not verify_proof(N, without)[0]
