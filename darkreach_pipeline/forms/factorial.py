@@ -1,0 +1,234 @@
+"""n!+c (c = +1 or -1) over n: factorial primes, and the product-plus-one machinery primorials share.
+
+N-1 = n! (c = +1) or N+1 = n! (c = -1) is completely factored by construction, so every probable
+prime gets a classical proof: Pocklington over the primes <= n for n!+1, Morrison (Lucas
+sequences) for n!-1. The sieve carries n! mod q across the block (sieve/carried_product.py).
+Pitfalls: for N = n!+1 prime, every a <= n is a quadratic residue mod N (q | N-1 and N = 1 mod 8),
+so a^((N-1)/2) = 1 for all of them and a Pocklington base must exceed n; for N = n!-1 every q <= n
+is a residue too, so D = P^2-4 = (P-2)(P+2) is a square for P <= n-2 and Morrison's (P, Q) must
+reach past that (proofs/classical.py searches by Jacobi symbol, which handles both).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
+
+import gmpy2
+import numpy as np
+from gmpy2 import mpz
+
+from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.forms.base import PrimeForm
+from darkreach_pipeline.primality.fermat import fermat_prp
+from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome, res64
+from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
+from darkreach_pipeline.proofs.classical import morrison, pocklington
+from darkreach_pipeline.proofs.verify import verify_proof
+from darkreach_pipeline.sieve.carried_product import (
+    auto_depth,
+    sieve_carried_product,
+    sieve_seconds_per_prime,
+    survival,
+)
+from darkreach_pipeline.sieve.primes import small_primes
+
+# One generic Fermat test costs about TEST_CONSTANT * bits^2 * log2(bits) s (KbnForm's special-form
+# constant times 2.5, as the other generic forms; benchmarks/RESULTS.md "Factorial sieve" re-measures it).
+TEST_CONSTANT = 1.4e-10 * 2.5
+MAX_N = 500_000  # n! has 2.6 million digits: one test takes days (gmpy2), just past the record 422429!+1
+SMALL_BITS = 32  # numbers below 2^32 can equal a sieve prime
+
+
+class ProductPlusMinusOne(PrimeForm):
+    """F(v) + c for a running product F (n!, p#) with N -+ 1 = F(v) fully factored: shared machinery.
+
+    Subclasses give F (product, product_mod), the factor each axis value multiplies in (step), the
+    primes of F(v) (proof_primes), and the campaign limits.
+    """
+
+    param_names = ("c",)
+    proof_methods = frozenset({"pocklington", "morrison", "bpsw-below-2^64"})
+    symbol: ClassVar[str]
+
+    def __init__(self, c: int):
+        self.c = c
+
+    # ----- campaign ------------------------------------------------------------------------
+    @classmethod
+    def validate_sign(cls, params: Mapping[str, int]) -> None:
+        c = params["c"]
+        if c not in (1, -1):
+            raise CampaignError("c", f"must be +1 or -1 (the sign in {cls.axis}{cls.symbol}+c), got {c}")
+
+    # ----- numbers ---------------------------------------------------------------------------
+    def product(self, value: int) -> mpz:
+        raise NotImplementedError
+
+    def product_mod(self, value: int, q: int) -> int:
+        """F(value) mod q by gmpy2's own product (never the sieve's code): re-checks factor claims."""
+        raise NotImplementedError
+
+    def step(self, value: int) -> int:
+        """F(value) / F(value-1): the factor the sieve multiplies in at `value` (1 = none)."""
+        raise NotImplementedError
+
+    def proof_primes(self, value: int) -> list[int]:
+        """The primes of F(value), i.e. of N-1 (c = +1) or N+1 (c = -1)."""
+        raise NotImplementedError
+
+    def number(self, value: int) -> mpz:
+        return self.product(value) + self.c
+
+    def expression(self, value: int) -> str:
+        return f"{value}{self.symbol}{'+' if self.c == 1 else '-'}1"
+
+    def parameters(self, value: int) -> dict[str, int]:
+        return {"c": self.c, self.axis: value}
+
+    def excluded(self, value: int) -> str | None:
+        """N < 2 only (no algebraic factorization exists); F(value) is built only when it is tiny."""
+        if self.c == -1 and self.bits(value) < 2 and self.product(value) < 3:
+            return f"N = {self.number(value)} < 2: neither prime nor composite"
+        return None
+
+    def residue_mod(self, value: int, q: int) -> int:
+        return (self.product_mod(value, q) + self.c) % q
+
+    # ----- sieve -----------------------------------------------------------------------------
+    def sieve(
+        self, lo: int, hi: int, prime_chunks: Iterable[np.ndarray], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """Smallest sieve prime dividing each N of [lo, hi), 0 for survivors (and for N < 2)."""
+        values = range(lo, hi)
+        candidates = [self.excluded(v) is None for v in values]
+        exact = {i: int(self.number(v)) for i, v in enumerate(values) if self.bits(v) <= SMALL_BITS}
+        factors = sieve_carried_product(
+            self.product(lo - 1) if lo > 0 else mpz(1),
+            [self.step(v) for v in values],
+            self.c,
+            prime_chunks,
+            progress,
+            candidates=candidates,
+            min_prime=lo,
+            exact=exact,
+        )
+        factors[~np.array(candidates, dtype=bool)] = 0
+        return factors
+
+    # ----- tests and proofs ----------------------------------------------------------------
+    def test(
+        self, value: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
+    ) -> TestOutcome:
+        """Fermat base 3 (Gerbicz-checked, its RES64 recorded), then Pocklington (N-1 = F) or Morrison
+        (N+1 = F) over the primes of F; below 2^64 the deterministic BPSW answer."""
+        N = self.number(value)
+        if N < DETERMINISTIC_LIMIT:
+            prime = is_prime_small(int(N))
+            return TestOutcome(PRIME if prime else COMPOSITE, "bpsw-below-2^64", res64(gmpy2.powmod(3, N - 1, N)),
+                               certificate={"method": "bpsw-below-2^64"} if prime else {})
+        probable, residue, report = fermat_prp(N, 3, check=check, faults=faults, chain_run=chain_run)
+        checked = {"checks": report.checks, "rollbacks": report.rollbacks}
+        if not probable:
+            return TestOutcome(COMPOSITE, "fermat-3", residue, **checked)
+        prove, method = (pocklington, "pocklington") if self.c == 1 else (morrison, "morrison")
+        status, certificate = prove(N, self.proof_primes(value))
+        if status == PRIME:
+            return TestOutcome(PRIME, method, residue, certificate=certificate, **checked)
+        if status == COMPOSITE:
+            return TestOutcome(COMPOSITE, method, residue, **checked)
+        if is_bpsw_probable_prime(N):  # no proof came out (no base found): labelled probable prime
+            return TestOutcome(PROBABLE_PRIME, "fermat-3+bpsw", residue,
+                               certificate={"method": "prp", "tests": ["fermat-3", "strong-bpsw"]}, **checked)
+        return TestOutcome(COMPOSITE, "bpsw", residue, **checked)
+
+    def verify(self, value: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
+        """Independent re-check: proofs/verify.py derives everything from N and the certificate."""
+        method = certificate.get("method")
+        if method not in self.proof_methods:
+            return False, f"no proof: method {method!r} is not a primality proof for {self.name}"
+        return verify_proof(self.number(value), dict(certificate))
+
+
+class FactorialForm(ProductPlusMinusOne):
+    """Numbers n! + c; the block axis is n."""
+
+    name = "factorial"
+    axis = "n"
+    symbol = "!"
+
+    @classmethod
+    def validate(cls, params: Mapping[str, int], n_min: int, n_max: int) -> None:
+        cls.validate_sign(params)
+        if n_max > MAX_N:
+            raise CampaignError(
+                "n_max", f"n_max = {n_max} gives numbers of {digits_of_factorial(n_max):,} digits; one test would "
+                f"take weeks: use n_max <= {MAX_N:,}",
+            )
+        if params["c"] == -1 and n_max <= 2:
+            raise CampaignError("n_max", f"n = {n_min}..{n_max} holds no candidate (n!-1 < 2 there): use n_max >= 3")
+
+    @staticmethod
+    def survival_fraction(depth: float) -> float:
+        """n is not known here: the largest n a campaign may use, so runtime estimates are upper bounds
+        (survival_at is the model's exact share)."""
+        return survival(MAX_N, depth)
+
+    @staticmethod
+    def survival_at(n: float, depth: float) -> float:
+        """Share of n near `n` left by a sieve to `depth`: primes q <= n never divide n!+-1."""
+        return survival(max(n, 2.0), depth)
+
+    @classmethod
+    def auto_sieve_depth(cls, params: Mapping[str, int], n_min: int, n_max: int, block_size: int) -> int:
+        """Depth where one more sieve prime costs as much as the tests it saves (KbnForm's model).
+
+        Test: a generic Fermat powmod; sieve per prime: the remainder tree for (lo-1)! plus one mulmod
+        per n of the block (constants in sieve/carried_product.py, measured in benchmarks/RESULTS.md).
+        """
+        n = n_min + 0.7 * (n_max - n_min)
+        bits = max(64.0, factorial_bits(n))
+        test_seconds = TEST_CONSTANT * bits * bits * math.log2(bits)
+        span = min(block_size, n_max - n_min + 1)
+        per_prime = sieve_seconds_per_prime(factorial_bits(n), span)
+        return auto_depth(test_seconds, span, lambda depth: cls.survival_at(n, depth), per_prime, floor=1000)
+
+    def bits(self, n: int) -> float:
+        return max(1.0, factorial_bits(n))
+
+    def product(self, n: int) -> mpz:
+        return gmpy2.fac(n)
+
+    def product_mod(self, n: int, q: int) -> int:
+        return 0 if q <= n else int(gmpy2.fac(n) % q)
+
+    def step(self, n: int) -> int:
+        return max(n, 1)
+
+    def proof_primes(self, n: int) -> list[int]:
+        return [int(q) for q in small_primes(n)]
+
+    def sieve(
+        self, lo: int, hi: int, prime_chunks: Iterable[np.ndarray], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """The carried-product sieve, plus Wilson's factor at any depth: q = n+1 prime divides n!+1
+        ((q-1)! = -1) and q = n+2 prime divides n!-1 ((q-2)! = 1); never when N = q itself."""
+        factors = super().sieve(lo, hi, prime_chunks, progress)
+        shift = 1 if self.c == 1 else 2
+        for i, n in enumerate(range(lo, hi)):
+            q = n + shift
+            if factors[i] == 0 and self.excluded(n) is None and q < 2**63 and is_prime_small(q):
+                if self.bits(n) > SMALL_BITS or int(self.number(n)) != q:
+                    factors[i] = q
+        return factors
+
+
+def factorial_bits(n: float) -> float:
+    """log2(n!) (lgamma), 0 for n < 2."""
+    return math.lgamma(n + 1) / math.log(2) if n >= 2 else 0.0
+
+
+def digits_of_factorial(n: int) -> int:
+    return int(math.lgamma(n + 1) / math.log(10)) + 1

@@ -1,0 +1,227 @@
+"""Sieve F(v)+c for a running product F (n!, p#): F(v) mod q carried across the block for each sieve prime q.
+
+q | F(v)+c  <=>  F(v) = -c (mod q): residue q-1 for c = +1, residue 1 for c = -1. For a batch of
+primes the residues start at F(lo-1) mod q and are multiplied by the block's factors one value at
+a time, vectorised in numpy over the batch (one mulmod per prime per value, as mfsieve does).
+
+The start F(lo-1) mod q comes from a gmpy2 remainder tree over the batch: F(lo-1) is one big number
+built once per block, and the tree costs about a microsecond per prime whatever lo is, where
+carrying the product from 1 would cost lo mulmods per prime (benchmarks/RESULTS.md, "Factorial
+sieve"). A prime q <= lo-1 divides F(lo-1) (residue 0 forever), so only q >= lo are used; a prime
+inside the block zeroes its residue from its own value on (q | F(v) for v >= q): never a false hit.
+
+The mulmod runs in float64 (x = r*m exact below 2^52, quotient floor(x/q) from a precomputed 1/q:
+about 2x faster than numpy's uint64 remainder) and in uint64 when q*m might reach 2^52.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
+
+import numpy as np
+from gmpy2 import mpz
+
+from darkreach_pipeline.sieve.primes import small_primes
+
+U64 = np.uint64
+MAX_PRIME = 2**32  # residues < 2^32 and multipliers < 2^32: products fit in uint64
+FLOAT_EXACT = 2**52  # r*m < q*m < 2^52: exact in float64, and floor(x * (1/q)) is off only when q | x
+BATCH = 1 << 14  # primes per batch: 16k measured fastest for both the tree and the walk
+WINDOW = 32  # values per hit scan: residues are kept for this many values, then compared at once
+EULER_GAMMA = 0.5772156649
+
+
+def remainders(x: mpz, primes: np.ndarray) -> np.ndarray:
+    """x mod q for every prime q < 2^32 of `primes` (uint64), by a product/remainder tree.
+
+    The tree's leaves are products of two primes (< 2^64), whose remainders numpy finishes; the
+    levels above are gmpy2 products, so one big reduction of x serves the whole batch.
+    """
+    q = np.asarray(primes, dtype=U64)
+    if len(q) == 0:
+        return q.copy()
+    x = mpz(x)
+    if x < 0:
+        raise ValueError("remainders() needs x >= 0")
+    if x.bit_length() <= 64:
+        return U64(int(x)) % q
+    padded = q if len(q) % 2 == 0 else np.append(q, U64(1))
+    level = list(map(mpz, (padded[0::2] * padded[1::2]).tolist()))
+    levels = [level]
+    while len(level) > 1:
+        if len(level) % 2:
+            level.append(mpz(1))
+        level = list(map(operator.mul, level[0::2], level[1::2]))
+        levels.append(level)
+    rems = [x % level[0]]
+    for level in reversed(levels[:-1]):
+        doubled = [r for r in rems for _ in (0, 1)][: len(level)]
+        rems = list(map(operator.mod, doubled, level))
+    pair_rems = np.array(list(map(int, rems[: len(padded) // 2])), dtype=U64)
+    out = np.empty(len(padded), dtype=U64)
+    out[0::2] = pair_rems % padded[0::2]
+    out[1::2] = pair_rems % padded[1::2]
+    return out[: len(q)]
+
+
+def walk(
+    start: np.ndarray, primes: np.ndarray, multipliers: Sequence[int], c: int, use_float: bool | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Carry r = start (mod q) through r <- r*m for each m of `multipliers`; return the hits.
+
+    Returns (step index, column) pairs where the residue after that step is -c mod q. `use_float`
+    forces an arithmetic (benchmarks); by default float64 when every q*m < 2^52, else uint64.
+    """
+    q64 = np.asarray(primes, dtype=U64)
+    steps = len(multipliers)
+    if steps == 0 or len(q64) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    largest = max(multipliers)
+    if largest >= MAX_PRIME or int(q64[-1]) >= MAX_PRIME:
+        raise ValueError("multipliers and sieve primes must be below 2^32")
+    if use_float is None:
+        use_float = int(q64.max()) * max(largest, 1) < FLOAT_EXACT
+    dtype = np.float64 if use_float else U64
+    q = q64.astype(dtype)
+    target = (q - dtype(1)) if c == 1 else np.ones_like(q)
+    inv = 1.0 / q if use_float else None
+    x = np.empty_like(q)
+    k = np.empty_like(q)
+    window = np.empty((min(WINDOW, steps), len(q)), dtype=dtype)
+    r = np.asarray(start).astype(dtype)
+    hit_steps, hit_cols = [], []
+    for first in range(0, steps, WINDOW):
+        chunk = multipliers[first : first + WINDOW]
+        for i, m in enumerate(chunk):
+            row = window[i]
+            if m == 1:
+                row[:] = r
+            elif use_float:
+                np.multiply(r, float(m), out=x)
+                np.multiply(x, inv, out=k)
+                np.floor(k, out=k)
+                np.multiply(k, q, out=k)
+                np.subtract(x, k, out=row)
+            else:
+                np.multiply(r, U64(m), out=x)
+                np.remainder(x, q, out=row)
+            r = row
+        rows, cols = np.nonzero(window[: len(chunk)] == target)
+        if len(rows):
+            hit_steps.append(rows + first)
+            hit_cols.append(cols)
+        r = r.copy()  # the window is overwritten by the next pass
+    if not hit_steps:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(hit_steps).astype(np.int64), np.concatenate(hit_cols).astype(np.int64)
+
+
+def sieve_carried_product(
+    prefix: mpz,
+    multipliers: Sequence[int],
+    c: int,
+    prime_chunks: Iterable[np.ndarray],
+    progress: Callable[[int], None] | None = None,
+    *,
+    candidates: Sequence[bool] | None = None,
+    min_prime: int = 2,
+    exact: Mapping[int, int] | None = None,
+    batch: int = BATCH,
+) -> np.ndarray:
+    """Smallest sieve prime q dividing F(v)+c for each value v of a block (int64, 0 where none).
+
+    prefix = F(lo-1); multipliers[i] = F(lo+i)/F(lo+i-1) (1 where the product does not change);
+    candidates[i] = False for values whose hits are ignored. Primes below `min_prime` (which divide
+    the prefix) are skipped. `exact` maps an offset to its number when that is small enough to be a
+    sieve prime itself: such a number is never struck by the prime it equals.
+    """
+    span = len(multipliers)
+    factors = np.zeros(span, dtype=np.int64)
+    steps = [i for i in range(span) if multipliers[i] != 1 or candidates is None or candidates[i]]
+    step_mult = [int(multipliers[i]) for i in steps]
+    offsets = np.array(steps, dtype=np.int64)
+    wanted = np.ones(len(steps), dtype=bool) if candidates is None else np.array([candidates[i] for i in steps])
+    exact = dict(exact or {})
+    for chunk in prime_chunks:
+        chunk = np.asarray(chunk, dtype=U64)
+        if len(chunk) and int(chunk[-1]) >= MAX_PRIME:
+            raise ValueError("sieve primes must be below 2^32")
+        usable = chunk[chunk >= U64(max(min_prime, 2))] if steps else chunk[:0]
+        for s in range(0, len(usable), batch):
+            q = usable[s : s + batch]
+            hit_steps, hit_cols = walk(remainders(prefix, q), q, step_mult, c)
+            keep = wanted[hit_steps]
+            hit_off, hit_q = offsets[hit_steps[keep]], q[hit_cols[keep]].astype(np.int64)
+            if exact:
+                genuine = np.array([exact.get(int(o)) != int(p) for o, p in zip(hit_off, hit_q, strict=True)],
+                                   dtype=bool)
+                hit_off, hit_q = hit_off[genuine], hit_q[genuine]
+            _record(factors, hit_off, hit_q)
+        if progress is not None:
+            progress(len(chunk))
+    return factors
+
+
+def _record(factors: np.ndarray, offsets: np.ndarray, primes: np.ndarray) -> None:
+    """Keep the smallest prime per value; values struck by an earlier (smaller) batch keep theirs."""
+    if len(offsets) == 0:
+        return
+    order = np.lexsort((primes, offsets))
+    offsets, primes = offsets[order], primes[order]
+    first = np.ones(len(offsets), dtype=bool)
+    first[1:] = offsets[1:] != offsets[:-1]
+    offsets, primes = offsets[first], primes[first]
+    free = factors[offsets] == 0
+    factors[offsets[free]] = primes[free]
+
+
+# ----- cost model shared by the factorial and primorial forms ------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _mertens_table() -> tuple[np.ndarray, np.ndarray]:
+    primes = small_primes(1 << 16).astype(np.float64)
+    return primes, np.cumprod(1.0 - 1.0 / primes)
+
+
+def mertens(x: float) -> float:
+    """prod over primes q <= x of (1 - 1/q): exact below 2^16, Mertens' e^-gamma / ln x above."""
+    if x < 2:
+        return 1.0
+    primes, products = _mertens_table()
+    if x < 1 << 16:
+        return float(products[np.searchsorted(primes, x, side="right") - 1])
+    return math.exp(-EULER_GAMMA) / math.log(x)
+
+
+def survival(value: float, depth: float) -> float:
+    """Share of F(value)+-1 left by a sieve to `depth`: primes q <= value never divide it, every
+    q in (value, depth] does with probability 1/q (so ln(value)/ln(depth) for large numbers)."""
+    if depth <= value:
+        return 1.0
+    return min(1.0, mertens(depth) / mertens(value))
+
+
+# Measured on this machine (benchmarks/RESULTS.md "Factorial sieve"): seconds per sieve prime.
+TREE_SECONDS = 0.45e-6  # remainder tree per prime, small prefix
+TREE_SECONDS_PER_BIT = 0.5e-12  # ... growing with the size of F(lo-1)
+WALK_SECONDS = 2.2e-9  # one float64 mulmod + compare per prime per value
+
+
+def sieve_seconds_per_prime(prefix_bits: float, steps: int) -> float:
+    return TREE_SECONDS + TREE_SECONDS_PER_BIT * prefix_bits + WALK_SECONDS * steps
+
+
+def auto_depth(test_seconds: float, span: int, share: Callable[[float], float], seconds_per_prime: float,
+               floor: int) -> int:
+    """Depth where one more sieve prime costs what the tests it saves cost (KbnForm's model): with
+    survivors S(P) ~ 1/ln P, dS/dP = -S/(P ln P), and the balance is P = S(P) * test / sieve.
+    `share(depth)` is the share of the block's `span` axis values tested after a sieve to depth."""
+    depth = 1e5
+    for _ in range(6):
+        survivors = span * share(depth)
+        depth = max(floor, min(2**32 - 1, survivors * test_seconds / seconds_per_prime))
+    return int(depth)
