@@ -10,11 +10,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from darkreach_pipeline.forms.base import PrimeForm
+from darkreach_pipeline.forms.carol_kynea import CarolForm, KyneaForm
 from darkreach_pipeline.forms.cullen_woodall import CullenForm, WoodallForm
 from darkreach_pipeline.forms.factorial import FactorialForm
 from darkreach_pipeline.forms.gfn import GfnForm
 from darkreach_pipeline.forms.kbn import KbnForm
+from darkreach_pipeline.forms.near_repdigit import NearRepdigitForm
+from darkreach_pipeline.forms.palindromic import PalindromicForm
 from darkreach_pipeline.forms.primorial import PrimorialForm
+from darkreach_pipeline.forms.repunit import RepunitForm
+from darkreach_pipeline.forms.sophie_germain import SophieGermainForm, SophieGermainOverKForm
+from darkreach_pipeline.forms.twin import TwinForm, TwinOverKForm
+from darkreach_pipeline.forms.wagstaff import WagstaffForm
 
 if TYPE_CHECKING:
     from darkreach_pipeline.campaign import CampaignSpec
@@ -25,6 +32,13 @@ FORM_CLASSES: list[type[PrimeForm]] = [
     FactorialForm,
     PrimorialForm,
     GfnForm,
+    PalindromicForm,
+    NearRepdigitForm,
+    WagstaffForm,
+    RepunitForm,
+    CarolForm, KyneaForm,
+    TwinForm, TwinOverKForm,
+    SophieGermainForm, SophieGermainOverKForm,
     # new forms: one line each
 ]
 
