@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -98,14 +99,31 @@ def postgres_url() -> Iterator[str]:
     """A fresh database on the local PostgreSQL server (trust auth) for this test session, dropped at the end."""
     import psycopg2
 
+    def admin():  # a new connection each time: the fleet restart test may restart the server in between
+        connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+        connection.autocommit = True
+        return connection
+
     name = f"darkreach_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    admin.autocommit = True
+    connection = admin()
     try:
-        with admin.cursor() as cur:
+        with connection.cursor() as cur:
             cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        connection.close()
+    try:
         yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        for attempt in range(30):
+            try:
+                connection = admin()
+                break
+            except psycopg2.OperationalError:
+                if attempt == 29:
+                    raise
+                time.sleep(1)
+        try:
+            with connection.cursor() as cur:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            connection.close()

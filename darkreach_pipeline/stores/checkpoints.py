@@ -18,7 +18,8 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from darkreach_pipeline import __version__
-from darkreach_pipeline.stores.registry import sqlalchemy_url
+from darkreach_pipeline.backoff import Backoff, retrying
+from darkreach_pipeline.stores.registry import create_engine, create_tables, store_backoff
 
 FORMAT = 1
 
@@ -106,21 +107,28 @@ _table = sa.Table(
 
 
 class SqlCheckpointStore:
-    """Checkpoints in SQLite or PostgreSQL, so that another machine can resume a block."""
+    """Checkpoints in SQLite or PostgreSQL, so that another machine can resume a block.
 
-    def __init__(self, url: str):
-        self.engine = sa.create_engine(sqlalchemy_url(url))
-        _metadata.create_all(self.engine, checkfirst=True)
+    Each operation is one transaction, retried with back-off while the server is unreachable: a checkpoint
+    due during a PostgreSQL restart is written when the server is back, the block's tests are not failed."""
 
+    def __init__(self, url: str, backoff: Backoff | None = None):
+        self.engine = create_engine(url)
+        self.backoff = backoff or store_backoff("checkpoint store", url)
+        create_tables(self.engine, _metadata, self.backoff)
+
+    @retrying
     def save(self, key: str, blob: bytes) -> None:
         with self.engine.begin() as conn:
             conn.execute(_table.delete().where(_table.c.key == key))
             conn.execute(_table.insert().values(key=key, blob=blob))
 
+    @retrying
     def load(self, key: str) -> bytes | None:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(_table.c.blob).where(_table.c.key == key)).scalar()
 
+    @retrying
     def delete(self, key: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(_table.delete().where(_table.c.key == key))

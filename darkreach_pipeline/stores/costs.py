@@ -12,7 +12,8 @@ import math
 
 import sqlalchemy as sa
 
-from darkreach_pipeline.stores.registry import sqlalchemy_url
+from darkreach_pipeline.backoff import Backoff, retrying
+from darkreach_pipeline.stores.registry import create_engine, create_tables, store_backoff
 
 MIN_RUNTIME = 120.0
 SAFETY = 3.0
@@ -40,10 +41,12 @@ def bucket(bits: float) -> int:
 
 
 class CostStore:
-    def __init__(self, url: str):
-        self.engine = sa.create_engine(sqlalchemy_url(url))
-        _metadata.create_all(self.engine, checkfirst=True)
+    def __init__(self, url: str, backoff: Backoff | None = None):
+        self.engine = create_engine(url)
+        self.backoff = backoff or store_backoff("cost store", url)
+        create_tables(self.engine, _metadata, self.backoff)
 
+    @retrying
     def record(self, form: str, bits: float, tests: int, seconds: float) -> None:
         if tests <= 0:
             return
@@ -58,6 +61,7 @@ class CostStore:
                              .values(tests=row.tests + tests, seconds=row.seconds + seconds,
                                      bits=row.bits + bits * tests))
 
+    @retrying
     def seconds_per_test(self, form: str, bits: float) -> float:
         """Measured mean at the nearest recorded size, scaled by the model to `bits`; else the model."""
         with self.engine.connect() as conn:

@@ -3,6 +3,10 @@
 Persisted with SQLAlchemy Core, so the same code serves SQLite (the embedded default) and
 PostgreSQL (fleet mode). A name, once registered, keeps its definition forever: registering it
 again with other parameters is refused, so results from two definitions never mix.
+
+Every store (registry, checkpoints, costs, reliability) opens its engine with `create_engine` and retries
+each transaction through a `Backoff` (backoff.py): a PostgreSQL restart or outage makes callers wait
+(10 s, 20 s, ... up to 5 min between attempts), it does not fail the block.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from darkreach_pipeline.backoff import Backoff, is_connection_error, retrying
 from darkreach_pipeline.campaign import CampaignSpec, parse_campaign, split_partition_key
 from darkreach_pipeline.errors import CampaignError
 
@@ -36,11 +41,29 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+def create_engine(url: str) -> sa.Engine:
+    """An engine for a store. pool_pre_ping: a pooled connection that died with a server restart is noticed
+    and replaced before use, instead of failing the first statement after the restart."""
+    return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True)
+
+
+def store_backoff(what: str, url: str) -> Backoff:
+    """The back-off of one store's database; the log names the store and its URL (password hidden)."""
+    shown = sa.engine.make_url(sqlalchemy_url(url)).render_as_string(hide_password=True)
+    return Backoff(f"{what} database {shown}")
+
+
+def create_tables(engine: sa.Engine, tables: sa.MetaData, backoff: Backoff) -> None:
+    """Create missing tables, waiting (with back-off) for the server if it is not reachable yet."""
+    backoff.call(lambda: tables.create_all(engine, checkfirst=True), retry_if=is_connection_error)
+
+
 class CampaignRegistry:
-    def __init__(self, url: str):
+    def __init__(self, url: str, backoff: Backoff | None = None):
         self.url = sqlalchemy_url(url)
-        self.engine = sa.create_engine(self.url, future=True)
-        metadata.create_all(self.engine, checkfirst=True)
+        self.engine = create_engine(self.url)
+        self.backoff = backoff or store_backoff("campaign registry", self.url)
+        create_tables(self.engine, metadata, self.backoff)
 
     def register(self, spec: CampaignSpec) -> bool:
         """Record the campaign; True if new, False if already registered identically."""
@@ -65,12 +88,17 @@ class CampaignRegistry:
             "registered_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         try:
-            with self.engine.begin() as conn:
-                conn.execute(campaigns.insert().values(**row))
+            self._insert(row)
         except sa.exc.IntegrityError:  # registered concurrently by another process: compare again
             return self.register(spec)
         return True
 
+    @retrying
+    def _insert(self, row: dict) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(campaigns.insert().values(**row))
+
+    @retrying
     def find(self, name: str) -> CampaignSpec | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(campaigns).where(campaigns.c.name == name)).mappings().first()
@@ -86,10 +114,12 @@ class CampaignRegistry:
             )
         return spec
 
+    @retrying
     def names(self) -> list[str]:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(sa.select(campaigns.c.name).order_by(campaigns.c.name))]
 
+    @retrying
     def all(self) -> list[CampaignSpec]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(campaigns).order_by(campaigns.c.name)).mappings().all()

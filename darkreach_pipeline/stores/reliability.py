@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from darkreach_pipeline.stores.registry import sqlalchemy_url
+from darkreach_pipeline.backoff import Backoff, retrying
+from darkreach_pipeline.stores.registry import create_engine, create_tables, store_backoff
 
 TRUST_STREAK = 10
 UNRELIABLE_BELOW = 0.80
@@ -62,10 +63,12 @@ class WorkerRecord:
 
 
 class ReliabilityStore:
-    def __init__(self, url: str):
-        self.engine = sa.create_engine(sqlalchemy_url(url))
-        _metadata.create_all(self.engine, checkfirst=True)
+    def __init__(self, url: str, backoff: Backoff | None = None):
+        self.engine = create_engine(url)
+        self.backoff = backoff or store_backoff("reliability store", url)
+        create_tables(self.engine, _metadata, self.backoff)
 
+    @retrying
     def record_block(self, partition_key: str, worker_id: str, host: str, max_digits: int) -> None:
         row = {"partition_key": partition_key, "worker_id": worker_id, "host": host, "max_digits": max_digits,
                "recorded_at": datetime.now(UTC)}
@@ -73,17 +76,20 @@ class ReliabilityStore:
             conn.execute(_blocks.delete().where(_blocks.c.partition_key == partition_key))
             conn.execute(_blocks.insert().values(**row))
 
+    @retrying
     def block_worker(self, partition_key: str) -> tuple[str, int] | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(_blocks.c.worker_id, _blocks.c.max_digits)
                                .where(_blocks.c.partition_key == partition_key)).first()
         return None if row is None else (row[0], row[1])
 
+    @retrying
     def record_validation(self, partition_key: str, worker_id: str, valid: bool, at: datetime | None = None) -> None:
         with self.engine.begin() as conn:
             conn.execute(_validations.insert().values(partition_key=partition_key, worker_id=worker_id, valid=valid,
                                                       checked_at=_aware(at or datetime.now(UTC)).astimezone(UTC)))
 
+    @retrying
     def worker(self, worker_id: str, now: datetime | None = None) -> WorkerRecord:
         since = (now or datetime.now(UTC)) - WINDOW
         with self.engine.connect() as conn:
@@ -100,17 +106,20 @@ class ReliabilityStore:
         recent = [valid for valid, at in rows if _aware(at) >= since]
         return WorkerRecord(worker_id, sum(recent), len(recent), streak)
 
+    @retrying
     def workers(self) -> list[WorkerRecord]:
         with self.engine.connect() as conn:
             ids = sorted({r[0] for r in conn.execute(sa.select(_blocks.c.worker_id))}
                          | {r[0] for r in conn.execute(sa.select(_validations.c.worker_id))})
         return [self.worker(i) for i in ids]
 
+    @retrying
     def blocks_of(self, worker_id: str) -> list[str]:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(sa.select(_blocks.c.partition_key)
                                                .where(_blocks.c.worker_id == worker_id))]
 
+    @retrying
     def checked_blocks(self) -> set[str]:
         with self.engine.connect() as conn:
             return {r[0] for r in conn.execute(sa.select(_validations.c.partition_key))}

@@ -1,115 +1,51 @@
 """Fleet mode for real: a PostgreSQL Dagster instance, the daemon, two `darkreach worker` celery processes on
 Redis, a backfill of 8 blocks; the primes must equal those of an embedded local run of the same campaign."""
 
-import csv
-import io
-import os
-import shutil
-import signal
 import subprocess
-import sys
 import time
-import uuid
 from collections import Counter
-from pathlib import Path
 
-import psycopg2
 import pytest
 import redis
 from conftest import toml_text
+from fleet_helpers import (
+    BIN,
+    ROOT,
+    darkreach,
+    expressions,
+    fleet_databases,
+    fleet_environment,
+    start_daemon,
+    start_worker,
+    stop,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-WRAP = "import os,signal,sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"
 CAMPAIGN = {"name": "fleet", "form": "kbn", "k": 3, "b": 2, "c": 1, "n_min": 1, "n_max": 400, "block_size": 50,
             "sieve_depth": 1000}
 KEYS = [f"fleet/{i:06d}" for i in range(8)]
 BROKER, BACKEND = "redis://127.0.0.1:6379/5", "redis://127.0.0.1:6379/6"
 WORKERS = ("fleet1", "fleet2")
-FLEET_ENV = ("DAGSTER_HOME", "DARKREACH_DATA", "DARKREACH_REGISTRY_URL", "DARKREACH_CHECKPOINTS", "DARKREACH_EXECUTOR",
-             "DARKREACH_BROKER", "DARKREACH_BACKEND")
 
 
 @pytest.fixture
 def databases():
     """Two fresh databases: the Dagster instance and the project's stores (registry, costs, checkpoints)."""
-    suffix = uuid.uuid4().hex[:10]
-    names = [f"darkreach_fleet_dagster_{suffix}", f"darkreach_fleet_stores_{suffix}"]
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            for name in names:
-                cur.execute(f'CREATE DATABASE "{name}"')
+    with fleet_databases() as names:
         yield names
-    finally:
-        with admin.cursor() as cur:
-            for name in names:
-                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
-def _start(argv: list[str], env: dict, log: Path) -> subprocess.Popen:
-    """A long-running process in its own session (killpg ends it and its children); SIGINT/SIGTERM work."""
-    with log.open("w") as out:
-        return subprocess.Popen([sys.executable, "-c", WRAP, *argv], env=env, cwd=ROOT, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    else:  # the group leader is gone; a forked pool child could outlive it
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-def _darkreach(args: list[str], env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
-    done = subprocess.run([str(BIN / "darkreach"), *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
-    assert done.returncode == 0, f"darkreach {args}: {done.stdout}\n{done.stderr}"
-    return done
-
-
-def _expressions(csv_text: str) -> set[str]:
-    return {row["expression"] for row in csv.DictReader(io.StringIO(csv_text))}
 
 
 def test_backfill_runs_on_two_celery_workers_with_postgres(tmp_path, databases, monkeypatch):
     dagster_db, stores_db = databases
     campaign_file = tmp_path / "fleet.toml"
     campaign_file.write_text(toml_text(CAMPAIGN))
-    base = {k: v for k, v in os.environ.items() if k not in FLEET_ENV and not k.startswith("DARKREACH_")}
-    base["PATH"] = f"{BIN}{os.pathsep}{base.get('PATH', '')}"
+    base, env = fleet_environment(tmp_path, dagster_db, stores_db, BROKER, BACKEND)
 
     # The reference: the same campaign on the embedded default (fresh home, no fleet variables), meanwhile.
     local_env = {**base, "DARKREACH_HOME": str(tmp_path / "local")}
     local = subprocess.Popen([str(BIN / "darkreach"), "run", str(campaign_file), "--workers", "1"], env=local_env,
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    dagster_home = tmp_path / "dagster-home"
-    dagster_home.mkdir()
-    shutil.copy(ROOT / "deploy" / "fleet" / "dagster.yaml", dagster_home / "dagster.yaml")
-    stores_url = f"postgresql://postgres@127.0.0.1:5432/{stores_db}"
-    fleet = {
-        "DAGSTER_HOME": str(dagster_home),
-        "DARKREACH_PG_HOST": "127.0.0.1", "DARKREACH_PG_PORT": "5432", "DARKREACH_PG_USER": "postgres",
-        "DARKREACH_PG_PASSWORD": "unused-with-trust-auth", "DARKREACH_PG_DB": dagster_db,
-        "DARKREACH_EXECUTOR": "celery", "DARKREACH_BROKER": BROKER, "DARKREACH_BACKEND": BACKEND,
-        "DARKREACH_DATA": str(tmp_path / "shared-data"),
-        "DARKREACH_REGISTRY_URL": stores_url, "DARKREACH_CHECKPOINTS": stores_url,
-    }
     for url in (BROKER, BACKEND):
         redis.Redis.from_url(url).flushdb()
-    env = {**base, **fleet, "DARKREACH_HOME": str(tmp_path / "control")}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 
@@ -117,12 +53,9 @@ def test_backfill_runs_on_two_celery_workers_with_postgres(tmp_path, databases, 
     logs = {name: tmp_path / f"{name}.log" for name in (*WORKERS, "daemon")}
     try:
         for name in WORKERS:  # each "machine" has its own DARKREACH_HOME (worker id, progress files)
-            worker_env = {**env, "DARKREACH_HOME": str(tmp_path / name)}
-            processes.append(_start([str(BIN / "darkreach"), "worker", "-n", name, "--concurrency", "1"],
-                                    worker_env, logs[name]))
-        processes.append(_start([str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")], env,
-                                logs["daemon"]))
-        _darkreach(["register", str(campaign_file)], env)
+            processes.append(start_worker(name, env, tmp_path, logs[name]))
+        processes.append(start_daemon(env, logs["daemon"]))
+        darkreach(["register", str(campaign_file)], env)
         backfill = subprocess.run(
             [str(BIN / "dagster"), "job", "backfill", "-w", str(ROOT / "workspace.yaml"), "-j", "campaign_job",
              "--partitions", ",".join(KEYS), "--tags", '{"darkreach/campaign": "fleet"}', "--noprompt"],
@@ -178,12 +111,12 @@ def test_backfill_runs_on_two_celery_workers_with_postgres(tmp_path, databases, 
         # The same primes as the embedded local run.
         local_out, _ = local.communicate(timeout=240)
         assert local.returncode == 0, local_out
-        fleet_primes = _expressions(_darkreach(["primes", "fleet", "--format", "csv"], env).stdout)
-        local_primes = _expressions(_darkreach(["primes", "fleet", "--format", "csv"], local_env).stdout)
+        fleet_primes = expressions(darkreach(["primes", "fleet", "--format", "csv"], env).stdout)
+        local_primes = expressions(darkreach(["primes", "fleet", "--format", "csv"], local_env).stdout)
         assert local_primes and fleet_primes == local_primes
     finally:
         if local.poll() is None:
             local.kill()
             local.wait()
         for process in reversed(processes):
-            _stop(process)
+            stop(process)

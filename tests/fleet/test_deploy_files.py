@@ -358,6 +358,9 @@ def test_command_exists_and_accepts_its_options(where, argv, monkeypatch):
         raise SystemExit(0)
 
     monkeypatch.setattr(os, "execvp", fake_execvp)
+    # no broker or database to wait for here (the start-up wait has its own tests in test_backoff.py)
+    monkeypatch.setattr("darkreach_pipeline.fleet.wait_for_services", lambda log: None)
+    monkeypatch.setenv("PYTHONPATH", os.environ.get("PYTHONPATH", ""))  # `darkreach worker` extends it
     for name in ("DARKREACH_BROKER", "DARKREACH_BACKEND"):
         monkeypatch.setenv(name, env_example()[name])
     with pytest.raises(SystemExit) as exit_info:
