@@ -122,5 +122,9 @@ class PrimeForm:
         return product
 
     def is_tiny_prime_equal(self, value: int, p: int) -> bool:
-        """Is some member equal to p (then p must not have struck it)?"""
-        return self.bits(value) < 64 and any(N == p for N in self.members(value))
+        """Was p's strike only through a member equal to p (which p must never strike)? For pairs, p may
+        equal one member and still divide the other: 2 strikes the pair 2, 4 through the 4."""
+        if self.bits(value) >= 64:
+            return False
+        members = self.members(value)
+        return any(N == p for N in members) and not any(N % p == 0 and N != p for N in members)

@@ -173,13 +173,6 @@ class PairForm(PrimeForm):
             product = product * ((k % p * pow(b, m, p) + c) % p) % p
         return product
 
-    def is_tiny_prime_equal(self, value: int, p: int) -> bool:
-        """Was p's strike only through a member equal to p? (2 may strike 2, 4 through the 4.)"""
-        if self.bits(value) >= 64:
-            return False
-        members = self.members(value)
-        return any(N == p for N in members) and not any(N % p == 0 and N != p for N in members)
-
     # ----- tests and proofs ----------------------------------------------------------------
     def member_form(self, value: int, i: int) -> tuple[KbnForm, int]:
         """(KbnForm, exponent) whose test decides member i."""
