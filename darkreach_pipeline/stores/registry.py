@@ -54,8 +54,21 @@ def store_backoff(what: str, url: str) -> Backoff:
 
 
 def create_tables(engine: sa.Engine, tables: sa.MetaData, backoff: Backoff) -> None:
-    """Create missing tables, waiting (with back-off) for the server if it is not reachable yet."""
-    backoff.call(lambda: tables.create_all(engine, checkfirst=True), retry_if=is_connection_error)
+    """Create missing tables, waiting (with back-off) for the server if it is not reachable yet.
+
+    Two processes opening a new store at once both see a table missing and both create it: the loser's
+    "already exists" is harmless, so it checks again instead of failing (a block would fail with it)."""
+
+    def create() -> None:
+        for attempt in range(3):
+            try:
+                tables.create_all(engine, checkfirst=True)
+                return
+            except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as exc:
+                if attempt == 2 or ("already exists" not in str(exc) and "duplicate" not in str(exc).lower()):
+                    raise
+
+    backoff.call(create, retry_if=is_connection_error)
 
 
 class CampaignRegistry:
