@@ -1,4 +1,7 @@
-"""The block pipeline: candidate_ranges -> sieve_survivors -> prp_results -> certificates."""
+"""The block pipeline: candidate_ranges -> sieve_survivors -> prp_results -> certificates.
+
+A run covers one block or a range of blocks (BackfillPolicy / campaign `blocks_per_run`); each asset handles
+its blocks one after another and records metadata per block."""
 
 
 import time
@@ -6,7 +9,14 @@ import time
 import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, asset
 
-from assets.partitions import campaign_blocks
+from assets.partitions import (
+    BlockFrames,
+    block_keys,
+    block_output,
+    campaign_backfill_policy,
+    campaign_blocks,
+    per_block,
+)
 from darkreach_pipeline import blocks, settings
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.stores.worker_identity import worker_identity
@@ -14,20 +24,32 @@ from resources.campaigns import CampaignRegistryResource
 from resources.checkpoints import CheckpointStoreResource
 from resources.progress import BlockProgress
 
-COMMON = {"partitions_def": campaign_blocks, "group_name": "campaign"}
+
+def block_metadata(context, key: str, metadata: dict) -> None:
+    """Metadata of one block's materialisation (in a run of several blocks, of that block only)."""
+    if len(block_keys(context)) == 1:
+        context.add_output_metadata(metadata)  # also works when an asset is called directly
+    else:
+        context.add_asset_metadata(metadata, partition_key=key)
+
+
+COMMON = {"partitions_def": campaign_blocks, "group_name": "campaign", "backfill_policy": campaign_backfill_policy,
+          "dagster_type": BlockFrames}
 
 
 @asset(**COMMON, op_tags={"dagster-celery/queue": "sieve"})
-def candidate_ranges(context: AssetExecutionContext, campaign_registry: CampaignRegistryResource) -> pd.DataFrame:
+def candidate_ranges(context: AssetExecutionContext, campaign_registry: CampaignRegistryResource) -> BlockFrames:
     """Every axis value of the block, with algebraic or trivial exclusions marked."""
-    spec, block = campaign_registry.resolve(context.partition_key)
-    frame = blocks.candidate_frame(spec, block)
-    lo, hi = spec.block_range(block)
-    context.add_output_metadata(
-        {"campaign": spec.name, "range": f"{spec.axis} = {lo}..{hi - 1}", "candidates": len(frame),
-         "excluded": int((frame["excluded"] != "").sum())}
-    )
-    return frame
+    out = {}
+    for key in block_keys(context):
+        spec, block = campaign_registry.resolve(key)
+        frame = out[key] = blocks.candidate_frame(spec, block)
+        lo, hi = spec.block_range(block)
+        block_metadata(context, key,
+            {"campaign": spec.name, "range": f"{spec.axis} = {lo}..{hi - 1}", "candidates": len(frame),
+             "excluded": int((frame["excluded"] != "").sum())},
+        )
+    return block_output(out)
 
 
 @asset(**COMMON, op_tags={"dagster-celery/queue": "sieve"})
@@ -35,19 +57,21 @@ def sieve_survivors(
     context: AssetExecutionContext,
     campaign_registry: CampaignRegistryResource,
     block_progress: BlockProgress,
-    candidate_ranges: pd.DataFrame,
-) -> pd.DataFrame:
+    candidate_ranges: BlockFrames,
+) -> BlockFrames:
     """The block sieved to the campaign's depth: survivors, and struck candidates with their factor."""
-    spec, block = campaign_registry.resolve(context.partition_key)
-    start = time.perf_counter()
-    frame = blocks.sieve_frame(spec, block, candidate_ranges, block_progress.reporter(context.partition_key))
-    seconds = time.perf_counter() - start
-    survivors = int((frame["status"] == blocks.SURVIVOR).sum())
-    context.add_output_metadata(
-        {"survivors": survivors, "removed_by_factor": int((frame["status"] == blocks.FACTOR).sum()),
-         "sieve_depth": spec.sieve_depth, "seconds": round(seconds, 3)}
-    )
-    return frame
+    out = {}
+    for key, candidates in per_block(context, candidate_ranges, "candidate_ranges").items():
+        spec, block = campaign_registry.resolve(key)
+        start = time.perf_counter()
+        frame = out[key] = blocks.sieve_frame(spec, block, candidates, block_progress.reporter(key))
+        seconds = time.perf_counter() - start
+        block_metadata(context, key,
+            {"survivors": int((frame["status"] == blocks.SURVIVOR).sum()),
+             "removed_by_factor": int((frame["status"] == blocks.FACTOR).sum()),
+             "sieve_depth": spec.sieve_depth, "seconds": round(seconds, 3)},
+        )
+    return block_output(out)
 
 
 # No RetryPolicy: Dagster retries a step with one even when it was interrupted, so SIGTERM would not
@@ -58,19 +82,35 @@ def prp_results(
     campaign_registry: CampaignRegistryResource,
     block_progress: BlockProgress,
     checkpoint_store: CheckpointStoreResource,
-    sieve_survivors: pd.DataFrame,
-) -> pd.DataFrame:
+    sieve_survivors: BlockFrames,
+) -> BlockFrames:
     """One test per survivor: result, method, RES64 (3^(N-1) mod N), seconds, software versions.
 
-    Checkpointed while it runs; a retry or relaunch resumes where the last one stopped."""
-    spec, block = campaign_registry.resolve(context.partition_key)
-    checkpointer = checkpoint_store.for_block(context.partition_key, spec, block, context.log.warning)
-    start = time.perf_counter()
+    Checkpointed while it runs; a retry or relaunch resumes where the last one stopped. Each block logs
+    tested/total, rate and ETA as it runs (BlockProgress.log_every_seconds)."""
+    out = {}
     worker = worker_identity(settings.darkreach_home())
-    frame = blocks.test_frame(
-        spec, block, sieve_survivors, block_progress.reporter(context.partition_key), checkpointer, worker
-    )
+    survivors = per_block(context, sieve_survivors, "sieve_survivors")
+    for number, (key, sieved) in enumerate(survivors.items(), start=1):
+        if len(survivors) > 1:
+            context.log.info(f"block {number}/{len(survivors)} of this run: {key}")
+        out[key] = _test_block(context, key, sieved, campaign_registry, block_progress, checkpoint_store, worker,
+                               keep_checkpoint=len(survivors) > 1)
+    return block_output(out)
+
+
+def _test_block(context, key, sieved, campaign_registry, block_progress, checkpoint_store, worker,
+                keep_checkpoint: bool) -> pd.DataFrame:
+    """One block's tests. keep_checkpoint: save all its rows when it is done, so that if a later block of the
+    same run fails (and nothing of the run is stored), a relaunch replays this block instead of redoing it."""
+    spec, block = campaign_registry.resolve(key)
+    checkpointer = checkpoint_store.for_block(key, spec, block, context.log.warning)
+    reporter = block_progress.reporter(key, context.log.info)
+    start = time.perf_counter()
+    frame = blocks.test_frame(spec, block, sieved, reporter, checkpointer, worker)
     seconds = time.perf_counter() - start
+    if keep_checkpoint:
+        checkpointer.save()
     found = frame[frame["result"] != "composite"]
     test_seconds = float(frame["seconds"].sum())
     if len(frame):
@@ -78,8 +118,8 @@ def prp_results(
         mean_bits = sum(form.bits(int(v)) for v in frame[spec.axis]) / len(frame)
         campaign_registry.costs().record(spec.form, mean_bits, len(frame), test_seconds)
     max_digits = int(found["digits"].max()) if len(found) else 0
-    campaign_registry.reliability().record_block(context.partition_key, worker[0], worker[1], max_digits)
-    context.add_output_metadata(
+    campaign_registry.reliability().record_block(key, worker[0], worker[1], max_digits)
+    block_metadata(context, key,
         {"tests": len(frame), "primes": int((frame["result"] == "prime").sum()),
          "probable_primes": int((frame["result"] == "probable-prime").sum()),
          "seconds": round(seconds, 3), "tests_per_second": round(len(frame) / seconds, 2) if seconds else 0.0,
@@ -88,8 +128,9 @@ def prp_results(
          "worker": f"{worker[0]} ({worker[1]})", "resumed_from": checkpointer.resumed_from,
          "checkpoints_saved": checkpointer.saves,
          "checkpoint_rejected": checkpointer.rejected or "no",
+         **reporter.metadata(),
          "found": MetadataValue.md(found[["expression", "result", "method"]].to_markdown(index=False)
-                                   if len(found) else "none")}
+                                   if len(found) else "none")},
     )
     return frame
 
@@ -99,15 +140,17 @@ def certificates(
     context: AssetExecutionContext,
     campaign_registry: CampaignRegistryResource,
     checkpoint_store: CheckpointStoreResource,
-    prp_results: pd.DataFrame,
-) -> pd.DataFrame:
+    prp_results: BlockFrames,
+) -> BlockFrames:
     """Every prime and probable prime with its certificate, re-checked by the independent verifier."""
-    spec, block = campaign_registry.resolve(context.partition_key)
-    frame = blocks.certificate_frame(spec, prp_results)
-    # prp_results is stored by now: its checkpoint is no longer needed.
-    checkpoint_store.for_block(context.partition_key, spec, block, context.log.warning).clear()
-    context.add_output_metadata(
-        {"proven": int((frame["status"] == "proven").sum()), "prp": int((frame["status"] == "prp").sum()),
-         "all_verified": bool(frame["verified"].all()) if len(frame) else True}
-    )
-    return frame
+    out = {}
+    for key, results in per_block(context, prp_results, "prp_results").items():
+        spec, block = campaign_registry.resolve(key)
+        frame = out[key] = blocks.certificate_frame(spec, results)
+        # prp_results is stored by now: its checkpoint is no longer needed.
+        checkpoint_store.for_block(key, spec, block, context.log.warning).clear()
+        block_metadata(context, key,
+            {"proven": int((frame["status"] == "proven").sum()), "prp": int((frame["status"] == "prp").sum()),
+             "all_verified": bool(frame["verified"].all()) if len(frame) else True},
+        )
+    return block_output(out)

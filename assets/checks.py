@@ -45,13 +45,17 @@ def _metadata(problems: list[str], extra: dict) -> dict:
 
 
 def _evaluations(context, asset_key: AssetKey, results: dict[str, tuple[list[str], dict]]):
-    """One check result per block. A one-block run returns Dagster's usual AssetCheckResult; in a run of several
-    blocks (a partition key range) Dagster would record a single evaluation without a partition, so each block
-    gets its own evaluation here, tied to that block's latest materialisation. A failure blocks the whole run."""
-    if len(results) == 1:
+    """One check result per block. A one-block run returns Dagster's usual AssetCheckResult. In a run of a
+    partition key range (several blocks, or one given as a range) Dagster would record a single evaluation
+    without a partition, so each block gets its own evaluation here (a generator of them), tied to that
+    block's latest materialisation. A failure blocks the whole run."""
+    if len(results) == 1 and context.has_partition_key:  # not a one-key range: Dagster records no partition then
         problems, extra = next(iter(results.values()))
-        yield _result(problems, **extra)
-        return
+        return _result(problems, **extra)
+    return _per_block(context, asset_key, results)
+
+
+def _per_block(context, asset_key: AssetKey, results: dict[str, tuple[list[str], dict]]):
     check_name = context.check_specs[0].name
     for key, (problems, extra) in results.items():
         records = context.instance.fetch_materializations(
@@ -77,7 +81,7 @@ def sieve_accounts_for_every_candidate(
         problems = sieve_coverage_problems(spec, block, sieved)
         problems += factor_claim_problems(form_for(spec), spec.axis, sieved)
         results[key] = (problems, {"survivors": int((sieved["status"] == blocks.SURVIVOR).sum())})
-    yield from _evaluations(context, AssetKey("sieve_survivors"), results)
+    return _evaluations(context, AssetKey("sieve_survivors"), results)
 
 
 @asset_check(
@@ -97,7 +101,7 @@ def every_survivor_tested_once(
         problems = tested_once_problems(spec.axis, sieved[key], tested)
         problems += result_problems(form_for(spec), tested)
         results[key] = (problems, {"tests": len(tested)})
-    yield from _evaluations(context, AssetKey("prp_results"), results)
+    return _evaluations(context, AssetKey("prp_results"), results)
 
 
 @asset_check(
@@ -116,7 +120,7 @@ def every_prime_has_verified_certificate(
         spec, _ = campaign_registry.resolve(key)
         problems = certificate_problems(spec.axis, tested[key], certs)
         results[key] = (problems, {"certificates": len(certs)})
-    yield from _evaluations(context, AssetKey("certificates"), results)
+    return _evaluations(context, AssetKey("certificates"), results)
 
 
 CAMPAIGN_CHECKS = [sieve_accounts_for_every_candidate, every_survivor_tested_once, every_prime_has_verified_certificate]

@@ -5,13 +5,26 @@ import hashlib
 import json
 from pathlib import Path
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    define_asset_job,
+    sensor,
+)
 
 from assets.jobs import campaign_job
 from assets.partitions import campaign_blocks
+from assets.progress import campaign_runs
+from darkreach_pipeline import batching
 from darkreach_pipeline.blocks import block_max_runtime
-from darkreach_pipeline.campaign import load_campaign
+from darkreach_pipeline.campaign import load_campaign, split_partition_key
 from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.progress import block_states
 from darkreach_pipeline.settings import inbox_path
 from resources.campaigns import CampaignRegistryResource
 
@@ -20,7 +33,10 @@ from resources.campaigns import CampaignRegistryResource
 def campaign_files_sensor(
     context: SensorEvaluationContext, campaign_registry: CampaignRegistryResource
 ) -> SensorResult | SkipReason:
-    """Register each new or changed *.toml in the inbox; launch one run per block (run key = block key)."""
+    """Register each new or changed *.toml in the inbox and launch its blocks, `blocks_per_run` per run (a
+    partition key range when more than one). Blocks finished, running or queued are left out (e.g. launched
+    for an earlier version of the file with another blocks_per_run); run keys (campaign fingerprint + blocks)
+    keep two ticks from launching the same run."""
     folder = Path(inbox_path())
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     files = sorted(folder.glob("*.toml")) if folder.exists() else []
@@ -30,7 +46,8 @@ def campaign_files_sensor(
         return SkipReason(f"no new campaign files in {folder}")
     registry = campaign_registry.registry()
     costs = campaign_registry.costs()
-    existing = set(context.instance.get_dynamic_partitions(campaign_blocks.name))
+    order = context.instance.get_dynamic_partitions(campaign_blocks.name)
+    existing = set(order)
     new_keys: list[str] = []
     runs: list[RunRequest] = []
     requested: set[str] = set()
@@ -42,20 +59,48 @@ def campaign_files_sensor(
         except CampaignError as exc:  # reported and skipped; a fixed file has a new hash and is retried
             context.log.error(f"{path.name}: {exc}")
             continue
-        for block, key in enumerate(spec.partition_keys()):
+        keys = spec.partition_keys()
+        for key in keys:
             if key not in existing:
                 new_keys.append(key)
                 existing.add(key)
-            run_key = f"{spec.fingerprint()}:{key}"
+        skip = busy_or_done(context.instance, keys)
+        # The keys this tick adds come after the instance's, in block order.
+        for run in batching.batches([k for k in keys if k not in skip], [*order, *new_keys], spec.blocks_per_run):
+            run_key = f"{spec.fingerprint()}:{run[0]}" + (f"..{run[-1]}" if len(run) > 1 else "")
             if run_key in requested:  # the same campaign in two files: one run per block
                 continue
             requested.add(run_key)
-            runs.append(RunRequest(partition_key=key, run_key=run_key,
-                                   tags={"dagster/max_runtime": str(block_max_runtime(spec, block, costs)),
-                                         "darkreach/campaign": spec.name}))
+            runtime = sum(block_max_runtime(spec, split_partition_key(k)[1], costs) for k in run)
+            tags = {"dagster/max_runtime": str(runtime), "darkreach/campaign": spec.name}
+            if len(run) == 1:
+                runs.append(RunRequest(partition_key=run[0], run_key=run_key, tags=tags))
+            else:
+                runs.append(RunRequest(run_key=run_key, tags={**tags, **batching.run_tags(run)}))
         context.log.info(f"{path.name}: campaign '{spec.name}', {spec.block_count} blocks")
     return SensorResult(
         run_requests=runs,
         dynamic_partitions_requests=[campaign_blocks.build_add_request(new_keys)] if new_keys else [],
         cursor=json.dumps(seen, sort_keys=True),
     )
+
+
+def busy_or_done(instance, keys: list[str]) -> set[str]:
+    """Blocks finished (certificates from a successful run), or in a queued or running run."""
+    certified = instance.get_materialized_partitions(AssetKey("certificates"))
+    states = block_states(keys, campaign_runs(instance, keys), certified)
+    return {k for k, state in states.items() if state in ("done", "running", "queued")}
+
+
+progress_job = define_asset_job("campaign_progress_job", selection=AssetSelection.assets("campaign_progress"),
+                                description="Refresh the campaign progress summary.")
+
+
+@sensor(job=progress_job, minimum_interval_seconds=120, default_status=DefaultSensorStatus.RUNNING)
+def progress_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+    """Refresh campaign_progress when a block finished since the last refresh (at most every 2 minutes)."""
+    records = context.instance.fetch_materializations(AssetKey("certificates"), limit=1, ascending=False)
+    latest = str(records.records[0].storage_id) if records.records else None
+    if latest is None or latest == context.cursor:
+        return SkipReason("no block finished since the last summary")
+    return SensorResult(run_requests=[RunRequest(run_key=f"progress:{latest}")], cursor=latest)

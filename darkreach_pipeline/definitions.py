@@ -6,8 +6,6 @@ Fleet mode (DARKREACH_EXECUTOR=celery): steps go to `darkreach worker` processes
 routed by each asset's "dagster-celery/queue" tag (README: "Fleet mode").
 """
 
-from __future__ import annotations
-
 import os
 
 from dagster import Definitions, ExecutorDefinition, in_process_executor
@@ -16,10 +14,11 @@ from assets.campaign import candidate_ranges, certificates, prp_results, sieve_s
 from assets.checks import CAMPAIGN_CHECKS
 from assets.jobs import campaign_job, double_check_job, register_campaign
 from assets.primes import primes
-from assets.sensors import campaign_files_sensor
+from assets.progress import campaign_progress
+from assets.sensors import campaign_files_sensor, progress_job, progress_sensor
 from assets.verification import double_checks, verified_primes, worker_reliability
 from assets.verification_sensors import audit_schedule, verification_sensor
-from darkreach_pipeline import settings
+from darkreach_pipeline import fleet, settings
 from resources.campaigns import CampaignRegistryResource
 from resources.checkpoints import CheckpointStoreResource
 from resources.parquet_io import ParquetIOManager
@@ -42,8 +41,7 @@ def build_resources() -> dict:
 
 def celery_urls() -> tuple[str, str]:
     """Broker and result backend shared by the fleet's runs and its `darkreach worker` processes."""
-    return (os.environ.get("DARKREACH_BROKER") or "redis://127.0.0.1:6379/0",
-            os.environ.get("DARKREACH_BACKEND") or "redis://127.0.0.1:6379/1")
+    return fleet.celery_urls()
 
 
 def build_executor() -> ExecutorDefinition:
@@ -55,17 +53,20 @@ def build_executor() -> ExecutorDefinition:
         from dagster_celery import celery_executor
 
         broker, backend = celery_urls()
+        # config_source: the fleet's Celery settings (late acks, requeue on worker loss; darkreach_pipeline/fleet.py),
+        # the same the workers load.
         return celery_executor.configured(
-            {"broker": broker, "backend": backend, "include": ["darkreach_pipeline.definitions"]}
+            {"broker": broker, "backend": backend, "include": ["darkreach_pipeline.definitions"],
+             "config_source": fleet.celery_config()}
         )
     raise ValueError(f"DARKREACH_EXECUTOR={choice!r}: use 'in_process' (the default) or 'celery'")
 
 
 defs = Definitions(
-    assets=[*CAMPAIGN_ASSETS, primes, double_checks, verified_primes, worker_reliability],
+    assets=[*CAMPAIGN_ASSETS, primes, campaign_progress, double_checks, verified_primes, worker_reliability],
     asset_checks=CAMPAIGN_CHECKS,
-    jobs=[campaign_job, register_campaign, double_check_job],
-    sensors=[campaign_files_sensor, verification_sensor],
+    jobs=[campaign_job, register_campaign, double_check_job, progress_job],
+    sensors=[campaign_files_sensor, verification_sensor, progress_sensor],
     schedules=[audit_schedule],
     resources=build_resources(),
     executor=build_executor(),

@@ -68,3 +68,13 @@ def progress_file(directory: str | Path, partition_key: str) -> Path:
 def checkpoint_location() -> str:
     """A folder (default DARKREACH_HOME/checkpoints) or a database URL (DARKREACH_CHECKPOINTS)."""
     return os.environ.get("DARKREACH_CHECKPOINTS") or str(darkreach_home() / "checkpoints")
+
+
+def backfill_blocks_per_run() -> int:
+    """Blocks per run of backfills launched in the UI or with `dagster job backfill` (the campaign assets'
+    BackfillPolicy); DARKREACH_BLOCKS_PER_RUN, default 1. Campaign files set their own (`blocks_per_run`)
+    for the runs the sensor and `darkreach run` launch."""
+    text = os.environ.get("DARKREACH_BLOCKS_PER_RUN") or "1"
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"DARKREACH_BLOCKS_PER_RUN={text!r}: use a whole number >= 1")
+    return int(text)

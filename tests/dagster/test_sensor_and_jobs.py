@@ -255,7 +255,13 @@ def test_definitions_load():
     assert defs.resolve_job_def("register_campaign") is not None
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     assert keys == {AssetKey(k) for k in ("candidate_ranges", "sieve_survivors", "prp_results", "certificates",
-                                          "primes", "double_checks", "verified_primes", "worker_reliability")}
+                                          "primes", "campaign_progress", "double_checks", "verified_primes",
+                                          "worker_reliability")}
+    graph = defs.resolve_asset_graph()
+    policies = {graph.get(AssetKey(k)).backfill_policy for k in ("candidate_ranges", "sieve_survivors",
+                                                                  "prp_results", "certificates")}
+    assert policies == {None}  # DARKREACH_BLOCKS_PER_RUN unset: plain one-block runs (test_blocks_per_run: > 1)
+    assert defs.resolve_sensor_def("progress_sensor").job_name == "campaign_progress_job"
     check_keys = defs.resolve_asset_graph().asset_check_keys
     assert {k.name for k in check_keys} == {"sieve_accounts_for_every_candidate", "every_survivor_tested_once",
                                             "every_prime_has_verified_certificate", "residues_match"}

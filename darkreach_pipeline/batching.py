@@ -1,0 +1,60 @@
+"""Several blocks per run: which blocks a run covers, and how to cut a list of blocks into runs.
+
+A run of many blocks is a Dagster partition key range; over a dynamic partitions definition a range
+means "every key between start and end in the order the keys were added". Ranges are therefore cut
+so that each covers exactly the wanted blocks (contiguous in that order) and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+# Dagster's run tags (the engine does not import dagster; tests check these equal dagster's constants).
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def batches(keys: Sequence[str], order: Sequence[str], per_run: int) -> list[list[str]]:
+    """Cut `keys` into runs of at most `per_run` blocks, each contiguous in `order` (the instance's
+    partition order), so that the range first..last of a run covers exactly its blocks.
+
+    Keys keep the order they have in `order`; a key missing from `order` is an error (not a partition)."""
+    if per_run < 1:
+        raise ValueError(f"per_run must be >= 1, got {per_run}")
+    position = {key: i for i, key in enumerate(order)}
+    missing = [k for k in keys if k not in position]
+    if missing:
+        raise KeyError(f"not partitions of the instance: {', '.join(missing[:5])}")
+    runs: list[list[str]] = []
+    for key in sorted(set(keys), key=position.__getitem__):
+        last = runs[-1] if runs else None
+        if last is not None and len(last) < per_run and position[last[-1]] + 1 == position[key]:
+            last.append(key)
+        else:
+            runs.append([key])
+    return runs
+
+
+def run_tags(run: Sequence[str]) -> dict[str, str]:
+    """The partition tags of a run of these blocks: one key, or a range first..last."""
+    if len(run) == 1:
+        return {PARTITION_TAG: run[0]}
+    return {RANGE_START_TAG: run[0], RANGE_END_TAG: run[-1]}
+
+
+def blocks_of_run(tags: Mapping[str, str], order: Sequence[str], position: Mapping[str, int] | None = None
+                  ) -> list[str]:
+    """The blocks a run covers, from its tags: its partition, or every key of its range in `order` (pass
+    `position` = {key: index in order} when calling this for many runs); [] for a run without partition
+    tags, or whose range names a key the instance no longer has."""
+    if tags.get(PARTITION_TAG):
+        return [tags[PARTITION_TAG]]
+    start, end = tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
+    if not start or not end:
+        return []
+    if position is None:
+        position = {key: i for i, key in enumerate(order)}
+    if start not in position or end not in position or position[start] > position[end]:
+        return []
+    return list(order[position[start]:position[end] + 1])
