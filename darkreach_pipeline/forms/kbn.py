@@ -24,7 +24,7 @@ from darkreach_pipeline.primality.proth import MAX_WITNESS, proth_applies, proth
 from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
 from darkreach_pipeline.primality.special_form import SpecialModulus, power_chain, split_power_of_two
 from darkreach_pipeline.proofs.verify import verify_kbn
-from darkreach_pipeline.sieve.kbn import sieve_kbn
+from darkreach_pipeline.sieve.kbn import seconds_per_prime, sieve_kbn
 
 MAX_K = 2**62
 MAX_B = 2**31
@@ -103,7 +103,7 @@ class KbnForm(PrimeForm):
         special = (b & (b - 1)) == 0
         test_seconds = 1.4e-10 * bits * bits * math.log2(bits) * (1.0 if special else 2.5)
         span = min(block_size, n_max - n_min + 1)
-        sieve_seconds_per_prime = 0.93e-6 * span**0.25  # measured: 4.4 / 9.0 / 13.5 us at R = 500 / 5k / 50k
+        sieve_seconds_per_prime = seconds_per_prime(span)
         depth = 1e5
         for _ in range(4):
             survivors = span * cls.survival_fraction(depth)

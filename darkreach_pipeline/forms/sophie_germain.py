@@ -17,7 +17,6 @@ import numpy as np
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.kbn import MAX_N
 from darkreach_pipeline.forms.twin import (
-    KBN_SECONDS_PER_PRIME,
     OVER_K_SECONDS_PER_PRIME_MEMBER,
     PairForm,
     Term,
@@ -26,7 +25,7 @@ from darkreach_pipeline.forms.twin import (
     merge_factors,
     pair_proof_methods,
 )
-from darkreach_pipeline.sieve.kbn import sieve_kbn
+from darkreach_pipeline.sieve.kbn import seconds_per_prime, sieve_kbn
 from darkreach_pipeline.sieve.over_k import sieve_over_k
 
 MEMBER_PROOFS = ("bpsw-below-2^64", "llr", "morrison")
@@ -67,7 +66,7 @@ class SophieGermainForm(PairForm):
     def auto_sieve_depth(cls, params: Mapping[str, int], n_min: int, n_max: int, block_size: int) -> int:
         n = n_min + 0.7 * (n_max - n_min)
         span = min(block_size, n_max - n_min + 1)
-        per_prime = KBN_SECONDS_PER_PRIME * (span + 1) ** 0.25  # one sieve_kbn over span + 1 values of n
+        per_prime = seconds_per_prime(span + 1)  # one sieve_kbn over span + 1 values of n
         return cls.balanced_depth(n + math.log2(params["k"]), True, span, per_prime)
 
     def terms(self, n: int) -> tuple[Term, Term]:

@@ -30,7 +30,7 @@ from darkreach_pipeline.primality.prp import is_prime_small
 from darkreach_pipeline.primality.special_form import split_power_of_two
 from darkreach_pipeline.proofs.classical import factored_part, morrison, pocklington
 from darkreach_pipeline.proofs.verify import verify_proof
-from darkreach_pipeline.sieve.kbn import sieve_kbn
+from darkreach_pipeline.sieve.kbn import seconds_per_prime, sieve_kbn
 from darkreach_pipeline.sieve.over_k import sieve_over_k
 
 TWIN_CONSTANT = 0.6601618158  # C2 = prod over odd p of (1 - 1/(p-1)^2)
@@ -268,10 +268,9 @@ class PairForm(PrimeForm):
         return int(depth)
 
 
-# Sieve cost per prime: sieve_kbn 0.93 us * span^0.25 per sign (KbnForm's measurement); sieve_over_k 0.14 us
-# per member for primes above the block length (measured against sieve_kbn in the same run, span 25,000).
+# Sieve cost per prime: sieve_kbn's seconds_per_prime(span) per sign; sieve_over_k 0.14 us per member for
+# primes above the block length (measured in one run, span 25,000).
 OVER_K_SECONDS_PER_PRIME_MEMBER = 0.15e-6
-KBN_SECONDS_PER_PRIME = 0.93e-6
 
 
 class TwinForm(PairForm):
@@ -316,7 +315,7 @@ class TwinForm(PairForm):
         k, b = params["k"], params["b"]
         n = n_min + 0.7 * (n_max - n_min)
         span = min(block_size, n_max - n_min + 1)
-        per_prime = 2 * KBN_SECONDS_PER_PRIME * span**0.25  # one sieve_kbn per sign
+        per_prime = 2 * seconds_per_prime(span)  # one sieve_kbn per sign
         return cls.balanced_depth(n * math.log2(b) + math.log2(k), b & (b - 1) == 0, span, per_prime)
 
     def terms(self, n: int) -> tuple[Term, Term]:

@@ -198,3 +198,83 @@ def test_prime_chunks_random_shifted_windows() -> None:
         segment = rng.choice([64, 1000, 1 << 22])
         got = [int(p) for chunk in prime_chunks(lo, hi, segment) for p in chunk]
         assert got == [x for x in range(lo, hi + 1) if gmpy2.is_prime(x)], (lo, hi, segment)
+
+
+# ----- large primes (p > 2^21, up to 2^32): the compiled kernel against a residue recurrence -------
+
+
+def recurrence_oracle(k: int, b: int, c: int, lo: int, hi: int, primes: np.ndarray) -> np.ndarray:
+    """Smallest p in `primes` (ascending, < 2^32) with p | k*b^n + c and p != N, 0 if none: N mod p for
+    all primes at once, advanced n -> n+1 by one multiplication (products of residues < 2^32 fit in uint64)."""
+    r = np.array([k * pow(b, lo, p) % p for p in primes.tolist()], dtype=np.uint64)
+    b_mod = np.array([b % p for p in primes.tolist()], dtype=np.uint64)
+    neg_c = np.array([-c % p for p in primes.tolist()], dtype=np.uint64)
+    out = np.zeros(hi - lo, dtype=np.uint64)
+    for i in range(hi - lo):
+        n = lo + i
+        for p in primes[r == neg_c].tolist():
+            if n >= 64 or k * b**n + c != p:
+                out[i] = p
+                break
+        r = r * b_mod % primes
+    return out
+
+
+def window(lo: int, hi: int) -> np.ndarray:
+    return np.concatenate([np.zeros(0, dtype=np.uint64), *prime_chunks(lo, hi)])
+
+
+def planted_k(b: int, c: int, hits: list[tuple[int, int]], cofactor: int = 1) -> int:
+    """A k with p | k*b^n + c for every (p, n) in hits (CRT), times a multiple of the product."""
+    k, modulus = 0, 1
+    for p, n in hits:
+        want = -c * pow(b, -n, p) % p
+        k += modulus * ((want - k) * pow(modulus, -1, p) % p)
+        modulus *= p
+    return k + cofactor * modulus
+
+
+NEAR_2_32 = [4294967291, 4294967279, 4294967231, 4294967197]
+LARGE_CASES = [
+    # (k, b, c, lo, hi, prime window): b = 2, 3, 10, 2^k; even k; k sharing b's factors; planted hits
+    (3, 2, 1, 1000, 4000, (2**21, 2**21 + 150_000)),
+    (3, 2, -1, 0, 3000, (2**22 - 150_000, 2**22 + 50_000)),
+    (2, 3, 1, 1, 2500, (2**21 + 10**5, 2**21 + 2 * 10**5)),
+    (7, 10, -1, 100, 2600, (3 * 10**6, 3 * 10**6 + 10**5)),
+    (5, 16, 1, 0, 3000, (2**23, 2**23 + 10**5)),
+    (3, 1024, -1, 0, 2000, (2**21, 2**21 + 10**5)),
+    (96, 2, 1, 0, 3000, (2**21, 2**21 + 10**5)),  # even k = 3*2^5
+    (70, 10, 1, 0, 2500, (2**24, 2**24 + 10**5)),  # k = 7*10
+    (12, 6, -1, 0, 2500, (2**25, 2**25 + 10**5)),  # k = 2*6
+    (planted_k(2, 1, [(4294967291, 1234), (4294967279, 1500), (4294967231, 2999)]), 2, 1, 1000, 3000,
+     (2**32 - 2000, 2**32 - 1)),
+    (planted_k(2, -1, [(4294967291, 5000), (4294967197, 5001)], cofactor=3), 2, -1, 4000, 7000,
+     (2**32 - 120_000, 2**32 - 1)),
+    (planted_k(3, 1, [(4294967279, 17), (4294967231, 900)]), 3, 1, 0, 1000, (2**32 - 2000, 2**32 - 1)),
+    (planted_k(10, -1, [(4294967291, 4), (4294967231, 2400)], cofactor=2), 10, -1, 1, 2500,
+     (2**32 - 100_000, 2**32 - 1)),
+    (planted_k(16, 1, [(4294967197, 77)]), 16, 1, 0, 800, (2**32 - 2000, 2**32 - 1)),
+]
+
+
+@pytest.mark.parametrize(("k", "b", "c", "lo", "hi", "prime_window"), LARGE_CASES)
+def test_large_primes_match_recurrence(k, b, c, lo, hi, prime_window) -> None:
+    primes = window(*prime_window)
+    assert len(primes) > 0 and int(primes[-1]) < 2**32
+    factors = sieve_kbn(k, b, c, lo, hi, prime_chunks(*prime_window, 3000))
+    expected = recurrence_oracle(k, b, c, lo, hi, primes)
+    assert np.array_equal(factors, expected), [(lo + i, int(f), int(e)) for i, (f, e) in
+                                                enumerate(zip(factors, expected, strict=True)) if f != e][:10]
+    for p in NEAR_2_32:  # every planted hit inside the window and range is found
+        if prime_window[0] <= p <= prime_window[1]:
+            for n in range(lo, hi):
+                if (k * pow(b, n, p) + c) % p == 0:
+                    assert 0 < factors[n - lo] <= p
+
+
+def test_planted_hits_near_2_32_are_found() -> None:
+    hits = [(4294967291, 1234), (4294967279, 1500), (4294967231, 2999)]
+    k = planted_k(2, 1, hits)
+    factors = sieve_kbn(k, 2, 1, 1000, 3000, prime_chunks(2**32 - 2000, 2**32 - 1))
+    assert {(int(factors[n - 1000]), n) for _, n in hits} == set(hits)
+    assert np.count_nonzero(factors) == len(hits)  # no over-removal: nothing else in the window divides
