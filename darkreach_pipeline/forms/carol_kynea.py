@@ -11,16 +11,14 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
-import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
-from darkreach_pipeline.primality.fermat import fermat_prp
+from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
 from darkreach_pipeline.primality.gerbicz import Fault
-from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome, res64
-from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
+from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, TestOutcome
 from darkreach_pipeline.proofs.classical import morrison
 from darkreach_pipeline.proofs.verify import verify_proof
 from darkreach_pipeline.sieve.stepwise import sieve_carol_kynea
@@ -115,24 +113,15 @@ class _CarolKynea(PrimeForm):
     ) -> TestOutcome:
         """Fermat base 3 (Gerbicz-checked, its RES64), then Morrison's N+1 proof from N + 1 = 2^(n+1) * K."""
         N = self.number(n)
-        if N < DETERMINISTIC_LIMIT:
-            prime = N >= 2 and is_prime_small(int(N))
-            residue = res64(gmpy2.powmod(3, N - 1, N)) if N >= 2 else res64(0)
-            return TestOutcome(PRIME if prime else COMPOSITE, "bpsw-below-2^64", residue,
-                               certificate={"method": "bpsw-below-2^64"} if prime else {})
-        probable, residue, report = fermat_prp(N, 3, check=check, faults=faults, chain_run=chain_run)
-        checked = {"checks": report.checks, "rollbacks": report.rollbacks}
-        if not probable:
-            return TestOutcome(COMPOSITE, "fermat-3", residue, **checked)
+        outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run)
+        if outcome is not None:
+            return outcome
         result, certificate = morrison(N, [2])
         if result == PRIME:
             return TestOutcome(PRIME, "morrison", residue, certificate=certificate, **checked)
         if result == COMPOSITE:
             return TestOutcome(COMPOSITE, "morrison", residue, **checked)
-        if is_bpsw_probable_prime(N):  # no Lucas parameter found: never seen for a prime, labelled as such
-            return TestOutcome(PROBABLE_PRIME, "fermat-3+bpsw", residue,
-                               certificate={"method": "prp", "tests": ["fermat-3", "strong-bpsw"]}, **checked)
-        return TestOutcome(COMPOSITE, "bpsw", residue, **checked)
+        return probable_prime_outcome(N, residue, checked)
 
     def verify(self, n: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
         """The shared independent verifier (proofs/verify.py) on N itself."""

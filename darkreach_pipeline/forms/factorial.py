@@ -21,10 +21,10 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
-from darkreach_pipeline.primality.fermat import fermat_prp
+from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
 from darkreach_pipeline.primality.gerbicz import Fault
-from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome, res64
-from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
+from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, TestOutcome
+from darkreach_pipeline.primality.prp import is_prime_small
 from darkreach_pipeline.proofs.classical import morrison, pocklington
 from darkreach_pipeline.proofs.verify import verify_proof
 from darkreach_pipeline.sieve.carried_product import (
@@ -125,24 +125,16 @@ class ProductPlusMinusOne(PrimeForm):
         """Fermat base 3 (Gerbicz-checked, its RES64 recorded), then Pocklington (N-1 = F) or Morrison
         (N+1 = F) over the primes of F; below 2^64 the deterministic BPSW answer."""
         N = self.number(value)
-        if N < DETERMINISTIC_LIMIT:
-            prime = is_prime_small(int(N))
-            return TestOutcome(PRIME if prime else COMPOSITE, "bpsw-below-2^64", res64(gmpy2.powmod(3, N - 1, N)),
-                               certificate={"method": "bpsw-below-2^64"} if prime else {})
-        probable, residue, report = fermat_prp(N, 3, check=check, faults=faults, chain_run=chain_run)
-        checked = {"checks": report.checks, "rollbacks": report.rollbacks}
-        if not probable:
-            return TestOutcome(COMPOSITE, "fermat-3", residue, **checked)
+        outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run)
+        if outcome is not None:
+            return outcome
         prove, method = (pocklington, "pocklington") if self.c == 1 else (morrison, "morrison")
         status, certificate = prove(N, self.proof_primes(value))
         if status == PRIME:
             return TestOutcome(PRIME, method, residue, certificate=certificate, **checked)
         if status == COMPOSITE:
             return TestOutcome(COMPOSITE, method, residue, **checked)
-        if is_bpsw_probable_prime(N):  # no proof came out (no base found): labelled probable prime
-            return TestOutcome(PROBABLE_PRIME, "fermat-3+bpsw", residue,
-                               certificate={"method": "prp", "tests": ["fermat-3", "strong-bpsw"]}, **checked)
-        return TestOutcome(COMPOSITE, "bpsw", residue, **checked)
+        return probable_prime_outcome(N, residue, checked)
 
     def verify(self, value: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
         """Independent re-check: proofs/verify.py derives everything from N and the certificate."""

@@ -21,11 +21,11 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
-from darkreach_pipeline.primality.fermat import fermat_prp
+from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
 from darkreach_pipeline.primality.gerbicz import Fault, GerbiczChain, Reducer, checked_powmod
-from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome, res64
+from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, TestOutcome
 from darkreach_pipeline.primality.proth import MAX_WITNESS, proth_witness
-from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
+from darkreach_pipeline.primality.prp import is_prime_small
 from darkreach_pipeline.primality.special_form import SpecialModulus
 from darkreach_pipeline.proofs.classical import pocklington
 from darkreach_pipeline.proofs.verify import verify_proof
@@ -226,14 +226,9 @@ class GfnForm(PrimeForm):
         step is checked too but never resumed (it only runs for the rare probable primes).
         """
         N = self.number(b)
-        if N < DETERMINISTIC_LIMIT:
-            prime = is_prime_small(int(N))
-            return TestOutcome(PRIME if prime else COMPOSITE, "bpsw-below-2^64", res64(gmpy2.powmod(3, N - 1, N)),
-                               certificate={"method": "bpsw-below-2^64"} if prime else {})
-        probable, residue, report = fermat_prp(N, 3, check=check, faults=faults, chain_run=chain_run)
-        checked = {"checks": report.checks, "rollbacks": report.rollbacks}
-        if not probable:
-            return TestOutcome(COMPOSITE, "fermat-3", residue, **checked)
+        outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run)
+        if outcome is not None:
+            return outcome
         s = (b & -b).bit_length() - 1
         r = b >> s
         if r < (1 << s):
@@ -243,7 +238,7 @@ class GfnForm(PrimeForm):
             return TestOutcome(PRIME, "pocklington", residue, certificate=certificate, **checked)
         if status == COMPOSITE:
             return TestOutcome(COMPOSITE, "pocklington", residue, **checked)
-        return self._probable_prime(N, residue, checked)
+        return probable_prime_outcome(N, residue, checked)
 
     def _proth(self, N: mpz, K: int, e: int, residue: str, checked: dict[str, int], check: bool) -> TestOutcome:
         """Proth's theorem for N = K*2^e + 1, K < 2^e: a^((N-1)/2) = -1 for a non-residue a."""
@@ -251,7 +246,7 @@ class GfnForm(PrimeForm):
         if a is None and gmpy2.gcd(N, gmpy2.primorial(MAX_WITNESS)) > 1:
             return TestOutcome(COMPOSITE, "proth", residue, **checked)
         if a is None:  # no small non-residue (never seen for a prime): no proof
-            return self._probable_prime(N, residue, checked)
+            return probable_prime_outcome(N, residue, checked)
         if SpecialModulus.applies(K, e):
             half = GerbiczChain(Reducer(N, K, e, 1), a, K, e - 1, check=check).run()
         else:
@@ -259,14 +254,6 @@ class GfnForm(PrimeForm):
         if half == N - 1:
             return TestOutcome(PRIME, "proth", residue, certificate={"method": "proth", "witness": a}, **checked)
         return TestOutcome(COMPOSITE, "proth", residue, **checked)
-
-    @staticmethod
-    def _probable_prime(N: mpz, residue: str, checked: dict[str, int]) -> TestOutcome:
-        """No proof came out: a strong BPSW test on top of the Fermat test, labelled probable prime."""
-        if is_bpsw_probable_prime(N):
-            return TestOutcome(PROBABLE_PRIME, "fermat-3+bpsw", residue,
-                               certificate={"method": "prp", "tests": ["fermat-3", "strong-bpsw"]}, **checked)
-        return TestOutcome(COMPOSITE, "bpsw", residue, **checked)
 
     def verify(self, b: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
         """Independent re-check of a proof (proofs/verify.py derives everything from N itself)."""

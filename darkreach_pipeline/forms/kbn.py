@@ -17,11 +17,12 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
+from darkreach_pipeline.primality.fermat import deterministic_outcome, probable_prime_outcome
 from darkreach_pipeline.primality.gerbicz import ChainReport, Fault, GerbiczChain, GerbiczError, Reducer
 from darkreach_pipeline.primality.llr import llr_applies, llr_is_prime, rodseth_p
-from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome, res64
+from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, TestOutcome, res64
 from darkreach_pipeline.primality.proth import MAX_WITNESS, proth_applies, proth_witness
-from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
+from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT
 from darkreach_pipeline.primality.special_form import SpecialModulus, power_chain, split_power_of_two
 from darkreach_pipeline.proofs.verify import verify_kbn
 from darkreach_pipeline.sieve.kbn import seconds_per_prime, sieve_kbn
@@ -189,9 +190,7 @@ class KbnForm(PrimeForm):
         """
         N = self.number(n)
         if N < DETERMINISTIC_LIMIT:
-            prime = is_prime_small(int(N))
-            return TestOutcome(PRIME if prime else COMPOSITE, "bpsw-below-2^64", res64(gmpy2.powmod(3, N - 1, N)),
-                               certificate={"method": "bpsw-below-2^64"} if prime else {})
+            return deterministic_outcome(N)
         fermat, half, report = self.fermat_chain(n, N, chain_run, check=check, faults=faults)
         residue = res64(fermat)
         checked = {"checks": report.checks, "rollbacks": report.rollbacks}
@@ -204,7 +203,7 @@ class KbnForm(PrimeForm):
             if a is None and (gmpy2.is_square(N) or gmpy2.gcd(N, gmpy2.primorial(MAX_WITNESS)) > 1):
                 return TestOutcome(COMPOSITE, "proth", residue, **checked)
             if a is None:  # no small non-residue (never seen for a prime): no proof, fall back to BPSW
-                return self._probable_prime(N, residue, checked)
+                return probable_prime_outcome(N, residue, checked)
             h = half if (a == 3 and half is not None) else self._proth_chain(a, K, e, N)
             if h == N - 1:
                 return TestOutcome(PRIME, "proth", residue, certificate={"method": "proth", "witness": a}, **checked)
@@ -215,7 +214,7 @@ class KbnForm(PrimeForm):
                 if llr_is_prime(K, e, P):
                     return TestOutcome(PRIME, "llr", residue, certificate={"method": "llr", "P": P}, **checked)
                 return TestOutcome(COMPOSITE, "llr", residue, **checked)
-        return self._probable_prime(N, residue, checked)
+        return probable_prime_outcome(N, residue, checked)
 
     @staticmethod
     def _proth_chain(a: int, K: int, e: int, N: mpz) -> mpz:
@@ -223,14 +222,6 @@ class KbnForm(PrimeForm):
         if SpecialModulus.applies(K, e):
             return GerbiczChain(Reducer(N, K, e, 1), a, K, e - 1).run()
         return power_chain(a, K, e - 1, N)
-
-    @staticmethod
-    def _probable_prime(N: mpz, residue: str, checked: dict[str, int]) -> TestOutcome:
-        """No theorem applies: a strong BPSW test on top of the Fermat test, labelled probable prime."""
-        if is_bpsw_probable_prime(N):
-            return TestOutcome(PROBABLE_PRIME, "fermat-3+bpsw", residue,
-                               certificate={"method": "prp", "tests": ["fermat-3", "strong-bpsw"]}, **checked)
-        return TestOutcome(COMPOSITE, "bpsw", residue, **checked)
 
     def verify(self, n: int, certificate: Mapping[str, object]) -> tuple[bool, str]:
         """Independent re-check of a proof certificate (proofs/verify.py shares no code with test())."""

@@ -26,10 +26,10 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
-from darkreach_pipeline.primality.fermat import fermat_prp
+from darkreach_pipeline.primality.fermat import fermat_screen
 from darkreach_pipeline.primality.gerbicz import Fault
-from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome, res64
-from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
+from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome
+from darkreach_pipeline.primality.prp import is_bpsw_probable_prime
 from darkreach_pipeline.proofs.ecpp import ECPP_MAX_DIGITS, ecpp_certificate
 from darkreach_pipeline.proofs.verify import verify_proof
 from darkreach_pipeline.sieve.digits import (
@@ -61,14 +61,9 @@ def prp_then_prove(
 ) -> TestOutcome:
     """The test both digit forms share: deterministic below 2^64; else Fermat base 3 (Gerbicz-checked,
     its RES64 recorded), strong BPSW, then an ECPP proof up to ECPP_MAX_DIGITS or a labelled PRP."""
-    if N < DETERMINISTIC_LIMIT:
-        prime = is_prime_small(int(N))
-        return TestOutcome(PRIME if prime else COMPOSITE, "bpsw-below-2^64", res64(gmpy2.powmod(3, N - 1, N)),
-                           certificate={"method": "bpsw-below-2^64"} if prime else {})
-    probable, residue, report = fermat_prp(N, 3, check=check, faults=faults, chain_run=chain_run)
-    checked = {"checks": report.checks, "rollbacks": report.rollbacks}
-    if not probable:
-        return TestOutcome(COMPOSITE, "fermat-3", residue, **checked)
+    outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run)
+    if outcome is not None:
+        return outcome
     if not is_bpsw_probable_prime(N):
         return TestOutcome(COMPOSITE, "bpsw", residue, **checked)
     if N < mpz(10) ** ECPP_MAX_DIGITS:  # at most ECPP_MAX_DIGITS digits

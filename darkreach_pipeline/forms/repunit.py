@@ -25,10 +25,9 @@ from gmpy2 import mpz
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.forms.kbn import KbnForm
-from darkreach_pipeline.primality.fermat import fermat_prp
+from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
 from darkreach_pipeline.primality.gerbicz import Fault
-from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome, res64
-from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
+from darkreach_pipeline.primality.outcome import TestOutcome
 from darkreach_pipeline.proofs.verify import verify_proof
 from darkreach_pipeline.sieve.order import order_sieve_depth, sieve_by_order
 
@@ -183,20 +182,8 @@ class RepunitForm(PrimeForm):
         if self._mersenne is not None:
             return self._mersenne.test(n, check=check, faults=faults, chain_run=chain_run)
         N = self.number(n)
-        a = self._base
-        kind = f"fermat-{a}"
-        if N < DETERMINISTIC_LIMIT:
-            prime = is_prime_small(int(N))
-            return TestOutcome(PRIME if prime else COMPOSITE, "bpsw-below-2^64", res64(gmpy2.powmod(a, N - 1, N)),
-                               residue_type=kind, certificate={"method": "bpsw-below-2^64"} if prime else {})
-        probable, residue, report = fermat_prp(N, a, check=check, faults=faults, chain_run=chain_run)
-        checked = {"residue_type": kind, "checks": report.checks, "rollbacks": report.rollbacks}
-        if not probable:
-            return TestOutcome(COMPOSITE, kind, residue, **checked)
-        if is_bpsw_probable_prime(N):
-            return TestOutcome(PROBABLE_PRIME, f"{kind}+bpsw", residue,
-                               certificate={"method": "prp", "tests": [kind, "strong-bpsw"]}, **checked)
-        return TestOutcome(COMPOSITE, "bpsw", residue, **checked)
+        outcome, residue, checked = fermat_screen(N, self._base, check=check, faults=faults, chain_run=chain_run)
+        return outcome or probable_prime_outcome(N, residue, checked)
 
     def verify(self, n: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
         """Proofs (below 2^64, or LLR for b = 2) are re-derived from N alone by proofs/verify.py."""

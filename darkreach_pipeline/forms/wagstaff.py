@@ -20,10 +20,9 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
-from darkreach_pipeline.primality.fermat import fermat_prp
+from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
 from darkreach_pipeline.primality.gerbicz import Fault
-from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome, res64
-from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
+from darkreach_pipeline.primality.outcome import TestOutcome
 from darkreach_pipeline.proofs.verify import verify_proof
 from darkreach_pipeline.sieve.order import order_sieve_depth, sieve_by_order
 
@@ -131,18 +130,10 @@ class WagstaffForm(PrimeForm):
     ) -> TestOutcome:
         """Fermat base 3 through the shared Gerbicz-checked fermat_prp, then strong BPSW: probable prime."""
         N = self.number(p)
-        if N < DETERMINISTIC_LIMIT:
-            prime = is_prime_small(int(N))
-            return TestOutcome(PRIME if prime else COMPOSITE, "bpsw-below-2^64", res64(gmpy2.powmod(3, N - 1, N)),
-                               certificate={"method": "bpsw-below-2^64"} if prime else {})
-        probable, residue, report = fermat_prp(N, 3, check=check, faults=faults, chain_run=chain_run)
-        checked = {"checks": report.checks, "rollbacks": report.rollbacks}
-        if not probable:
-            return TestOutcome(COMPOSITE, "fermat-3", residue, **checked)
-        if is_bpsw_probable_prime(N):
-            return TestOutcome(PROBABLE_PRIME, "fermat-3+bpsw", residue,
-                               certificate={"method": "prp", "tests": ["fermat-3", "strong-bpsw"]}, **checked)
-        return TestOutcome(COMPOSITE, "bpsw", residue, **checked)
+        outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run)
+        if outcome is not None:
+            return outcome
+        return probable_prime_outcome(N, residue, checked)
 
     def verify(self, p: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
         """Only the deterministic small case is a proof; proofs/verify.py re-derives it from N."""

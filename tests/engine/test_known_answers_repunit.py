@@ -23,8 +23,8 @@ from darkreach_pipeline.blocks import test_frame as run_test_frame
 from darkreach_pipeline.campaign import load_campaign, parse_campaign
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_for
-from darkreach_pipeline.forms import repunit as repunit_module
 from darkreach_pipeline.forms.repunit import RepunitForm
+from darkreach_pipeline.primality import fermat as fermat_module
 from darkreach_pipeline.primality.gerbicz import ChainReport, Fault
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
@@ -180,7 +180,7 @@ def test_composite_repunits_pass_base_b_and_the_engine_still_says_composite(b: i
 
 def test_a_fooled_fermat_test_alone_never_makes_a_probable_prime(monkeypatch: pytest.MonkeyPatch) -> None:
     """Were the Fermat test fooled, the strong BPSW test after it must still call a composite composite."""
-    monkeypatch.setattr(repunit_module, "fermat_prp", lambda N, base, **_: (True, "0000000000000001", ChainReport()))
+    monkeypatch.setattr(fermat_module, "fermat_prp", lambda N, base, **_: (True, "0000000000000001", ChainReport()))
     for b, n in ((10, 29), (10, 31), (3, 67), (7, 37)):
         assert not is_prime_two_oracles(repunit(b, n))
         out = RepunitForm(b).test(n)

@@ -24,8 +24,8 @@ from darkreach_pipeline.blocks import test_frame as run_test_frame
 from darkreach_pipeline.campaign import load_campaign, parse_campaign
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_for
-from darkreach_pipeline.forms import wagstaff as wagstaff_module
 from darkreach_pipeline.forms.wagstaff import MAX_P, WagstaffForm
+from darkreach_pipeline.primality import fermat as fermat_module
 from darkreach_pipeline.primality.gerbicz import ChainReport, Fault
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
@@ -183,7 +183,7 @@ def test_base_2_is_useless_every_composite_passes_it_and_the_engine_still_says_c
 
 def test_a_fooled_fermat_test_alone_never_makes_a_probable_prime(monkeypatch: pytest.MonkeyPatch) -> None:
     """Were the base-3 Fermat test fooled (no Wagstaff base-3 pseudoprime is known), BPSW must still catch it."""
-    monkeypatch.setattr(wagstaff_module, "fermat_prp", lambda N, base, **_: (True, "0000000000000001", ChainReport()))
+    monkeypatch.setattr(fermat_module, "fermat_prp", lambda N, base, **_: (True, "0000000000000001", ChainReport()))
     for p in (83, 97, 103):
         assert not is_prime_two_oracles(wagstaff(p))
         out = WagstaffForm().test(p)
