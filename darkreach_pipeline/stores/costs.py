@@ -17,7 +17,10 @@ from darkreach_pipeline.stores.registry import create_engine, create_tables, sto
 
 MIN_RUNTIME = 120.0
 SAFETY = 3.0
-MODEL_CONSTANT = 1.4e-10  # seconds per bit^2 per log2(bits), measured for the special-form loop
+# Seconds per bit^2 per log2(bits) until a form has a measured block: the generic-modulus cost, the upper
+# end of what the forms measured (0.75e-10 special loop .. 4.2e-10 generic at 20k bits, RESULTS.md "Test cost
+# per form"), so a first block of any form never times out early; measured costs replace it per form.
+MODEL_CONSTANT = 3.5e-10
 
 _metadata = sa.MetaData()
 _costs = sa.Table(
