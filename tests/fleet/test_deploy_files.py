@@ -1,4 +1,4 @@
-"""The container and Kubernetes files under deploy/ (README "Fleet mode (first slice)", "Containers").
+"""The container and Kubernetes files under deploy/ (README "Fleet mode", "Containers").
 
 No Docker engine or cluster is needed: the files are parsed and cross-checked, and every command they run in
 the project image is run here with `--help` from the project's virtualenv, so a renamed executable, subcommand
