@@ -8,15 +8,20 @@ minus signs, so a stored certificate can never run GP code.
 
 Cost (measured here, PARI 2.15, one core): 100 digits 0.2 s, 200 digits 0.6 s, 300 digits 1.7 s
 to build; re-checking is ~10x cheaper. Above ECPP_MAX_DIGITS the forms label probable primes.
+cypari2 is imported on first use: every process loads the form registry, few need PARI (and cypari2
+installs process-wide signal handlers when imported).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from typing import TYPE_CHECKING
 
-import cypari2
 from gmpy2 import mpz
+
+if TYPE_CHECKING:
+    import cypari2
 
 ECPP_MAX_DIGITS = 300  # 1.7 s per proof here; the forms stop proving (and say so) above it
 CERTIFICATE_TEXT = re.compile(r"^[\[\]0-9, \-]+$")
@@ -25,6 +30,8 @@ PARI_STACK_MAX = 2**30  # primecert of ~300 digits needs far more than PARI's 8 
 
 @functools.cache
 def _pari() -> cypari2.Pari:
+    import cypari2
+
     pari = cypari2.Pari()
     pari.default("debugmem", 0)  # no stack-growth warnings on stderr
     if int(pari.default("parisizemax")) < PARI_STACK_MAX:
@@ -32,12 +39,19 @@ def _pari() -> cypari2.Pari:
     return pari
 
 
+def _pari_error() -> type[Exception]:
+    from cypari2 import PariError
+
+    return PariError
+
+
 def ecpp_certificate(N: int | mpz) -> str | None:
     """PARI's ECPP certificate of N as text, or None when PARI finds N composite, fails, or N < 2^64
     (PARI gives no curve chain there: those are proven by the deterministic test instead)."""
+    pari = _pari()
     try:
-        cert = _pari().primecert(int(N))
-    except cypari2.PariError:  # out of stack or time: no proof, the caller labels a probable prime
+        cert = pari.primecert(int(N))
+    except _pari_error():  # out of stack or time: no proof, the caller labels a probable prime
         return None
     if cert.type() != "t_VEC" or len(cert) == 0:
         return None
@@ -56,7 +70,7 @@ def verify_ecpp(N: int | mpz, text: object) -> tuple[bool, str]:
         if int(cert[0][0]) != int(N):
             return False, f"the ECPP certificate is for {cert[0][0]}, not for this number"
         valid = bool(pari.primecertisvalid(cert))
-    except cypari2.PariError as exc:
+    except _pari_error() as exc:
         return False, f"PARI could not read the ECPP certificate: {exc}"
     if not valid:
         return False, "primecertisvalid rejects the ECPP certificate"

@@ -2,7 +2,8 @@
 
 For a prime p not dividing k*b, p | k*b^n + c  <=>  b^n = -c/k (mod p), a discrete log in <b>,
 solved for every n in the range with about 2*sqrt(R) multiplications per prime by the compiled
-kernel in kbn_numba (Montgomery arithmetic, quadratic-character filter; see that module).
+kernel in kbn_numba (Montgomery arithmetic, quadratic-character filter; see that module). The kernel
+(and numba) is imported on the first sieve, not with the form registry: most processes never sieve.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import numpy as np
-
-from darkreach_pipeline.sieve.kbn_numba import hash_table, limbs, sieve_chunk
 
 U64 = np.uint64
 MAX_PRIME = 2**32
@@ -38,6 +37,8 @@ def sieve_kbn(
     A prime equal to N itself is never recorded: such an N is prime, not struck. `batch` (0: whole
     chunks) is the number of primes per kernel call; it never changes the result.
     """
+    from darkreach_pipeline.sieve.kbn_numba import hash_table, limbs, sieve_chunk
+
     span = hi - lo
     factors = np.zeros(span, dtype=U64)
     if span <= 0:
