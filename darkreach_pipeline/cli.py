@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -429,5 +430,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def entry() -> None:
+    """The `darkreach` command: main(), then exit without interpreter finalization.
+
+    Everything is written and committed before main() returns; tearing down the native libraries a
+    command loaded (pyarrow's and PARI's threads and allocators) then aborted a finished command now
+    and then ("terminate called without an active exception", SIGABRT in the final GC), turning a
+    success into a failure. Flushing and exiting directly keeps the exit code the command's own."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
