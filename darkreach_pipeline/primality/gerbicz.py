@@ -82,6 +82,17 @@ def default_block(total: int) -> int:
     return min(range(max(2, root // 2), 2 * root + 1), key=lambda L: total // L + L + total % L)
 
 
+def inject_fault(faults: list[Fault], report: ChainReport, iteration: int, x: mpz) -> mpz:
+    """x with the scheduled fault of step `iteration` applied (if any), recorded in the report; faults are
+    applied between steps, never inside the arithmetic."""
+    for f in faults:
+        if f.iteration == iteration and not f.fired:
+            f.fired = not f.persistent
+            report.faults_injected.append(iteration)
+            return x ^ (mpz(1) << f.bit)
+    return x
+
+
 class Reducer:
     """Arithmetic mod N for a chain: special-form reduction for N = K*2^e+-1 with small K, else generic.
 
@@ -135,14 +146,9 @@ class GerbiczChain:
         self.faults = sorted(faults or [], key=lambda f: f.iteration)
         self.report = ChainReport()
 
-    # --- fault injection: applied between squarings, never inside the arithmetic -----------------
+    # --- fault injection (inject_fault) ----------------------------------------------------------
     def _fault_at(self, iteration: int, x: mpz) -> mpz:
-        for f in self.faults:
-            if f.iteration == iteration and not f.fired:
-                f.fired = not f.persistent
-                self.report.faults_injected.append(iteration)
-                return x ^ (mpz(1) << f.bit)
-        return x
+        return inject_fault(self.faults, self.report, iteration, x)
 
     def _squarings(self, x: mpz, first: int, count: int) -> mpz:
         """count squarings numbered first+1 .. first+count, with any scheduled faults applied."""
@@ -272,12 +278,7 @@ class GerbiczLiChain:
         return int((self.E >> (self.L * (self.blocks - j))) & ((1 << self.L) - 1))
 
     def _fault_at(self, iteration: int, x: mpz) -> mpz:
-        for f in self.faults:
-            if f.iteration == iteration and not f.fired:
-                f.fired = not f.persistent
-                self.report.faults_injected.append(iteration)
-                return x ^ (mpz(1) << f.bit)
-        return x
+        return inject_fault(self.faults, self.report, iteration, x)
 
     def _bits(self, x: mpz, digit: int, count: int, first: int) -> mpz:
         """count steps x -> x^2 * base^bit over the bits of `digit`; steps numbered first+1.. first+count."""
