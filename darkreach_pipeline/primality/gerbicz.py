@@ -93,6 +93,22 @@ def inject_fault(faults: list[Fault], report: ChainReport, iteration: int, x: mp
     return x
 
 
+def computed_until_agreed(compute: Callable[[], mpz], report: ChainReport, check: bool) -> mpz:
+    """A chain's start value, computed until two computations agree (it precedes the first checksum, so
+    no Gerbicz check covers it); each disagreement counts as a rollback. Unchecked: computed once."""
+    previous = None
+    for _ in range(2 + MAX_RETRIES):
+        x = compute()
+        if previous is not None and x == previous:
+            return x
+        if previous is not None:
+            report.rollbacks += 1
+        previous = x
+        if not check:
+            return x
+    raise GerbiczError("start value disagreed between repeated computations")
+
+
 class Reducer:
     """Arithmetic mod N for a chain: special-form reduction for N = K*2^e+-1 with small K, else generic.
 
@@ -166,19 +182,9 @@ class GerbiczChain:
     def _start_value(self) -> mpz:
         """base^odd, computed until two computations agree (covers GEC's blind spot at u(0))."""
         head = self.total % self.L
-        previous = None
-        for _ in range(2 + MAX_RETRIES):
-            x = gmpy2.powmod(self.base, self.odd, self.r.N)
-            x = self._fault_at(0, x)
-            x = self._squarings(x, 0, head)
-            if previous is not None and x == previous:
-                return x
-            if previous is not None:
-                self.report.rollbacks += 1
-            previous = x
-            if not self.check:
-                return x
-        raise GerbiczError("start value disagreed between repeated computations")
+        return computed_until_agreed(
+            lambda: self._squarings(self._fault_at(0, gmpy2.powmod(self.base, self.odd, self.r.N)), 0, head),
+            self.report, self.check)
 
     def run(
         self,
@@ -296,17 +302,8 @@ class GerbiczLiChain:
     def _start_value(self) -> mpz:
         """base^(head digits), computed until two computations agree."""
         head = int(self.E >> (self.L * self.blocks))
-        previous = None
-        for _ in range(2 + MAX_RETRIES):
-            x = self._bits(self._fault_at(0, mpz(1)), head, self.head_bits, 0)
-            if previous is not None and x == previous:
-                return x
-            if previous is not None:
-                self.report.rollbacks += 1
-            previous = x
-            if not self.check:
-                return x
-        raise GerbiczError("start value disagreed between repeated computations")
+        return computed_until_agreed(lambda: self._bits(self._fault_at(0, mpz(1)), head, self.head_bits, 0),
+                                     self.report, self.check)
 
     def run(
         self,
