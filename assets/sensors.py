@@ -22,11 +22,13 @@ from assets.partitions import campaign_blocks
 from assets.progress import campaign_runs
 from darkreach_pipeline import batching
 from darkreach_pipeline.blocks import block_max_runtime
-from darkreach_pipeline.campaign import load_campaign, split_partition_key
+from darkreach_pipeline.campaign import parse_campaign_bytes, read_campaign_file, split_partition_key
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.progress import block_states
 from darkreach_pipeline.settings import inbox_path
 from resources.campaigns import CampaignRegistryResource
+
+UNREADABLE = "unreadable: "  # cursor value of a file that could not be read (instead of its SHA-256)
 
 
 @sensor(job=campaign_job, minimum_interval_seconds=15, default_status=DefaultSensorStatus.RUNNING)
@@ -36,14 +38,35 @@ def campaign_files_sensor(
     """Register each new or changed *.toml in the inbox and launch its blocks, `blocks_per_run` per run (a
     partition key range when more than one). Blocks finished, running or queued are left out (e.g. launched
     for an earlier version of the file with another blocks_per_run); run keys (campaign fingerprint + blocks)
-    keep two ticks from launching the same run."""
+    keep two ticks from launching the same run.
+
+    A file that cannot be read (a directory named *.toml, a FIFO, removed meanwhile, no permission) is
+    skipped and the others go on: its reason is logged once and kept in the cursor as "unreadable: ...", and
+    the file is registered at the first tick that can read it. A readable file that is not a valid campaign
+    (binary, bad TOML, a refused field) is logged and retried when its content changes."""
     folder = Path(inbox_path())
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    files = sorted(folder.glob("*.toml")) if folder.exists() else []
-    changed = [(p, hashlib.sha256(p.read_bytes()).hexdigest()) for p in files]
-    changed = [(p, h) for p, h in changed if seen.get(p.name) != h]
+    changed: list[tuple[Path, bytes]] = []
+    unreadable: list[str] = []
+    noted = False  # a file's reason for being unreadable is new: the cursor must keep it
+    for path in sorted(folder.glob("*.toml")) if folder.exists() else []:
+        try:
+            data = read_campaign_file(path)
+        except CampaignError as exc:
+            note = f"{UNREADABLE}{exc}"
+            unreadable.append(path.name)
+            if seen.get(path.name) != note:
+                context.log.error(f"{path.name}: skipped: {exc}")
+                seen[path.name], noted = note, True
+            continue
+        if seen.get(path.name) != hashlib.sha256(data).hexdigest():
+            changed.append((path, data))
     if not changed:
-        return SkipReason(f"no new campaign files in {folder}")
+        reason = f"no new campaign files in {folder}" + (
+            f"; unreadable, skipped: {', '.join(unreadable)}" if unreadable else "")
+        if noted:
+            return SensorResult(skip_reason=reason, cursor=json.dumps(seen, sort_keys=True))
+        return SkipReason(reason)
     registry = campaign_registry.registry()
     costs = campaign_registry.costs()
     order = context.instance.get_dynamic_partitions(campaign_blocks.name)
@@ -51,10 +74,10 @@ def campaign_files_sensor(
     new_keys: list[str] = []
     runs: list[RunRequest] = []
     requested: set[str] = set()
-    for path, digest in changed:
-        seen[path.name] = digest
+    for path, data in changed:
+        seen[path.name] = hashlib.sha256(data).hexdigest()
         try:
-            spec = load_campaign(path)
+            spec = parse_campaign_bytes(data, path.name)
             registry.register(spec)
         except CampaignError as exc:  # reported and skipped; a fixed file has a new hash and is retried
             context.log.error(f"{path.name}: {exc}")

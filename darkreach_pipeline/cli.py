@@ -16,6 +16,7 @@ from pathlib import Path
 from darkreach_pipeline import batching, settings
 from darkreach_pipeline.campaign import CampaignSpec, load_campaign
 from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.redact import redact
 from darkreach_pipeline.stores.registry import open_registry
 from darkreach_pipeline.stores.results import read_stage
 
@@ -238,7 +239,7 @@ def cmd_run(args) -> int:
     for row in frame.to_dict("records"):
         how = f"proven by {row['method']}" if row["status"] == "proven" else f"probable prime ({row['method']})"
         print(f"  {row['expression']:<28} {row['digits']:>7} digits  {how}")
-    print(f"\nresults: {settings.data_path()}  (per-block parquet; all primes in primes.csv)")
+    print(f"\nresults: {redact(str(settings.data_path()))}  (per-block parquet; all primes in primes.csv)")
     print(f"dagster instance: {settings.dagster_home()}  (see it with `darkreach ui`)")
     for key, detail in failed.items():
         print(f"FAILED {key}: {detail}", file=sys.stderr)
@@ -290,15 +291,23 @@ WORKER_QUEUES = "dagster,sieve,prp,cert"  # asset op_tags "dagster-celery/queue"
 
 
 def worker_argv(queues: str, concurrency: int, name: str | None, loglevel: str) -> list[str]:
-    """The celery command of a fleet worker: dagster-celery's app, this project's code, broker/backend from
-    DARKREACH_BROKER / DARKREACH_BACKEND (the same values the celery executor of the runs uses)."""
+    """The celery command of a fleet worker: dagster-celery's app, this project's code. The broker and result
+    backend are not on it (`ps` shows a command line to every user): worker_env() passes them."""
+    name = name or f"darkreach-{os.getpid()}"
+    return [sys.executable, "-m", "celery", "-A", "dagster_celery.app",
+            "worker", "-Q", queues, "-I", "darkreach_pipeline.definitions", "-n", f"{name}@%h",
+            f"--concurrency={concurrency}", "--prefetch-multiplier=1", f"--loglevel={loglevel}"]
+
+
+def worker_env(config_dir: Path) -> dict[str, str]:
+    """The celery worker's environment: DARKREACH_BROKER / DARKREACH_BACKEND (the values the celery executor of
+    the runs uses) as CELERY_BROKER_URL / CELERY_RESULT_BACKEND, which Celery prefers to any configured value;
+    the fleet's Celery settings module (config_dir) on PYTHONPATH."""
     from darkreach_pipeline.fleet import celery_urls
 
     broker, backend = celery_urls()
-    name = name or f"darkreach-{os.getpid()}"
-    return [sys.executable, "-m", "celery", "-A", "dagster_celery.app", "-b", broker, "--result-backend", backend,
-            "worker", "-Q", queues, "-I", "darkreach_pipeline.definitions", "-n", f"{name}@%h",
-            f"--concurrency={concurrency}", "--prefetch-multiplier=1", f"--loglevel={loglevel}"]
+    path = os.pathsep.join(p for p in (str(config_dir), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": backend, "PYTHONPATH": path}
 
 
 def _stderr(message: str) -> None:
@@ -317,10 +326,11 @@ def cmd_worker(args) -> int:
     argv = worker_argv(queues, args.concurrency, args.name, args.loglevel)
     if not args.no_wait:
         fleet.wait_for_services(_stderr)
-    config_dir = fleet.write_worker_config(settings.darkreach_home() / "celery")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(config_dir), os.environ.get("PYTHONPATH")) if p)
-    print(f"darkreach worker: queues {queues}, concurrency {args.concurrency}: {' '.join(argv)}", flush=True)
-    os.execvp(argv[0], argv)
+    env = worker_env(fleet.write_worker_config(settings.darkreach_home() / "celery"))
+    print(f"darkreach worker: queues {queues}, concurrency {args.concurrency}, broker "
+          f"{redact(env['CELERY_BROKER_URL'])}, result backend {redact(env['CELERY_RESULT_BACKEND'])}: "
+          f"{' '.join(argv)}", flush=True)
+    os.execvpe(argv[0], argv, env)
     return 0
 
 
@@ -426,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except CampaignError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2
 
 
