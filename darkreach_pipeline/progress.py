@@ -168,9 +168,9 @@ class CampaignProgress:
         """The text `darkreach status` prints (the first line is the short summary)."""
         done = self.count("done")
         out = [f"{self.name}: {done}/{self.blocks} blocks finished, {self.primes} primes/PRPs"]
+        damaged = f"{self.count('damaged')} damaged, " if self.count("damaged") else ""
         out.append(f"  blocks      {done} done, {self.count('running')} running, {self.count('queued')} queued, "
-                   f"{self.count('damaged')} damaged, {self.count('failed')} failed, "
-                   f"{self.count('not_started')} not started")
+                   f"{damaged}{self.count('failed')} failed, {self.count('not_started')} not started")
         out.append(f"  tested      {self.tested:,} of {self.candidates:,} candidates (the rest removed by the sieve "
                    f"or excluded, or not reached yet); {self.proven} proven, {self.probable} probable primes")
         if self.tests_per_second is not None:
