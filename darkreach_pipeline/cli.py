@@ -394,6 +394,22 @@ def cmd_backfill(args) -> int:
     return 0
 
 
+def cmd_audit(args) -> int:
+    """The integrity audit of a campaign's finished blocks, now (the `integrity_audit` asset runs it nightly):
+    exit 1 when a block is damaged; its files are moved to _quarantine/ and the next run recomputes it."""
+    from assets.progress import checks_passed
+    from darkreach_pipeline.audit import audit_blocks
+
+    spec = open_registry(settings.registry_url()).get(args.name)
+    keys = sorted(checks_passed(_instance(), spec.partition_keys()))
+    report = audit_blocks(spec, settings.data_path(), keys, sample=args.sample, seed=time.time_ns())
+    print(f"{spec.name}: " + "\n".join(report.lines()))
+    if report.damaged:
+        print(f"run the campaign file again (`darkreach run FILE`) to recompute the {len(report.damaged)} damaged "
+              "blocks", file=sys.stderr)
+    return 1 if report.damaged else 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -438,6 +454,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name")
     p.add_argument("--blocks", help="comma-separated block keys (default: every unfinished block)")
     p.set_defaults(func=cmd_backfill)
+    p = sub.add_parser("audit", help="verify a campaign's finished blocks (checksums) and re-derive a sample")
+    p.add_argument("name")
+    p.add_argument("--sample", type=int, default=None,
+                   help="blocks to re-derive (default: 5%% of the finished blocks, at least one)")
+    p.set_defaults(func=cmd_audit)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

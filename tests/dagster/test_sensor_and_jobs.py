@@ -259,7 +259,7 @@ def test_definitions_load():
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     assert keys == {AssetKey(k) for k in ("candidate_ranges", "sieve_survivors", "prp_results", "certificates",
                                           "primes", "campaign_progress", "double_checks", "verified_primes",
-                                          "worker_reliability")}
+                                          "worker_reliability", "integrity_audit")}
     graph = defs.resolve_asset_graph()
     policies = {graph.get(AssetKey(k)).backfill_policy for k in ("candidate_ranges", "sieve_survivors",
                                                                   "prp_results", "certificates")}
