@@ -33,7 +33,7 @@ def integrity_audit(context: AssetExecutionContext, campaign_registry: CampaignR
     """Checksums of every finished block's files, and a sample of blocks re-derived (factor claims, residues,
     certificates). Damaged blocks are listed (metadata `damaged_blocks`), their files moved to _quarantine/,
     and damaged_blocks_sensor queues them for recomputation."""
-    day = context.run.tags.get("dagster/scheduled_execution_time", context.run_id)
+    day = context.run.tags.get("dagster/scheduled_execution_time", context.run.run_id)
     rows, audited, rederived, sealed = [], 0, 0, 0
     for spec in campaign_registry.registry().all():
         keys = sorted(checks_passed(context.instance, spec.partition_keys()))

@@ -176,9 +176,11 @@ def certificate_frame(spec: CampaignSpec, results: pd.DataFrame) -> pd.DataFrame
     rows = []
     for row in found.to_dict("records"):
         value = int(row[spec.axis])
-        certificate = json.loads(row["certificate"])
         if row["result"] == PRIME:
-            ok, note = form.verify(value, certificate)
+            try:
+                ok, note = form.verify(value, json.loads(row["certificate"]))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a malformed certificate proves nothing
+                ok, note = False, f"malformed certificate ({type(exc).__name__}: {exc})"
             status = "proven" if ok else REJECTED
             if not ok:
                 note = f"proof rejected by the verifier: {note}"
