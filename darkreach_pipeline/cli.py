@@ -194,18 +194,25 @@ def gather_primes(instance) -> None:
                 instance=instance, resources=build_resources(), run_config=QUIET)
 
 
-def campaign_primes(name: str):
-    """(every prime and PRP of a registered campaign, the blocks whose certificates file is damaged and so left
-    out); an unknown name is an error, no primes an empty table. A claim the independent verifier rejected
-    (status 'rejected') is not a prime: its block is re-tested by the next run."""
+def campaign_primes(name: str, instance=None):
+    """(every prime and PRP of a registered campaign, the blocks whose certificates file is damaged, or missing
+    though the block was certified, and so left out); an unknown name is an error, no primes an empty table. A
+    claim the independent verifier rejected (status 'rejected') is not a prime: the next run re-tests it."""
     import pandas as pd
+    from upath import UPath
 
+    from assets.progress import checks_passed
     from darkreach_pipeline.blocks import REJECTED
     from darkreach_pipeline.forms import form_for
+    from darkreach_pipeline.stores.integrity import MISSING, Damage, block_path
 
     spec = open_registry(settings.registry_url()).get(name)
     columns = [*PRIME_COLUMNS, *form_for(spec).param_names, spec.axis]
     frame, damaged = read_stage_checked(settings.data_path(), "certificates", campaign=name)
+    base = UPath(settings.data_path())
+    certified = checks_passed(instance or _instance(), spec.partition_keys())
+    damaged += [Damage("certificates", key, MISSING) for key in sorted(certified)
+                if not block_path(base, "certificates", key).exists()]
     if len(frame):
         frame = frame[frame["status"] != REJECTED]
     if not len(frame):
@@ -244,7 +251,7 @@ def cmd_run(args) -> int:
         return 130
     failed = {k: d for k, (ok, d) in outcomes.items() if not ok}
     gather_primes(instance)
-    frame, damaged = campaign_primes(spec.name)
+    frame, damaged = campaign_primes(spec.name, instance)
     report_damaged(damaged)
     proven = int((frame["status"] == "proven").sum()) if len(frame) else 0
     print(f"\n{len(frame)} primes in '{spec.name}': {proven} proven, {len(frame) - proven} probable "
