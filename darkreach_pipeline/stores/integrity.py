@@ -121,8 +121,14 @@ def content_digest(frame: pd.DataFrame, ident: str) -> str:
         if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biufcmM":
             values = np.ascontiguousarray(column.to_numpy())
             h.update(values.astype(values.dtype.newbyteorder("<"), copy=False).tobytes())
+            continue
+        values = column.tolist()
+        if all(type(v) is str for v in values):  # the common case, fast: every length, then every string
+            encoded = [v.encode("utf-8", "surrogatepass") for v in values]
+            h.update(b"S" + np.fromiter(map(len, encoded), dtype="<u8", count=len(encoded)).tobytes())
+            h.update(b"".join(encoded))
         else:
-            h.update(b"".join(_value_bytes(str(name), v) for v in column.tolist()))
+            h.update(b"V" + b"".join(_value_bytes(str(name), v) for v in values))
     return h.hexdigest()
 
 
