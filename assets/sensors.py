@@ -19,7 +19,7 @@ from dagster import (
 
 from assets.jobs import campaign_job
 from assets.partitions import campaign_blocks
-from assets.progress import campaign_runs
+from assets.progress import campaign_runs, finished_blocks
 from darkreach_pipeline import batching
 from darkreach_pipeline.blocks import block_max_runtime
 from darkreach_pipeline.campaign import parse_campaign_bytes, read_campaign_file, split_partition_key
@@ -27,13 +27,14 @@ from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.progress import block_states
 from darkreach_pipeline.settings import inbox_path
 from resources.campaigns import CampaignRegistryResource
+from resources.results import ResultsLocation
 
 UNREADABLE = "unreadable: "  # cursor value of a file that could not be read (instead of its SHA-256)
 
 
 @sensor(job=campaign_job, minimum_interval_seconds=15, default_status=DefaultSensorStatus.RUNNING)
 def campaign_files_sensor(
-    context: SensorEvaluationContext, campaign_registry: CampaignRegistryResource
+    context: SensorEvaluationContext, campaign_registry: CampaignRegistryResource, results_location: ResultsLocation
 ) -> SensorResult | SkipReason:
     """Register each new or changed *.toml in the inbox and launch its blocks, `blocks_per_run` per run (a
     partition key range when more than one). Blocks finished, running or queued are left out (e.g. launched
@@ -87,7 +88,7 @@ def campaign_files_sensor(
             if key not in existing:
                 new_keys.append(key)
                 existing.add(key)
-        skip = busy_or_done(context.instance, keys)
+        skip = busy_or_done(context.instance, keys, results_location)
         # The keys this tick adds come after the instance's, in block order.
         for run in batching.batches([k for k in keys if k not in skip], [*order, *new_keys], spec.blocks_per_run):
             run_key = f"{spec.fingerprint()}:{run[0]}" + (f"..{run[-1]}" if len(run) > 1 else "")
@@ -108,10 +109,11 @@ def campaign_files_sensor(
     )
 
 
-def busy_or_done(instance, keys: list[str]) -> set[str]:
-    """Blocks finished (certificates from a successful run), or in a queued or running run."""
-    certified = instance.get_materialized_partitions(AssetKey("certificates"))
-    states = block_states(keys, campaign_runs(instance, keys), certified)
+def busy_or_done(instance, keys: list[str], results: ResultsLocation) -> set[str]:
+    """Blocks finished (every stage passed its checks, files intact, from a successful run), or in a queued or
+    running run. A damaged or failed block is neither: it is launched again."""
+    finished, _ = finished_blocks(instance, keys, results.base_path, results.storage_options)
+    states = block_states(keys, campaign_runs(instance, keys), finished)
     return {k for k, state in states.items() if state in ("done", "running", "queued")}
 
 

@@ -30,6 +30,7 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 SURVIVOR = "survivor"
 FACTOR = "factor"
 EXCLUDED = "excluded"
+REJECTED = "rejected"  # certificate status of a claim the independent verifier rejected: not a prime
 
 
 def software_versions() -> str:
@@ -166,22 +167,26 @@ def test_frame(
 def certificate_frame(spec: CampaignSpec, results: pd.DataFrame) -> pd.DataFrame:
     """One row per prime or probable prime, with its evidence re-checked by the independent verifier.
 
-    A proof the verifier rejects is downgraded to 'prp' with the reason: never reported as proven.
+    A claim the verifier rejects (a proof, or a probable prime failing the independent PRP test) gets status
+    'rejected' with the reason: never reported as proven or probable. The certificates check then fails, the
+    block is not finished, and the next run re-tests its numbers.
     """
     form = form_for(spec)
     found = results[results["result"].isin([PRIME, PROBABLE_PRIME])]
     rows = []
     for row in found.to_dict("records"):
         value = int(row[spec.axis])
-        certificate = json.loads(row["certificate"])
         if row["result"] == PRIME:
-            ok, note = form.verify(value, certificate)
-            status = "proven" if ok else "prp"
+            try:
+                ok, note = form.verify(value, json.loads(row["certificate"]))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a malformed certificate proves nothing
+                ok, note = False, f"malformed certificate ({type(exc).__name__}: {exc})"
+            status = "proven" if ok else REJECTED
             if not ok:
                 note = f"proof rejected by the verifier: {note}"
         else:
             ok, note = verify_probable_prime(form.members(value), form.useless_bases(value))
-            status = "prp"
+            status = "prp" if ok else REJECTED
         rows.append(
             {
                 **{key: row[key] for key in ("campaign", "block", "form", *form.param_names, spec.axis)},

@@ -18,7 +18,7 @@ from darkreach_pipeline.campaign import CampaignSpec, load_campaign
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.redact import redact
 from darkreach_pipeline.stores.registry import open_registry
-from darkreach_pipeline.stores.results import read_stage
+from darkreach_pipeline.stores.results import read_stage_checked
 
 PRIME_COLUMNS = ["campaign", "form", "expression", "digits", "status", "method", "verified"]
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the run log stays in the instance
@@ -61,18 +61,20 @@ def _run_block(run: list[str]) -> tuple[bool, str, float]:
 
 
 def finished_blocks(instance, keys: list[str]) -> set[str]:
-    """Blocks whose certificates exist from a run that succeeded (so every check passed too); the run may have
-    covered several blocks (a partition key range)."""
-    from dagster import AssetKey
-
+    """Blocks whose stages all passed their blocking checks (in their latest materialisation), whose stored files
+    are intact, and that a successful run covered (it may have covered several blocks: a partition key range).
+    A block with a failed check or a damaged file is not finished: it is run again."""
     from assets.progress import campaign_runs
+    from assets.progress import finished_blocks as intact_and_checked
     from darkreach_pipeline.progress import block_states
 
-    materialized = instance.get_materialized_partitions(AssetKey("certificates"))
-    wanted = [k for k in keys if k in materialized]
-    if not wanted:
+    finished, damaged = intact_and_checked(instance, keys, settings.data_path())
+    for key, damages in damaged.items():
+        print(f"damaged {key}: {'; '.join(d.what() for d in damages)}: running it again", file=sys.stderr)
+    if not finished:
         return set()
-    states = block_states(wanted, campaign_runs(instance, wanted), materialized)
+    wanted = sorted(finished)
+    states = block_states(wanted, campaign_runs(instance, wanted), finished)
     return {k for k, state in states.items() if state == "done"}
 
 
@@ -193,18 +195,36 @@ def gather_primes(instance) -> None:
                 instance=instance, resources=build_resources(), run_config=QUIET)
 
 
-def campaign_primes(name: str):
-    """Every prime and PRP of a registered campaign (an unknown name is an error, no primes an empty table)."""
+def campaign_primes(name: str, instance=None):
+    """(every prime and PRP of a registered campaign, the blocks whose certificates file is damaged, or missing
+    though the block was certified, and so left out); an unknown name is an error, no primes an empty table. A
+    claim the independent verifier rejected (status 'rejected') is not a prime: the next run re-tests it."""
     import pandas as pd
+    from upath import UPath
 
+    from assets.progress import checks_passed
+    from darkreach_pipeline.blocks import REJECTED
     from darkreach_pipeline.forms import form_for
+    from darkreach_pipeline.stores.integrity import MISSING, Damage, block_path
 
     spec = open_registry(settings.registry_url()).get(name)
     columns = [*PRIME_COLUMNS, *form_for(spec).param_names, spec.axis]
-    frame = read_stage(settings.data_path(), "certificates", campaign=name)
+    frame, damaged = read_stage_checked(settings.data_path(), "certificates", campaign=name)
+    base = UPath(settings.data_path())
+    certified = checks_passed(instance or _instance(), spec.partition_keys())
+    damaged += [Damage("certificates", key, MISSING) for key in sorted(certified)
+                if not block_path(base, "certificates", key).exists()]
+    if len(frame):
+        frame = frame[frame["status"] != REJECTED]
     if not len(frame):
-        return pd.DataFrame(columns=columns)
-    return frame.sort_values([spec.axis], ignore_index=True)[columns]
+        return pd.DataFrame(columns=columns), damaged
+    return frame.sort_values([spec.axis], ignore_index=True)[columns], damaged
+
+
+def report_damaged(damaged) -> None:
+    for damage in damaged:
+        print(f"damaged {damage.partition_key} {damage.what()}: its primes are not listed; run the campaign "
+              "file again (`darkreach run FILE`) to recompute the block", file=sys.stderr)
 
 
 def cmd_run(args) -> int:
@@ -232,7 +252,8 @@ def cmd_run(args) -> int:
         return 130
     failed = {k: d for k, (ok, d) in outcomes.items() if not ok}
     gather_primes(instance)
-    frame = campaign_primes(spec.name)
+    frame, damaged = campaign_primes(spec.name, instance)
+    report_damaged(damaged)
     proven = int((frame["status"] == "proven").sum()) if len(frame) else 0
     print(f"\n{len(frame)} primes in '{spec.name}': {proven} proven, {len(frame) - proven} probable "
           f"({time.time() - start:.1f} s)")
@@ -243,7 +264,7 @@ def cmd_run(args) -> int:
     print(f"dagster instance: {settings.dagster_home()}  (see it with `darkreach ui`)")
     for key, detail in failed.items():
         print(f"FAILED {key}: {detail}", file=sys.stderr)
-    return 1 if failed else 0
+    return 1 if failed or damaged else 0
 
 
 def cmd_register(args) -> int:
@@ -255,12 +276,14 @@ def cmd_register(args) -> int:
 
 
 def cmd_primes(args) -> int:
-    frame = campaign_primes(args.name)
+    """Exit 1 when a block's certificates are damaged: the list then lacks that block's primes."""
+    frame, damaged = campaign_primes(args.name)
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
     else:
         print(frame.to_string(index=False) if len(frame) else f"no primes recorded for '{args.name}'")
-    return 0
+    report_damaged(damaged)
+    return 1 if damaged else 0
 
 
 def cmd_status(args) -> int:
@@ -388,6 +411,22 @@ def cmd_backfill(args) -> int:
     return 0
 
 
+def cmd_audit(args) -> int:
+    """The integrity audit of a campaign's finished blocks, now (the `integrity_audit` asset runs it nightly):
+    exit 1 when a block is damaged; its files are moved to _quarantine/ and the next run recomputes it."""
+    from assets.progress import checks_passed
+    from darkreach_pipeline.audit import audit_blocks
+
+    spec = open_registry(settings.registry_url()).get(args.name)
+    keys = sorted(checks_passed(_instance(), spec.partition_keys()))
+    report = audit_blocks(spec, settings.data_path(), keys, sample=args.sample, seed=time.time_ns())
+    print(f"{spec.name}: " + "\n".join(report.lines()))
+    if report.damaged:
+        print(f"run the campaign file again (`darkreach run FILE`) to recompute the {len(report.damaged)} damaged "
+              "blocks", file=sys.stderr)
+    return 1 if report.damaged else 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -432,6 +471,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name")
     p.add_argument("--blocks", help="comma-separated block keys (default: every unfinished block)")
     p.set_defaults(func=cmd_backfill)
+    p = sub.add_parser("audit", help="verify a campaign's finished blocks (checksums) and re-derive a sample")
+    p.add_argument("name")
+    p.add_argument("--sample", type=int, default=None,
+                   help="blocks to re-derive (default: 5%% of the finished blocks, at least one)")
+    p.set_defaults(func=cmd_audit)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -24,6 +24,7 @@ from darkreach_pipeline import settings
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.stores.registry import CampaignRegistry
 from resources.campaigns import CampaignRegistryResource
+from resources.results import ResultsLocation
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -43,7 +44,8 @@ def registry() -> CampaignRegistry:
 def tick(instance, cursor=None):
     context = build_sensor_context(
         instance=instance, cursor=cursor,
-        resources={"campaign_registry": CampaignRegistryResource(url=settings.registry_url())},
+        resources={"campaign_registry": CampaignRegistryResource(url=settings.registry_url()),
+                   "results_location": ResultsLocation(base_path=settings.data_path())},
     )
     return campaign_files_sensor(context)
 
@@ -310,7 +312,8 @@ def test_register_campaign_job_without_the_parquet_io_manager(darkreach_home, in
 
     result = register_campaign.execute_in_process(
         run_config=register_config(), instance=instance,
-        resources={"campaign_registry": CampaignRegistryResource(url=settings.registry_url())},
+        resources={"campaign_registry": CampaignRegistryResource(url=settings.registry_url()),
+                   "results_location": ResultsLocation(base_path=settings.data_path())},
     )
     assert result.success
     assert instance.get_dynamic_partitions("campaign_blocks") == parse_campaign(PROTH).partition_keys()
@@ -328,7 +331,7 @@ def test_definitions_load():
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     assert keys == {AssetKey(k) for k in ("candidate_ranges", "sieve_survivors", "prp_results", "certificates",
                                           "primes", "campaign_progress", "double_checks", "verified_primes",
-                                          "worker_reliability")}
+                                          "worker_reliability", "integrity_audit")}
     graph = defs.resolve_asset_graph()
     policies = {graph.get(AssetKey(k)).backfill_policy for k in ("candidate_ranges", "sieve_survivors",
                                                                   "prp_results", "certificates")}
