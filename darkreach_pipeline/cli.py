@@ -24,10 +24,18 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the ru
 
 
 def _instance():
-    os.environ["DAGSTER_HOME"] = str(settings.ensure_dagster_home())
-    from dagster import DagsterInstance
+    """The deployment's Dagster instance, its storages and the registry's tables created (or migrated) once,
+    under the set-up lock, so that commands started together on a new home do not race to create them."""
+    with settings.setup_lock():
+        os.environ["DAGSTER_HOME"] = str(settings.ensure_dagster_home())
+        from dagster import DagsterInstance
 
-    return DagsterInstance.get()
+        instance = DagsterInstance.get()
+        instance.get_runs(limit=1)  # run, event log and schedule storage exist from here on
+        instance.get_dynamic_partitions("campaign_blocks")
+        instance.all_instigator_state()
+        open_registry(settings.registry_url())
+    return instance
 
 
 def _run_block(run: list[str]) -> tuple[bool, str, float]:

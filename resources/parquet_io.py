@@ -1,5 +1,7 @@
 """Pandas DataFrames as parquet files, one per partition, on any fsspec path (local, s3://, memory://)."""
 
+import os
+import uuid
 
 import pandas as pd
 from dagster import (
@@ -43,10 +45,16 @@ class PandasParquetIOManager(UPathIOManager):
         context.add_output_metadata({"blocks_stored": len(paths), "folder": MetadataValue.path(str(first.parent))})
 
     def dump_to_path(self, context: OutputContext, obj: pd.DataFrame, path: UPath) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("wb") as f:
-            obj.to_parquet(f, index=False)
-        tmp.rename(path)  # readers never see a half-written file
+        # A temp name of its own per writer (two commands on one home may write the same block): renamed into
+        # place in one step, so readers never see a half-written file and writers never share a temp file.
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+        try:
+            with tmp.open("wb") as f:
+                obj.to_parquet(f, index=False)
+            tmp.rename(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def load_from_path(self, context: InputContext, path: UPath) -> pd.DataFrame:
         try:
