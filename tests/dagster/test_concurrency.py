@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pandas as pd
-from conftest import REPO
+from conftest import PROTH, REPO, toml_text
 from test_cli import env_for
 
 TRIES = 10
@@ -76,3 +76,34 @@ def test_writers_of_one_block_never_share_a_temp_file(tmp_path):
         assert writer.returncode == 0, out[-3000:]
     assert pd.read_parquet(tmp_path / "block.parquet")["n"].iloc[0] in (0, 1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["block.parquet", "go"]  # no temp file left behind
+
+
+def test_two_runs_at_once_on_a_new_home_run_every_block_once(tmp_path, pari_primes):
+    """The issue's drill on a small campaign: two `darkreach run` of one file started together on a new home.
+    Both finish with every prime; each block is run by one of them only (the other waits for it)."""
+    from dagster import DagsterInstance
+
+    from darkreach_pipeline.campaign import parse_campaign
+
+    home = tmp_path / "home"
+    home.mkdir()
+    campaign = tmp_path / "proth.toml"
+    campaign.write_text(toml_text(PROTH))
+    argv = [sys.executable, "-m", "darkreach_pipeline.cli", "run", str(campaign), "--workers", "1"]
+    procs = [subprocess.Popen(argv, env=env_for(home), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outputs = [proc.communicate(timeout=300) for proc in procs]
+    expected = pari_primes(3, 2, 1, 1, 120)
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{err[-3000:]}"
+        assert f"{len(expected)} primes in 'proth': {len(expected)} proven" in out
+    instance = DagsterInstance.from_config(str(home / "dagster"))
+    try:
+        runs = [r for r in instance.get_runs() if r.job_name == "campaign_job"]
+    finally:
+        instance.dispose()
+    blocks = sorted(r.tags["dagster/partition"] for r in runs)
+    assert blocks == parse_campaign(PROTH).partition_keys(), blocks  # every block once: none run twice
+    assert {r.status.value for r in runs} == {"SUCCESS"}
+    ran_here = sum(err.count(": done in") for _, err in outputs)
+    assert ran_here == 3, [err for _, err in outputs]
