@@ -18,6 +18,8 @@ from darkreach_pipeline import batching, settings
 from darkreach_pipeline.campaign import CampaignSpec, load_campaign
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.liveness import ProcessId
+from darkreach_pipeline.secret import SecretError, deployment_secret
+from darkreach_pipeline.stores.checkpoints import is_database
 from darkreach_pipeline.stores.claims import HEARTBEAT, ClaimStore
 from darkreach_pipeline.stores.registry import open_registry
 from darkreach_pipeline.stores.results import read_stage
@@ -396,7 +398,7 @@ def cmd_worker(args) -> int:
     PostgreSQL databases, then runs celery with the fleet's settings (darkreach_pipeline/fleet.py: late acks,
     a killed worker's step is requeued for another worker)."""
     from darkreach_pipeline import fleet
-
+    deployment_secret(shared=is_database(settings.checkpoint_location()))  # refused now, not at its first step
     queues = ",".join(q.strip() for q in args.queues.split(",") if q.strip())
     argv = worker_argv(queues, args.concurrency, args.name, args.loglevel)
     if not args.no_wait:
@@ -509,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except CampaignError as exc:
+    except (CampaignError, SecretError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

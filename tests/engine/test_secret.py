@@ -1,6 +1,10 @@
 """The deployment secret keying the checkpoints' MAC: generated once, private, or shared via DARKREACH_SECRET."""
 
+import os
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +40,12 @@ def test_checkpoints_in_a_shared_database_need_the_fleet_secret(darkreach_home, 
         deployment_secret(shared=True)
     monkeypatch.setenv(ENV, "f" * 40)
     assert deployment_secret(shared=True) == b"f" * 40
+
+
+def test_a_fleet_worker_without_the_secret_is_refused_at_start(darkreach_home):
+    env = {**os.environ, "DARKREACH_CHECKPOINTS": "postgresql://darkreach@127.0.0.1:1/none"}
+    env.pop(ENV, None)
+    proc = subprocess.run([sys.executable, "-m", "darkreach_pipeline.cli", "worker", "--no-wait"], env=env,
+                          cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert f"error: DARKREACH_CHECKPOINTS is a database shared by the fleet: set {ENV}" in proc.stderr
