@@ -398,6 +398,7 @@ def cmd_worker(args) -> int:
     PostgreSQL databases, then runs celery with the fleet's settings (darkreach_pipeline/fleet.py: late acks,
     a killed worker's step is requeued for another worker)."""
     from darkreach_pipeline import fleet
+
     deployment_secret(shared=is_database(settings.checkpoint_location()))  # refused now, not at its first step
     queues = ",".join(q.strip() for q in args.queues.split(",") if q.strip())
     argv = worker_argv(queues, args.concurrency, args.name, args.loglevel)
