@@ -1,6 +1,9 @@
 """Every prime found, across all campaigns: one table, also exported as CSV beside the parquet files."""
 
 
+import os
+import uuid
+
 import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, asset
 from upath import UPath
@@ -24,8 +27,10 @@ def primes(context: AssetExecutionContext, results_location: ResultsLocation) ->
         frame = frame[frame["status"] != REJECTED].sort_values(["campaign", "digits", "expression"], ignore_index=True)
     csv_path = UPath(results_location.base_path, **results_location.storage_options) / "primes.csv"
     csv_path.parent.mkdir(parents=True, exist_ok=True)
-    with csv_path.open("w") as f:
+    tmp = csv_path.with_name(f"primes.csv.{os.getpid()}.{uuid.uuid4().hex}.tmp")  # commands may gather at once
+    with tmp.open("w") as f:
         frame.to_csv(f, index=False)
+    tmp.rename(csv_path)
     context.add_output_metadata(
         {"primes": len(frame),
          "proven": int((frame["status"] == "proven").sum()) if len(frame) else 0,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
+import secrets
 import time
 from collections.abc import Callable
 
@@ -20,7 +21,7 @@ from darkreach_pipeline import __version__
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.checkpointing import BlockCheckpointer
 from darkreach_pipeline.forms import form_for
-from darkreach_pipeline.primality.outcome import PRIME, PROBABLE_PRIME
+from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
 from darkreach_pipeline.proofs.verify import verify_probable_prime
 from darkreach_pipeline.sieve.primes import prime_chunks
 from darkreach_pipeline.stores.costs import CostStore, max_runtime
@@ -112,7 +113,7 @@ def test_frame(
         checkpointer.total = len(survivors)
         checkpoint = checkpointer.resume()
         if checkpoint is not None:
-            restored = {int(row[spec.axis]): row for row in checkpoint.rows}
+            restored = trusted_rows(spec, checkpoint.rows, checkpointer.log)
     rows = []
     try:
         for i, value in enumerate(survivors):
@@ -162,6 +163,26 @@ def test_frame(
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({"block": "int64", spec.axis: "int64", "digits": "int64", "seconds": "float64",
                          "gerbicz_checks": "int64", "rollbacks": "int64"})
+
+
+def trusted_rows(spec: CampaignSpec, rows: list[dict], log: Callable[[str], None]) -> dict[int, dict]:
+    """The rows of a checkpoint (its MAC already verified) that are kept, by axis value: composites only, and
+    only if one of them picked at random gives the same result and RES64 when tested again. A prime or PRP
+    claim from a checkpoint is never trusted: it is tested (and proven) again. A failed spot check discards
+    every row: the block is tested from scratch."""
+    kept = {int(row[spec.axis]): row for row in rows if row.get("result") == COMPOSITE}
+    if len(kept) < len(rows):
+        log(f"{len(rows) - len(kept)} prime/PRP claims in the checkpoint are tested again (never taken from it)")
+    if kept:
+        value = secrets.choice(sorted(kept))
+        outcome = form_for(spec).test(value)
+        row = kept[value]
+        if (outcome.result, outcome.res64) != (row["result"], row["res64"]):
+            log(f"checkpoint spot check failed: {row.get('expression', value)} recorded as {row['result']} "
+                f"(RES64 {row['res64']}), tested again {outcome.result} (RES64 {outcome.res64}): every row of the "
+                "checkpoint is ignored and the block tested again")
+            return {}
+    return kept
 
 
 def certificate_frame(spec: CampaignSpec, results: pd.DataFrame) -> pd.DataFrame:

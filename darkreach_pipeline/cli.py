@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
@@ -16,19 +17,33 @@ from pathlib import Path
 from darkreach_pipeline import batching, settings
 from darkreach_pipeline.campaign import CampaignSpec, load_campaign
 from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.liveness import ProcessId
 from darkreach_pipeline.redact import redact
+from darkreach_pipeline.secret import SecretError, deployment_secret
+from darkreach_pipeline.stores.checkpoints import is_database
+from darkreach_pipeline.stores.claims import HEARTBEAT, ClaimStore
 from darkreach_pipeline.stores.registry import open_registry
 from darkreach_pipeline.stores.results import read_stage_checked
 
 PRIME_COLUMNS = ["campaign", "form", "expression", "digits", "status", "method", "verified"]
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the run log stays in the instance
+PROCESS_TAG = "darkreach/process"  # host:pid:start of the process executing a `darkreach run` block run
+STOP_GRACE = 3.0  # seconds the running blocks get after SIGTERM to checkpoint and end their runs
 
 
 def _instance():
-    os.environ["DAGSTER_HOME"] = str(settings.ensure_dagster_home())
-    from dagster import DagsterInstance
+    """The deployment's Dagster instance, its storages and the registry's tables created (or migrated) once,
+    under the set-up lock, so that commands started together on a new home do not race to create them."""
+    with settings.setup_lock():
+        os.environ["DAGSTER_HOME"] = str(settings.ensure_dagster_home())
+        from dagster import DagsterInstance
 
-    return DagsterInstance.get()
+        instance = DagsterInstance.get()
+        instance.get_runs(limit=1)  # run, event log and schedule storage exist from here on
+        instance.get_dynamic_partitions("campaign_blocks")
+        instance.all_instigator_state()
+        open_registry(settings.registry_url())
+    return instance
 
 
 def _run_block(run: list[str]) -> tuple[bool, str, float]:
@@ -38,12 +53,13 @@ def _run_block(run: list[str]) -> tuple[bool, str, float]:
 
     start = time.perf_counter()
     job = defs.resolve_job_def("campaign_job")
+    tags = {PROCESS_TAG: ProcessId.this().token}  # a run left STARTED by a killed process is marked failed
     if len(run) == 1:
-        result = job.execute_in_process(partition_key=run[0], instance=_instance(), raise_on_error=False,
+        result = job.execute_in_process(partition_key=run[0], tags=tags, instance=_instance(), raise_on_error=False,
                                         run_config=QUIET)
     else:
-        result = job.execute_in_process(tags=batching.run_tags(run), instance=_instance(), raise_on_error=False,
-                                        run_config=QUIET)
+        result = job.execute_in_process(tags={**batching.run_tags(run), **tags}, instance=_instance(),
+                                        raise_on_error=False, run_config=QUIET)
     seconds = time.perf_counter() - start
     if result.success:
         return True, result.run_id, seconds
@@ -76,6 +92,23 @@ def finished_blocks(instance, keys: list[str]) -> set[str]:
     wanted = sorted(finished)
     states = block_states(wanted, campaign_runs(instance, wanted), finished)
     return {k for k, state in states.items() if state == "done"}
+
+
+def fail_dead_runs(instance) -> list[str]:
+    """Runs of `darkreach run` still marked started whose process on this host is gone (kill -9, OOM, power
+    loss) are reported failed, so that status shows the truth instead of "running" forever; their blocks
+    resume from their checkpoints when run again. The ids of the runs so marked."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    marked = []
+    live = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+    for run in instance.get_runs(filters=RunsFilter(statuses=live)):
+        holder = ProcessId.parse(run.tags.get(PROCESS_TAG, ""))
+        if holder is not None and holder.is_gone():
+            instance.report_run_failed(run, f"the process running it ({holder.token}) is gone (killed?); its "
+                                            "blocks resume from their checkpoints when run again")
+            marked.append(run.run_id)
+    return marked
 
 
 def register(spec: CampaignSpec, instance) -> bool:
@@ -126,12 +159,15 @@ class ProgressBars:
             bar.n = state["done"]
             bar.refresh()
 
-    def finish(self, key: str, ok: bool, seconds: float) -> None:
+    def finish(self, key: str, ok: bool, seconds: float, how: str = "") -> None:
         bar = self.bars.pop(key, None)
         if bar is not None:
             bar.close()
         self.finished += 1
-        line = f"[{self.finished}/{self.total}] {key}: {'done' if ok else 'FAILED'} in {seconds:.1f} s"
+        how = how or f"{'done' if ok else 'FAILED'} in {seconds:.1f} s"
+        self.note(f"[{self.finished}/{self.total}] {key}: {how}")
+
+    def note(self, line: str) -> None:
         self.tqdm.write(line, file=sys.stderr)
 
     def close(self) -> None:
@@ -149,37 +185,84 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, _interrupt)
 
 
-def run_blocks(runs: list[list[str]], workers: int) -> dict[str, tuple[bool, str]]:
+def _stop(pool: ProcessPoolExecutor, running: dict[Future, list[str]]) -> None:
+    """SIGTERM to every worker: their tests checkpoint and their runs end as failed. After those runs have
+    ended (or STOP_GRACE seconds) the workers are killed: nothing new is started, the command ends within
+    seconds."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    for process in processes:
+        process.terminate()
+    wait(running, timeout=STOP_GRACE)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_blocks(runs: list[list[str]], workers: int, claims: ClaimStore,
+               finished: Callable[[list[str]], set[str]]) -> dict[str, tuple[bool, str]]:
     """Execute the runs (each one block or several) on `workers` processes; outcome per block (a failed run
-    fails each of its blocks)."""
+    fails each of its blocks).
+
+    A run starts only once this command holds the claim of each of its blocks, and only its blocks that are
+    still unfinished then: a block another command is running is waited for (taken over if that command
+    dies), and not run again once it has finished. At most `workers` runs are handed to the pool at a time,
+    so on SIGTERM no further run is queued anywhere."""
     outcomes: dict[str, tuple[bool, str]] = {}
     bars = ProgressBars([key for run in runs for key in run])
+    waiting = list(runs)
+    announced: set[str] = set()
     running: dict[Future, list[str]] = {}
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_init)
+    beat = time.monotonic()
     try:
-        for run in runs:
-            running[pool.submit(_run_block, run)] = run
-        while running:
-            done, _ = wait(running, timeout=0.3, return_when=FIRST_COMPLETED)
+        while waiting or running:
+            for run in list(waiting):
+                if len(running) >= workers:
+                    break
+                holder = claims.claim(run)
+                if holder is not None:
+                    if run[0] not in announced:
+                        announced.add(run[0])
+                        bars.note(f"{', '.join(run)}: being run by another command ({holder}); waiting for it")
+                    continue
+                waiting.remove(run)
+                done = finished(run)
+                todo = [key for key in run if key not in done]
+                for key in done:
+                    outcomes[key] = (True, "finished by another command")
+                    bars.finish(key, True, 0.0, "finished by another command")
+                if todo == run:
+                    running[pool.submit(_run_block, run)] = run
+                    continue
+                claims.release(run)
+                waiting[:0] = [[key] for key in todo]  # the rest of a partly finished run, block by block
+            if running:
+                completed, _ = wait(running, timeout=0.3, return_when=FIRST_COMPLETED)
+            else:
+                completed = set()
+                time.sleep(1.0)  # every remaining block is held by another command
             bars.poll([key for run in running.values() for key in run])
-            for future in done:
+            for future in completed:
                 run = running.pop(future)
                 try:
                     ok, detail, seconds = future.result()
                 except Exception as exc:  # a worker process died: its blocks fail, finished ones stay done
                     ok, detail, seconds = False, f"worker crashed: {exc!r}", 0.0
+                claims.release(run)
                 for key in run:
                     outcomes[key] = (ok, detail)
                     bars.finish(key, ok, seconds)
+            if time.monotonic() - beat >= HEARTBEAT:
+                claims.heartbeat()
+                beat = time.monotonic()
     except KeyboardInterrupt:
-        # Graceful stop: running blocks get SIGTERM, checkpoint their tests and end their runs as failed.
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
-        bars.close()
+        _stop(pool, running)
         raise
+    finally:
+        bars.close()
+        claims.release()
     pool.shutdown(wait=True)
-    bars.close()
     return outcomes
 
 
@@ -230,6 +313,7 @@ def report_damaged(damaged) -> None:
 def cmd_run(args) -> int:
     spec = load_campaign(args.file)
     instance = _instance()
+    fail_dead_runs(instance)
     is_new = register(spec, instance)
     keys = spec.partition_keys()
     done = finished_blocks(instance, keys)
@@ -244,11 +328,12 @@ def cmd_run(args) -> int:
     )
     start = time.time()
     signal.signal(signal.SIGTERM, _interrupt)
+    claims = ClaimStore(settings.registry_url())
     try:
-        outcomes = run_blocks(runs, args.workers) if runs else {}
+        outcomes = run_blocks(runs, args.workers, claims, lambda run: finished_blocks(instance, run)) if runs else {}
     except KeyboardInterrupt:
-        print("interrupted: running blocks saved checkpoints; run the same command again to resume",
-              file=sys.stderr)
+        print("interrupted: running blocks saved checkpoints and no new block was started; run the same command "
+              "again to resume", file=sys.stderr)
         return 130
     failed = {k: d for k, (ok, d) in outcomes.items() if not ok}
     gather_primes(instance)
@@ -293,6 +378,7 @@ def cmd_status(args) -> int:
 
     registry = open_registry(settings.registry_url())
     instance = _instance()
+    fail_dead_runs(instance)
     specs = [registry.get(args.name)] if args.name else registry.all()
     if not specs:
         print("no campaigns registered: `darkreach run FILE` or `darkreach register FILE`")
@@ -345,6 +431,7 @@ def cmd_worker(args) -> int:
     a killed worker's step is requeued for another worker)."""
     from darkreach_pipeline import fleet
 
+    deployment_secret(shared=is_database(settings.checkpoint_location()))  # refused now, not at its first step
     queues = ",".join(q.strip() for q in args.queues.split(",") if q.strip())
     argv = worker_argv(queues, args.concurrency, args.name, args.loglevel)
     if not args.no_wait:
@@ -479,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except CampaignError as exc:
+    except (CampaignError, SecretError) as exc:
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2
 
