@@ -1,13 +1,19 @@
 """Compiled (numba) carry kernels of the weighted transform (arith/ibdwt.py): one call per squaring.
 
 Each kernel reads the unnormalised inverse FFT, unweights it (the tables also hold k and 1/length), rounds
-to integers while recording the largest round-off, multiplies by a small constant, adds a small term at
-one digit, carries into balanced digits with the top-carry wrap of N = k*2^n + c, and writes the weighted
+to integers while recording the largest round-off, multiplies by a small constant, carries into balanced
+digits with the top-carry wrap of N = k*2^n + c, adds a small term at one digit, and writes the weighted
 digits back into the forward FFT's input. No fastmath: reassociation would break the rounding trick.
 
-Rounding uses the 1.5*2^52 trick (x + R) - R, exact for |x| < 2^51. An output that large means the
-transform was far past its precision, so it is reported as round-off 1.0 (the step is redone), never
+Rounding uses the 1.5*2^52 trick (x + R) - R, exact for |x| < 2^51. An output that large (or NaN) means
+the transform was far past its precision, so it is reported as round-off BAD (the step is redone), never
 rounded silently. Carries are divisions by powers of two, done as multiplications by exact 2^-w.
+A digit is `w` or `w + 1` bits wide, so widths are one byte a word (`wide`), not two float tables: at 1M
+bits the kernel's tables should stay in the L2 cache.
+
+A carry is a chain of dependent float operations, so four quarters of the array (L = 4S) are carried as
+independent chains in one loop (4x the instruction-level parallelism); each quarter's carry-out is then
+propagated into the next quarter, and the top one wraps. All of it is exact integer arithmetic.
 """
 
 from __future__ import annotations
@@ -16,19 +22,40 @@ import numba as nb
 import numpy as np
 
 RND = 6755399441055744.0  # 1.5 * 2^52
-MAX_EXACT = 2.0**51
 BAD = 1.0  # round-off reported when the result cannot be trusted at all
+MAX_EXACT = 2.0**51
 MAX_WRAPS = 64  # the top-carry wrap settles in 1-3 rounds; more means corrupt data
 
 
+@nb.njit(cache=True, inline="always")
+def _split(v, wide, j, b):
+    """(digit, carry) of the integer-valued v at word j: balanced digit, carry = rint(v / 2^width).
+    Branch-free (the wide/narrow pattern is irregular): b = (2^w, 2^-w, 2^w, -2^-(w+1)), so the base and
+    its inverse for width w + wide are b0 + b2*wide and b1 + b3*wide, exactly."""
+    f = float(wide[j])
+    q = (v * (b[1] + b[3] * f) + RND) - RND
+    return v - q * (b[0] + b[2] * f), q
+
+
+@nb.njit(cache=True, inline="always")
+def _digit(z, carry, mul, wide, j, b, d):
+    """Round z, times mul, plus the incoming carry, into d[j]; returns (carry out, round-off). A value past
+    exact rounding (NaN and infinity included) reports round-off BAD (a branch that is never taken)."""
+    r = (z + RND) - RND
+    err = abs(z - r)
+    if not abs(z) < MAX_EXACT:
+        err = BAD
+    d[j], q = _split(r * mul + carry, wide, j, b)
+    return q, err
+
+
 @nb.njit(cache=True)
-def _propagate(d, base, ibase, j, v):
+def _propagate(d, wide, b, j, v):
     """Add v to digit j and carry upwards until the carry is 0; returns the carry out of the top digit."""
     L = d.shape[0]
     v = d[j] + v
     while True:
-        q = (v * ibase[j] + RND) - RND
-        d[j] = v - q * base[j]
+        d[j], q = _split(v, wide, j, b)
         if q == 0.0:
             return 0.0
         j += 1
@@ -38,96 +65,73 @@ def _propagate(d, base, ibase, j, v):
 
 
 @nb.njit(cache=True)
-def _wrap(d, base, ibase, carry, k, t, c, J, pJ):
-    """Fold the carry out of the top digit (worth carry * 2^(n+t)) back in: C*2^t = q*k + r gives
-    C*2^(n+t) = -c*q + r*2^n (mod N). Returns False if it did not settle (corrupt data)."""
+def _finish(d, c0, c1, c2, top, add_at, add_value, wide, b, k, t, c, J, pJ):
+    """Carry each quarter's carry-out into the next, add the add-in, fold the top carry (worth C*2^(n+t))
+    back in: C*2^t = q*k + r gives C*2^(n+t) = -c*q + r*2^n (mod N). False if it did not settle."""
+    S = d.shape[0] // 4
+    if c0 != 0.0:
+        top += _propagate(d, wide, b, S, c0)
+    if c1 != 0.0:
+        top += _propagate(d, wide, b, 2 * S, c1)
+    if c2 != 0.0:
+        top += _propagate(d, wide, b, 3 * S, c2)
+    if add_at >= 0:
+        top += _propagate(d, wide, b, add_at, add_value)
     for _ in range(MAX_WRAPS):
-        if carry == 0.0:
+        if top == 0.0:
             return True
         if k == 1:
-            carry = _propagate(d, base, ibase, 0, -c * carry)
+            top = _propagate(d, wide, b, 0, -c * top)
             continue
-        ct = np.int64(carry) * (np.int64(1) << t)
+        ct = np.int64(top) * (np.int64(1) << t)
         q = ct // k  # floor division: 0 <= r < k
         r = ct - q * k
-        carry = _propagate(d, base, ibase, 0, float(-c * q))
+        top = _propagate(d, wide, b, 0, float(-c * q))
         if r != 0:
-            carry += _propagate(d, base, ibase, J, float(r) * pJ)
-    return carry == 0.0
-
-
-@nb.njit(cache=True, inline="always")
-def _digit(d, j, carry, mul, base, ibase):
-    """Round word j, add the incoming carry, keep the balanced digit; returns (carry out, round-off), or
-    round-off BAD for a value past exact rounding (NaN and infinity included)."""
-    z = d[j]
-    r = (z + RND) - RND
-    err = abs(z - r)
-    if not abs(z) < MAX_EXACT:
-        err = BAD
-    v = r * mul + carry
-    q = (v * ibase[j] + RND) - RND
-    d[j] = v - q * base[j]
-    return q, err
+            top += _propagate(d, wide, b, J, float(r) * pJ)
+    return top == 0.0
 
 
 @nb.njit(cache=True)
-def _round_carry(d, mul, add_at, add_value, base, ibase, k, t, c, J, pJ):
-    """Round d (unweighted outputs) to integers, times mul, plus add_value at digit add_at (if >= 0), into
-    balanced digits of N = k*2^n + c. Returns the largest round-off (BAD if the values were out of range).
-
-    A carry is a chain of dependent float operations, so four quarters of the array are carried as
-    independent chains in one loop (4x the instruction-level parallelism); each quarter's carry-out is
-    then propagated into the next quarter, and the top one wraps. All of it is exact integer arithmetic.
-    """
-    L = d.shape[0]
-    S = L // 4
+def cyclic_step(real, d, iw, fw, mul, add_at, add_value, wide, b, k, t, c, J, pJ):
+    """c < 0: `real` holds the inverse real FFT; new digits go to d and, weighted, back into `real`."""
+    S = d.shape[0] // 4
     roe = 0.0
     c0 = c1 = c2 = c3 = 0.0
     for i in range(S):
-        c0, e0 = _digit(d, i, c0, mul, base, ibase)
-        c1, e1 = _digit(d, i + S, c1, mul, base, ibase)
-        c2, e2 = _digit(d, i + 2 * S, c2, mul, base, ibase)
-        c3, e3 = _digit(d, i + 3 * S, c3, mul, base, ibase)
+        j1, j2, j3 = i + S, i + 2 * S, i + 3 * S
+        c0, e0 = _digit(real[i] * iw[i], c0, mul, wide, i, b, d)
+        c1, e1 = _digit(real[j1] * iw[j1], c1, mul, wide, j1, b, d)
+        c2, e2 = _digit(real[j2] * iw[j2], c2, mul, wide, j2, b, d)
+        c3, e3 = _digit(real[j3] * iw[j3], c3, mul, wide, j3, b, d)
         roe = max(roe, max(max(e0, e1), max(e2, e3)))
-    for j in range(4 * S, L):
-        c3, e3 = _digit(d, j, c3, mul, base, ibase)
-        roe = max(roe, e3)
-    top = c3
-    if c0 != 0.0:
-        top += _propagate(d, base, ibase, S, c0)
-    if c1 != 0.0:
-        top += _propagate(d, base, ibase, 2 * S, c1)
-    if c2 != 0.0:
-        top += _propagate(d, base, ibase, 3 * S, c2)
-    if add_at >= 0:
-        top += _propagate(d, base, ibase, add_at, add_value)
-    if not _wrap(d, base, ibase, top, k, t, c, J, pJ):
+    if not _finish(d, c0, c1, c2, c3, add_at, add_value, wide, b, k, t, c, J, pJ):
         roe = BAD
-    return roe
-
-
-@nb.njit(cache=True)
-def cyclic_step(real, d, iw, fw, mul, add_at, add_value, base, ibase, k, t, c, J, pJ):
-    """c < 0: `real` holds the inverse real FFT; new digits go to d and, weighted, back into `real`."""
-    L = d.shape[0]
-    for j in range(L):
-        d[j] = real[j] * iw[j]
-    roe = _round_carry(d, mul, add_at, add_value, base, ibase, k, t, c, J, pJ)
-    for j in range(L):
+    for j in range(d.shape[0]):
         real[j] = d[j] * fw[j]
     return roe
 
 
 @nb.njit(cache=True)
-def negacyclic_step(buf, d, D1, D2, A, B, mul, add_at, add_value, base, ibase, k, t, c, J, pJ):
+def negacyclic_step(buf, d, D1, D2, A, B, mul, add_at, add_value, wide, b, k, t, c, J, pJ):
     """c > 0 (right-angle transform, M = L/2 complex words): word j of `buf` carries digits j and j+M."""
-    M = buf.shape[0]
-    for j in range(M):
-        w = buf[j]
-        d[j] = w.real * D1[j].real - w.imag * D1[j].imag
-        d[j + M] = w.real * D2[j].imag + w.imag * D2[j].real
-    roe = _round_carry(d, mul, add_at, add_value, base, ibase, k, t, c, J, pJ)
+    S = d.shape[0] // 4
+    M = 2 * S
+    roe = 0.0
+    c0 = c1 = c2 = c3 = 0.0
+    for i in range(S):
+        w0, w1 = buf[i], buf[i + S]
+        z0 = w0.real * D1[i].real - w0.imag * D1[i].imag
+        z1 = w1.real * D1[i + S].real - w1.imag * D1[i + S].imag
+        z2 = w0.real * D2[i].imag + w0.imag * D2[i].real
+        z3 = w1.real * D2[i + S].imag + w1.imag * D2[i + S].real
+        c0, e0 = _digit(z0, c0, mul, wide, i, b, d)
+        c1, e1 = _digit(z1, c1, mul, wide, i + S, b, d)
+        c2, e2 = _digit(z2, c2, mul, wide, i + M, b, d)
+        c3, e3 = _digit(z3, c3, mul, wide, i + M + S, b, d)
+        roe = max(roe, max(max(e0, e1), max(e2, e3)))
+    if not _finish(d, c0, c1, c2, c3, add_at, add_value, wide, b, k, t, c, J, pJ):
+        roe = BAD
     for j in range(M):
         buf[j] = d[j] * A[j] + d[j + M] * B[j]
     return roe
@@ -147,6 +151,17 @@ def load_negacyclic(buf, d, A, B):
 
 
 @nb.njit(cache=True)
-def normalise(d, mul, add_at, add_value, base, ibase, k, t, c, J, pJ):
+def normalise(d, mul, add_at, add_value, wide, b, k, t, c, J, pJ):
     """Integer digits (any size below 2^51) times mul plus the add-in, into balanced digits (exact)."""
-    return _round_carry(d, mul, add_at, add_value, base, ibase, k, t, c, J, pJ)
+    S = d.shape[0] // 4
+    roe = 0.0
+    c0 = c1 = c2 = c3 = 0.0
+    for i in range(S):
+        c0, e0 = _digit(d[i], c0, mul, wide, i, b, d)
+        c1, e1 = _digit(d[i + S], c1, mul, wide, i + S, b, d)
+        c2, e2 = _digit(d[i + 2 * S], c2, mul, wide, i + 2 * S, b, d)
+        c3, e3 = _digit(d[i + 3 * S], c3, mul, wide, i + 3 * S, b, d)
+        roe = max(roe, max(max(e0, e1), max(e2, e3)))
+    if not _finish(d, c0, c1, c2, c3, add_at, add_value, wide, b, k, t, c, J, pJ):
+        roe = BAD
+    return roe

@@ -21,8 +21,8 @@ MODES = ("auto", "gmp", "fft")
 # Bits of N from which the weighted FFT squares faster than SpecialModulus.square_chain, for k = 1..3 and for
 # a 20-bit k (its words are ~9 bits narrower). Measured by `benchmarks/bench_fft.py --crossover`
 # (benchmarks/RESULTS.md, 2026-12-02); in between, interpolated linearly in the bits of k.
-CROSSOVER_BITS_SMALL_K = 3_000
-CROSSOVER_BITS_K20 = 20_000
+CROSSOVER_BITS_SMALL_K = 8_000
+CROSSOVER_BITS_K20 = 12_000
 
 
 def crossover_bits(k: int) -> int:
