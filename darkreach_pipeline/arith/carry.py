@@ -165,3 +165,45 @@ def normalise(d, mul, add_at, add_value, wide, b, k, t, c, J, pJ):
     if not _finish(d, c0, c1, c2, c3, add_at, add_value, wide, b, k, t, c, J, pJ):
         roe = BAD
     return roe
+
+
+@nb.njit(cache=True)
+def unpack_digits(raw, starts, d):
+    """Digit j = bits starts[j] .. starts[j+1]-1 of the little-endian bytes `raw` (padded by 8 zero bytes);
+    digits are at most 32 bits wide, so a 5-byte window holds any of them."""
+    for j in range(d.shape[0]):
+        s = starts[j]
+        w = starts[j + 1] - s
+        p = s >> 3
+        word = np.uint64(0)
+        for i in range(5):
+            word |= np.uint64(raw[p + i]) << np.uint64(8 * i)
+        d[j] = float((word >> np.uint64(s & 7)) & ((np.uint64(1) << np.uint64(w)) - np.uint64(1)))
+
+
+@nb.njit(cache=True)
+def pack_digits(d, starts, out):
+    """Write the signed integer digits d (digit j worth 2^starts[j]) as the little-endian bits of
+    sum d_j 2^starts[j] mod 2^starts[L] into `out`; returns the carry out of the top (the value is the
+    bytes plus carry * 2^starts[L])."""
+    acc = np.uint64(0)
+    nbits = 0
+    pos = 0
+    carry = np.int64(0)
+    for j in range(d.shape[0]):
+        w = starts[j + 1] - starts[j]
+        v = np.int64(d[j]) + carry
+        carry = v >> w  # floor division by 2^w
+        acc |= np.uint64(v - (carry << w)) << np.uint64(nbits)
+        nbits += w
+        while nbits >= 8:
+            out[pos] = np.uint8(acc & np.uint64(0xFF))
+            acc >>= np.uint64(8)
+            nbits -= 8
+            pos += 1
+    while nbits > 0:
+        out[pos] = np.uint8(acc & np.uint64(0xFF))
+        acc >>= np.uint64(8)
+        nbits -= 8
+        pos += 1
+    return carry

@@ -29,6 +29,7 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.arith.base import ArithStats, ModularArithmetic, RoundoffError
 from darkreach_pipeline.arith.fft_backend import FFTBackend, get_backend
+from darkreach_pipeline.primality.special_form import SpecialModulus
 
 # gwnum's measured Mersenne limits (fft-arithmetic.md 5.2) fit 21.95 - 0.28*(log2 L - 10) bits per word.
 BPW_AT_1K, BPW_SLOPE = 21.95, 0.28
@@ -145,29 +146,28 @@ class _Transform:
             zeta = np.exp(1j * np.pi * np.arange(M) / L)
             self.A, self.B = a[:M] * zeta, 1j * a[M:] * zeta
             self.D1, self.D2 = np.conj(zeta) * kf / (M * a[:M]), np.conj(zeta) * kf / (M * a[M:])
-        self.starts = np.array(lay.s[:-1], dtype=np.int64)
-        self.bit_digit = np.repeat(np.arange(L, dtype=np.int64), widths)
-        self.bit_offset = np.arange(lay.s[L], dtype=np.int64) - self.starts[self.bit_digit]
+        if widths.max() > 32:
+            raise ValueError(f"FFT length {L} is too short for n={n}: digits of {widths.max()} bits")
+        self.starts = np.array(lay.s, dtype=np.int64)
 
     def digits(self, X: mpz) -> np.ndarray:
         """Balanced digits of 0 <= X < N (N - 1 = 2^n needs a word more than 2^n + 1 has: taken as -1)."""
         total = self.layout.s[-1]
         if X.bit_length() > total:
             return -self.digits(self.N - X)
-        raw = np.frombuffer(int(X).to_bytes((total + 7) // 8, "little"), dtype=np.uint8)
-        bits = np.unpackbits(raw, bitorder="little")[:total].astype(np.int64)
-        d = np.add.reduceat(bits << self.bit_offset, self.starts).astype(np.float64)
+        raw = np.zeros((total + 7) // 8 + 8, dtype=np.uint8)
+        raw[: (total + 7) // 8] = np.frombuffer(int(X).to_bytes((total + 7) // 8, "little"), dtype=np.uint8)
+        d = np.empty(self.L)
+        self.kern.unpack_digits(raw, self.starts, d)
         self.kern.normalise(d, 1.0, -1, 0.0, *self.carry_args)
         return d
 
     def value(self, d: np.ndarray) -> mpz:
-        """The integer the balanced digits represent (any sign)."""
-        di = np.rint(d).astype(np.int64)
-        parts = []
-        for part in (np.maximum(di, 0), np.maximum(-di, 0)):
-            bits = ((part[self.bit_digit] >> self.bit_offset) & 1).astype(np.uint8)
-            parts.append(mpz(int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")))
-        return parts[0] - parts[1]
+        """The integer the digits represent (any sign)."""
+        total = self.layout.s[-1]
+        out = np.zeros((total + 7) // 8 + 8, dtype=np.uint8)
+        top = self.kern.pack_digits(d, self.starts, out)
+        return mpz(int.from_bytes(out.tobytes(), "little")) + (mpz(int(top)) << total)
 
     def load(self, d: np.ndarray) -> None:
         """Weighted digits into the forward FFT's input."""
@@ -212,6 +212,7 @@ class IBDWTArithmetic(ModularArithmetic):
         self._kern = carry
         self.k, self.n, self.c = k, n, c
         self.N = (mpz(k) << n) + c
+        self._special = SpecialModulus(k, n, c)
         self.backend = backend if isinstance(backend, FFTBackend) else get_backend(backend)
         self.fault = fault
         self.stats = ArithStats()
@@ -269,7 +270,8 @@ class IBDWTArithmetic(ModularArithmetic):
         return self._tr.digits(self._to_kform(x))
 
     def _to_kform(self, x: int) -> mpz:
-        X = (mpz(x) << self.n) % self.N  # x * 2^n; k^-1 = -c * 2^n
+        """x * k^-1 mod N, with k^-1 = -c * 2^n: a shift and a special-form reduction."""
+        X = self._special.reduce((mpz(x) % self.N) << self.n)
         return X if self.c < 0 or X == 0 else self.N - X
 
     def to_int(self, r: np.ndarray) -> mpz:

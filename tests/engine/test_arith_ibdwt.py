@@ -133,9 +133,11 @@ def test_too_short_fft_length_is_promoted_and_stays_exact(c):
 
 
 def test_no_usable_length_raises_roundoff_error():
-    ar = IBDWTArithmetic(3, 20000, 1, fft_length=64)  # 312 bits a word; 5 longer lengths are no better
+    ar = IBDWTArithmetic(3, 20000, 1, fft_length=640)  # 31 bits a word; the 5 longer lengths still have 25+
     with pytest.raises(RoundoffError, match="round-off"):
-        ar.square_chain(12345, 5)
+        ar.square_chain(ar.N // 3, 20)
+    with pytest.raises(ValueError, match="too short"):
+        IBDWTArithmetic(3, 20000, 1, fft_length=64)
 
 
 @pytest.mark.parametrize("c", [-1, 1])
