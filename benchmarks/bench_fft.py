@@ -2,13 +2,14 @@
 
 For N = k*2^n+c: µs per squaring of IBDWTArithmetic.square_chain and of SpecialModulus.square_chain, CPU
 time, the two interleaved over --reps rounds (medians; the ratio is the median of per-round ratios), both
-residues compared. Forms: 3*2^n+1, 3*2^n-1, 2^n-1, 1005*2^n+1 and (2^19+1)*2^n+1 at 10k..200k bits (1M with --big).
-Then: the crossover (first size where the FFT is faster) for k = 3 and k = 2^19+1; the memory of one
-1.3M-bit arithmetic (tracemalloc peak: tables, plan buffers, digits); and a projection of a whole
-Fermat + Gerbicz test of 3*2^1300000+1 from --proj-squarings measured squarings, beside GMP's.
+residues compared. Forms: 3*2^n+1, 3*2^n-1, 2^n-1, 1005*2^n+1 and (2^19+1)*2^n+1 at 10k..200k bits (1M
+with --big). Then: pyFFTW against the numpy.fft backend; the crossover (first size where the FFT is
+faster) for k = 3 and k = 2^19+1; the memory of one 1.3M-bit arithmetic (tracemalloc peak: tables, plan
+buffers, digits); and a projection of a whole Fermat + Gerbicz test of 3*2^1300000+1 from
+--proj-squarings measured squarings, beside GMP's.
 
 Usage: PYTHONPATH=. python benchmarks/bench_fft.py [--sizes 10000 50000 100000 200000] [--big] [--reps 5]
-       [--no-crossover] [--no-projection]
+       [--no-backends] [--no-crossover] [--no-projection]
 """
 
 import argparse
@@ -36,9 +37,9 @@ def per_squaring(fn, x, count: int) -> float:
     return (time.process_time() - t) / count
 
 
-def compare(k: int, n: int, c: int, reps: int, budget: float = 0.4) -> dict:
+def compare(k: int, n: int, c: int, reps: int, budget: float = 0.4, backend: str | None = None) -> dict:
     """Interleaved FFT / GMP timings for one modulus; counts sized to ~budget CPU seconds per round."""
-    fft = IBDWTArithmetic(k, n, c)
+    fft = IBDWTArithmetic(k, n, c, backend=backend)
     gmp = SpecialModulus(k, n, c)
     x = mpz(random.Random(n).randrange(fft.N))
     assert fft.square_chain(x, 64) == gmp.square_chain(x, 64), f"residues differ for {k}*2^{n}{c:+d}"
@@ -67,6 +68,17 @@ def table(sizes: list[int], reps: int) -> None:
             r = compare(k, n, c, reps, budget=0.4 if n < 500_000 else 1.5)
             print(f"| {form_name(k, c)} | {n} | {r['L']} | {r['bpw']:.2f} | {r['fft'] * 1e6:.1f} | "
                   f"{r['gmp'] * 1e6:.1f} | {r['ratio']:.2f} | {r['roe']:.3f} | {r['promotions']} |", flush=True)
+
+
+def backends(reps: int) -> None:
+    """pyFFTW against the numpy.fft fallback (scipy.fft is not a dependency), each against GMP in its run."""
+    print("\n| backend | form | n | FFT µs/sq | GMP µs/sq | GMP/FFT |")
+    print("|---|---|---:|---:|---:|---:|")
+    for n in (100_000, 200_000):
+        for name in ("pyfftw", "numpy"):
+            r = compare(3, n, 1, reps, backend=name)
+            print(f"| {name} | 3*2^n+1 | {n} | {r['fft'] * 1e6:.1f} | {r['gmp'] * 1e6:.1f} | {r['ratio']:.2f} |",
+                  flush=True)
 
 
 def crossover(reps: int) -> None:
@@ -119,12 +131,15 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--proj-squarings", type=int, default=2000)
     parser.add_argument("--no-crossover", action="store_true")
+    parser.add_argument("--no-backends", action="store_true", help="skip pyFFTW vs numpy.fft")
     parser.add_argument("--no-projection", action="store_true")
     args = parser.parse_args()
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"# bench_fft  {time.strftime('%Y-%m-%d %H:%M:%S')}  python {platform.python_version()}  gmpy2 "
           f"{gmpy2.version()}  numpy {np.__version__}  cpus {os.cpu_count()}  load {load}")
     table(args.sizes + ([1_000_000] if args.big else []), args.reps)
+    if not args.no_backends:
+        backends(args.reps)
     if not args.no_crossover:
         crossover(args.reps)
     memory()
