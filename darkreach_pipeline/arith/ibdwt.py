@@ -9,11 +9,11 @@ X = x*k^-1 mod N, where k^-1 = -c*2^n: conversion is a shift, and a product stay
 The weight exponents s_j - j*beta are computed in 128-bit fixed point (exact integers for k = 1), never
 as a float j*n/L, whose error (~1e-12) shows up as round-off.
 
-Precision: the FFT length is the smallest 7-smooth L whose bits per word stay under `bpw_limit`. The
-round-off of every product is checked in the carry kernel: above ROE_REDO the product is redone from its
-input at the next FFT length and the arithmetic stays there; past ROE_FAIL with no longer length left,
-RoundoffError. Gerbicz checks on top of the chains catch what the round-off check cannot (an error that
-lands on an integer).
+Precision: the FFT length is the smallest L = 2^a*m (m odd, 7-smooth, <= 25) whose bits per word stay
+under `bpw_limit`. The round-off of every product is checked in the carry kernel: above ROE_REDO the
+product is redone from its input at the next FFT length and the arithmetic stays there; past ROE_FAIL
+with no longer length left, RoundoffError. Gerbicz checks on top of the chains catch what the round-off
+check cannot (an error that lands on an integer).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def _next_lengths(L: int, count: int) -> list[int]:
 
 @dataclass(frozen=True)
 class Layout:
-    """Digit boundaries and transform tables for one FFT length."""
+    """Digit boundaries and weights for one FFT length."""
 
     L: int
     s: list[int]  # s_0..s_L: digit j holds bits s_j .. s_{j+1}-1; s_L = n + ceil(log2 k)
@@ -122,7 +122,7 @@ def layout(n: int, k: int, L: int) -> Layout:
 
 
 class _Transform:
-    """One FFT length's tables, plan and bit maps for N = k*2^n + c."""
+    """One FFT length's plan and tables for N = k*2^n + c (residues at that length are its digit arrays)."""
 
     def __init__(self, k: int, n: int, c: int, L: int, backend: FFTBackend, kern):
         lay = layout(n, k, L)
@@ -132,6 +132,8 @@ class _Transform:
         w = int(widths.min())
         if widths.max() > w + 1:
             raise AssertionError(f"digit widths {w}..{widths.max()} differ by more than one bit")
+        if widths.max() > 32:
+            raise ValueError(f"FFT length {L} is too short for n={n}: digits of {widths.max()} bits")
         bases = np.array([2.0**w, 2.0**-w, 2.0**w, -(2.0 ** -(w + 1))])  # see carry._split
         self.carry_args = ((widths > w).astype(np.uint8), bases, k, (k - 1).bit_length(), c, lay.J, lay.pJ)
         a, kf = lay.weights, float(k)
@@ -145,8 +147,6 @@ class _Transform:
             self.spectrum = self.plan.buffer
             self.zeta = np.exp(1j * np.pi * np.arange(M) / L)  # the right-angle twist, zeta^(L/2) = i
             self.fw, self.iw = a, kf / (M * a)
-        if widths.max() > 32:
-            raise ValueError(f"FFT length {L} is too short for n={n}: digits of {widths.max()} bits")
         self.starts = np.array(lay.s, dtype=np.int64)
 
     def digits(self, X: mpz) -> np.ndarray:
