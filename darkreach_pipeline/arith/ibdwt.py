@@ -129,13 +129,10 @@ class _Transform:
         self.L, self.layout, self.kern, self.N = L, lay, kern, (mpz(k) << n) + c
         self.cyclic = c < 0
         widths = np.diff(np.array(lay.s, dtype=np.int64))
-        w = int(widths.min())
-        if widths.max() > w + 1:
-            raise AssertionError(f"digit widths {w}..{widths.max()} differ by more than one bit")
         if widths.max() > 32:
             raise ValueError(f"FFT length {L} is too short for n={n}: digits of {widths.max()} bits")
-        bases = np.array([2.0**w, 2.0**-w, 2.0**w, -(2.0 ** -(w + 1))])  # see carry._split
-        self.carry_args = ((widths > w).astype(np.uint8), bases, k, (k - 1).bit_length(), c, lay.J, lay.pJ)
+        base = np.exp2(widths.astype(np.float64))
+        self.carry_args = (base, 1.0 / base, k, (k - 1).bit_length(), c, lay.J, lay.pJ)
         a, kf = lay.weights, float(k)
         if self.cyclic:
             self.plan = backend.real_plan(L)
@@ -175,14 +172,13 @@ class _Transform:
         else:
             self.kern.load_negacyclic(self.plan.buffer, d, self.zeta, self.fw)
 
-    def finish(self, out: np.ndarray, mul: float, add_at: int, add_value: float) -> float:
+    def finish(self, out: np.ndarray, add_at: int, add_value: float) -> float:
         """Inverse FFT of the product's spectrum, carry into `out`, reload the forward input; the round-off."""
         self.plan.inverse()
         if self.cyclic:
-            return self.kern.cyclic_step(self.plan.real, out, self.iw, self.fw, mul, add_at, add_value,
+            return self.kern.cyclic_step(self.plan.real, out, self.iw, self.fw, add_at, add_value, *self.carry_args)
+        return self.kern.negacyclic_step(self.plan.buffer, out, self.zeta, self.iw, self.fw, add_at, add_value,
                                          *self.carry_args)
-        return self.kern.negacyclic_step(self.plan.buffer, out, self.zeta, self.iw, self.fw, mul, add_at,
-                                         add_value, *self.carry_args)
 
 
 class IBDWTArithmetic(ModularArithmetic):
@@ -288,7 +284,7 @@ class IBDWTArithmetic(ModularArithmetic):
             tr.load(a_here)
             tr.plan.forward()
             np.multiply(tr.spectrum, tr.spectrum if b is None else other, out=tr.spectrum)
-            roe = tr.finish(out, 1.0, *self._addin(u))
+            roe = tr.finish(out, *self._addin(u))
             if self._accept(roe):
                 return out
 
@@ -325,7 +321,7 @@ class IBDWTArithmetic(ModularArithmetic):
             tr.plan.forward()
             spec = tr.spectrum
             np.multiply(spec, spec, out=spec)
-            roe = tr.finish(spare, 1.0, add_at, add_value)  # also loads the new digits for the next step
+            roe = tr.finish(spare, add_at, add_value)  # also loads the new digits for the next step
             if roe <= ROE_REDO:
                 if roe > max_roe:
                     max_roe = roe
