@@ -1,9 +1,9 @@
 """Compiled (numba) carry kernels of the weighted transform (arith/ibdwt.py): one call per squaring.
 
 Each kernel reads the unnormalised inverse FFT, unweights it (the tables also hold k and 1/length), rounds
-to integers while recording the largest round-off, carries into balanced
-digits with the top-carry wrap of N = k*2^n + c, adds a small term at one digit, and writes the weighted
-digits back into the forward FFT's input. No fastmath: reassociation would break the rounding trick.
+to integers while recording the largest round-off, carries into balanced digits with the top-carry wrap of
+N = k*2^n + c, adds a small term at one digit (LLR's -2), and writes the weighted digits back into the
+forward FFT's input. No fastmath: reassociation would break the rounding trick.
 
 Rounding uses the 1.5*2^52 trick (x + R) - R, exact for |x| < 2^51. An output that large (or NaN) means
 the transform was far past its precision, so it is reported as round-off BAD (the step is redone), never
