@@ -1,0 +1,71 @@
+"""The one arithmetic interface every chain uses: residues mod N, whichever arithmetic holds them.
+
+A Residue is opaque (an mpz for GMP, a digit array for an FFT arithmetic): only the arithmetic that made it
+may read it. `square_chain` and `lucas_chain` are the engine's hot loops, from and to plain integers, so an
+FFT arithmetic can keep its state in its transform buffers for the whole run. Every implementation returns
+the same integers (bit-identical residues whichever arithmetic ran).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from gmpy2 import mpz
+
+Residue: TypeAlias = Any
+
+
+class RoundoffError(ArithmeticError):
+    """A squaring's round-off passed the hard limit and no longer FFT length exists: no result is trusted."""
+
+
+@dataclass
+class ArithStats:
+    """What an arithmetic has seen: the largest round-off of any product (0 for exact arithmetic) and how
+    many times a product was redone at a longer FFT length."""
+
+    max_roe: float = 0.0
+    promotions: int = 0
+
+
+class ModularArithmetic(ABC):
+    """Arithmetic modulo N. Subclasses implement the element operations; the two chains default to them."""
+
+    N: mpz
+    name: str
+    stats: ArithStats
+
+    @abstractmethod
+    def from_int(self, x: int) -> Residue: ...
+
+    @abstractmethod
+    def to_int(self, r: Residue) -> mpz:
+        """The residue as an integer in [0, N)."""
+
+    @abstractmethod
+    def square(self, r: Residue) -> Residue: ...
+
+    @abstractmethod
+    def multiply(self, a: Residue, b: Residue) -> Residue: ...
+
+    @abstractmethod
+    def mul_small(self, r: Residue, c: int) -> Residue: ...
+
+    @abstractmethod
+    def sub_small(self, r: Residue, c: int) -> Residue: ...
+
+    def square_chain(self, x: int, count: int) -> mpz:
+        """x^(2^count) mod N."""
+        r = self.from_int(x)
+        for _ in range(count):
+            r = self.square(r)
+        return self.to_int(r)
+
+    def lucas_chain(self, u: int, count: int) -> mpz:
+        """u after `count` steps of u <- u^2 - 2 mod N (the LLR recurrence)."""
+        r = self.from_int(u)
+        for _ in range(count):
+            r = self.sub_small(self.square(r), 2)
+        return self.to_int(r)
