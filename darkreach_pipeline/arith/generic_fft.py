@@ -34,7 +34,7 @@ MAX_SMALL = 1 << 20  # mul_small / sub_small constants done on the digits (large
 MIN_BITS = 256  # smaller moduli have nothing to gain from a transform
 # Bits of N from which a product with reduction beats gmpy2.powmod per squaring (auto mode; measured by
 # benchmarks/bench_fft_generic.py, benchmarks/RESULTS.md).
-CROSSOVER_BITS = 60_000
+CROSSOVER_BITS = 16_000
 
 
 class _Pair:
