@@ -163,3 +163,13 @@ def test_selector_entry_and_input_errors():
     with pytest.raises(ValueError, match="odd"):
         GenericFFTArithmetic(mpz(2) ** 1000)
     assert np.all(GenericFFTArithmetic(random_modulus(1000, rng)).from_int(0) == 0)
+
+
+def test_numpy_backend_gives_the_same_residues():
+    """The backend is swappable: numpy.fft (the fallback) gives pyFFTW's results."""
+    rng = random.Random(22)
+    N = random_modulus(6000, rng)
+    x = mpz(rng.randrange(N))
+    expected = gmpy2.powmod(x, 2**40, N)
+    assert GenericFFTArithmetic(N, backend="numpy").square_chain(x, 40) == expected
+    assert GenericFFTArithmetic(N, backend="pyfftw").square_chain(x, 40) == expected

@@ -109,3 +109,13 @@ def test_limits_and_selector_entry():
     assert gfn_arithmetic(10, 4) is None  # 53 bits: below the crossover, GMP
     assert isinstance(gfn_arithmetic(10, 4, force=True), GfnArithmetic)
     assert max_b_bits(12) > 20 > max_b_bits(20) > 18  # ~1.9M at m = 12, ~330k at m = 20
+
+
+def test_numpy_backend_gives_the_same_residues():
+    """The backend is swappable: numpy.fft (the fallback) gives pyFFTW's results."""
+    rng = random.Random(21)
+    b, m = largest_b(9), 9
+    x = mpz(rng.randrange(mpz(b) ** (1 << m) + 1))
+    results = {name: GfnArithmetic(b, m, backend=name).fermat_power(3, 2**40 + 12345) for name in ("numpy", "pyfftw")}
+    assert results["numpy"] == results["pyfftw"] == gmpy2.powmod(3, 2**40 + 12345, mpz(b) ** (1 << m) + 1)
+    assert GfnArithmetic(b, m, backend="numpy").square_chain(x, 50) == gmpy2.powmod(x, 2**50, mpz(b) ** (1 << m) + 1)
