@@ -128,6 +128,36 @@ def _twist(x, buf, tw):
         buf[j] = complex(x[j], x[j + H]) * tw[j]
 
 
+@nb.njit(cache=True)
+def _split_leaves(leaves, b, out):
+    """Leaf i (an integer below b^g, g = len(out) / len(leaves)) into its g base-b digits out[i*g:(i+1)*g]."""
+    g = out.shape[0] // leaves.shape[0]
+    for i in range(leaves.shape[0]):
+        v = leaves[i]
+        for t in range(g):
+            out[i * g + t] = float(v % b)
+            v //= b
+
+
+@nb.njit(cache=True)
+def _join_leaves(d, b, leaves):
+    """Balanced digits d into standard digits [0, b) (carried upwards), joined g at a time into leaves
+    (g = len(d) / len(leaves)); returns the carry out of the top digit."""
+    g = d.shape[0] // leaves.shape[0]
+    carry = np.int64(0)
+    for i in range(leaves.shape[0]):
+        acc = np.int64(0)
+        scale = np.int64(1)
+        for t in range(g):
+            v = np.int64(d[i * g + t]) + carry
+            q = v // b  # floor: the digit v - q*b is in [0, b)
+            acc += (v - q * b) * scale
+            carry = q
+            scale *= b
+        leaves[i] = acc
+    return carry
+
+
 class GfnArithmetic(ModularArithmetic):
     """Arithmetic modulo b^(2^m) + 1; a residue is a float64 array of L = 2^m balanced base-b digits.
 
@@ -160,6 +190,8 @@ class GfnArithmetic(ModularArithmetic):
         self._powers = [mpz(b)]  # b^(2^i), i < m: the splits of the digit conversions
         for _ in range(m - 1):
             self._powers.append(self._powers[-1] ** 2)
+        # leaves of 2^i digits, the largest i with b^(2^i) < 2^62 (i >= 1: b < 2^25 here), at most L digits
+        self._leaf_level = min(m, max(i for i in range(m + 1) if i == 0 or self._powers[i - 1] ** 2 < 2**62))
 
     # --- conversions ----------------------------------------------------------------------------------
     def from_int(self, x: int) -> np.ndarray:
@@ -168,18 +200,21 @@ class GfnArithmetic(ModularArithmetic):
         if x == self.N - 1:  # b^L, the one residue with L+1 digits: -1
             digits[0] = -1.0
             return digits
-        chunks = [x]
-        for power in reversed(self._powers):
+        chunks = [x]  # split by b^(2^i) down to leaves of g digits, which fit an int64
+        for power in reversed(self._powers[self._leaf_level:]):
             chunks = [part for c in chunks for part in reversed(gmpy2.t_divmod(c, power))]
-        digits[:] = np.array([int(c) for c in chunks], dtype=np.float64)
+        leaves = np.fromiter(map(int, chunks), dtype=np.int64, count=len(chunks))
+        _split_leaves(leaves, self.b, digits)
         _normalise(digits, 1.0, self._fb, self._inv_b)
         return digits
 
     def to_int(self, r: np.ndarray) -> mpz:
-        values = [mpz(int(v)) for v in r]
-        for power in self._powers:
+        leaves = np.empty(self.L >> self._leaf_level, dtype=np.int64)
+        top = _join_leaves(r, self.b, leaves)
+        values = list(map(mpz, leaves.tolist()))
+        for power in self._powers[self._leaf_level:]:
             values = [values[i] + values[i + 1] * power for i in range(0, len(values), 2)]
-        return values[0] % self.N
+        return (values[0] - top) % self.N  # the carry out of the top digit is worth top*b^L = -top
 
     # --- ModularArithmetic ------------------------------------------------------------------------------
     def _accept(self, roe: float) -> bool:
