@@ -113,27 +113,24 @@ def cyclic_step(real, d, iw, fw, mul, add_at, add_value, wide, b, k, t, c, J, pJ
 
 
 @nb.njit(cache=True)
-def negacyclic_step(buf, d, D1, D2, A, B, mul, add_at, add_value, wide, b, k, t, c, J, pJ):
-    """c > 0 (right-angle transform, M = L/2 complex words): word j of `buf` carries digits j and j+M."""
+def negacyclic_step(buf, d, zeta, iw, fw, mul, add_at, add_value, wide, b, k, t, c, J, pJ):
+    """c > 0 (right-angle transform, M = L/2 complex words): word j of `buf` carries digits j and j+M as
+    (fw_j*d_j + i*fw_{j+M}*d_{j+M}) * zeta_j; the inverse untwists by conj(zeta_j) and unweights by iw."""
     S = d.shape[0] // 4
     M = 2 * S
     roe = 0.0
     c0 = c1 = c2 = c3 = 0.0
     for i in range(S):
-        w0, w1 = buf[i], buf[i + S]
-        z0 = w0.real * D1[i].real - w0.imag * D1[i].imag
-        z1 = w1.real * D1[i + S].real - w1.imag * D1[i + S].imag
-        z2 = w0.real * D2[i].imag + w0.imag * D2[i].real
-        z3 = w1.real * D2[i + S].imag + w1.imag * D2[i + S].real
-        c0, e0 = _digit(z0, c0, mul, wide, i, b, d)
-        c1, e1 = _digit(z1, c1, mul, wide, i + S, b, d)
-        c2, e2 = _digit(z2, c2, mul, wide, i + M, b, d)
-        c3, e3 = _digit(z3, c3, mul, wide, i + M + S, b, d)
+        u0 = buf[i] * zeta[i].conjugate()
+        u1 = buf[i + S] * zeta[i + S].conjugate()
+        c0, e0 = _digit(u0.real * iw[i], c0, mul, wide, i, b, d)
+        c1, e1 = _digit(u1.real * iw[i + S], c1, mul, wide, i + S, b, d)
+        c2, e2 = _digit(u0.imag * iw[i + M], c2, mul, wide, i + M, b, d)
+        c3, e3 = _digit(u1.imag * iw[i + M + S], c3, mul, wide, i + M + S, b, d)
         roe = max(roe, max(max(e0, e1), max(e2, e3)))
     if not _finish(d, c0, c1, c2, c3, add_at, add_value, wide, b, k, t, c, J, pJ):
         roe = BAD
-    for j in range(M):
-        buf[j] = d[j] * A[j] + d[j + M] * B[j]
+    load_negacyclic(buf, d, zeta, fw)
     return roe
 
 
@@ -144,10 +141,10 @@ def load_cyclic(real, d, fw):
 
 
 @nb.njit(cache=True)
-def load_negacyclic(buf, d, A, B):
+def load_negacyclic(buf, d, zeta, fw):
     M = buf.shape[0]
     for j in range(M):
-        buf[j] = d[j] * A[j] + d[j + M] * B[j]
+        buf[j] = complex(d[j] * fw[j], d[j + M] * fw[j + M]) * zeta[j]
 
 
 @nb.njit(cache=True)

@@ -143,9 +143,8 @@ class _Transform:
             M = L // 2
             self.plan = backend.complex_plan(M)
             self.spectrum = self.plan.buffer
-            zeta = np.exp(1j * np.pi * np.arange(M) / L)
-            self.A, self.B = a[:M] * zeta, 1j * a[M:] * zeta
-            self.D1, self.D2 = np.conj(zeta) * kf / (M * a[:M]), np.conj(zeta) * kf / (M * a[M:])
+            self.zeta = np.exp(1j * np.pi * np.arange(M) / L)  # the right-angle twist, zeta^(L/2) = i
+            self.fw, self.iw = a, kf / (M * a)
         if widths.max() > 32:
             raise ValueError(f"FFT length {L} is too short for n={n}: digits of {widths.max()} bits")
         self.starts = np.array(lay.s, dtype=np.int64)
@@ -174,7 +173,7 @@ class _Transform:
         if self.cyclic:
             self.kern.load_cyclic(self.plan.real, d, self.fw)
         else:
-            self.kern.load_negacyclic(self.plan.buffer, d, self.A, self.B)
+            self.kern.load_negacyclic(self.plan.buffer, d, self.zeta, self.fw)
 
     def finish(self, out: np.ndarray, mul: float, add_at: int, add_value: float) -> float:
         """Inverse FFT of the product's spectrum, carry into `out`, reload the forward input; the round-off."""
@@ -182,7 +181,7 @@ class _Transform:
         if self.cyclic:
             return self.kern.cyclic_step(self.plan.real, out, self.iw, self.fw, mul, add_at, add_value,
                                          *self.carry_args)
-        return self.kern.negacyclic_step(self.plan.buffer, out, self.D1, self.D2, self.A, self.B, mul, add_at,
+        return self.kern.negacyclic_step(self.plan.buffer, out, self.zeta, self.iw, self.fw, mul, add_at,
                                          add_value, *self.carry_args)
 
 

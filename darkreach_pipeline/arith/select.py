@@ -19,10 +19,11 @@ ENV_VAR = "DARKREACH_ARITH"
 MODES = ("auto", "gmp", "fft")
 
 # Bits of N from which the weighted FFT squares faster than SpecialModulus.square_chain, for k = 1..3 and for
-# a 20-bit k (its words are ~9 bits narrower). Measured by `benchmarks/bench_fft.py --crossover`
-# (benchmarks/RESULTS.md, 2026-12-02); in between, interpolated linearly in the bits of k.
-CROSSOVER_BITS_SMALL_K = 8_000
-CROSSOVER_BITS_K20 = 12_000
+# a 20-bit k (its words are ~9 bits narrower). Measured by `benchmarks/bench_fft.py` (crossover table in
+# benchmarks/RESULTS.md, "FFT arithmetic", 2026-12-02: 8k-12k and 12k-16k bits over two runs on a loaded
+# host); in between, interpolated linearly in the bits of k. Near the crossover the two differ by < 1.5x.
+CROSSOVER_BITS_SMALL_K = 10_000
+CROSSOVER_BITS_K20 = 16_000
 
 
 def crossover_bits(k: int) -> int:
