@@ -9,10 +9,11 @@ range makes every residue representable, so a carry always settles). One fused n
 rounds (recording the round-off), multiplies by a small constant (the "square, and multiply by the base"
 of a Fermat test, free here), carries in float64 (exact while |v| < 2^51) and writes the next twisted input.
 
-Precision: 2*log2(b) + 0.6*m <= B_LIMIT_BITS (measured: max round-off ~0.05 there over 8-30 squarings,
-x4 per bit of b, m = 8..18); above it `gfn_arithmetic` returns None and GMP is used. The round-off of
-every product is checked; a product above ROE_REDO is redone in GMP (the base-b length is fixed by m, so
-there is no longer transform to promote to), and after MAX_REDONE such products a chain finishes in GMP.
+Precision: 2*log2(b) + 0.6*m <= B_LIMIT_BITS (measured at the limit: max round-off 0.06-0.09 over
+benchmark chains of thousands of squarings, x4 per bit of b, m = 8..18; benchmarks/RESULTS.md); above it
+`gfn_arithmetic` returns None and GMP is used. The round-off of every product is checked; a product above
+ROE_REDO is redone in GMP (the base-b length is fixed by m, so there is no longer transform to promote to),
+and after MAX_REDONE such products a chain finishes in GMP.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from darkreach_pipeline.arith.base import ArithStats, ModularArithmetic
 from darkreach_pipeline.arith.fft_backend import FFTBackend, get_backend
 from darkreach_pipeline.arith.ibdwt import ROE_REDO
 
-B_LIMIT_BITS = 49.0  # largest 2*log2(b) + 0.6*m accepted (round-off ~0.05; 0.1 at 49.6, 0.4+ at 51.5)
+B_LIMIT_BITS = 49.0  # largest 2*log2(b) + 0.6*m accepted (round-off <= 0.1; ~0.4 at 51.5)
 MAX_REDONE = 3  # products redone in GMP before a chain finishes in GMP
 MAX_SMALL = 1 << 20  # mul_small / sub_small constants (exact in the carry: |digit * c| < 2^51)
 # Bits of N from which the transform beats gmpy2.powmod per squaring (auto mode; bench_fft_generic.py):

@@ -173,3 +173,14 @@ def test_numpy_backend_gives_the_same_residues():
     expected = gmpy2.powmod(x, 2**40, N)
     assert GenericFFTArithmetic(N, backend="numpy").square_chain(x, 40) == expected
     assert GenericFFTArithmetic(N, backend="pyfftw").square_chain(x, 40) == expected
+
+
+def test_modulus_sharing_a_factor_with_2_to_the_n_minus_1():
+    """R = 2^n - 1 must be prime to N (Montgomery needs N^-1 mod R): n moves past every n that 3, 5, 7, 31
+    or 127 would share, and the arithmetic stays exact."""
+    rng = random.Random(23)
+    N = next(N for N in (3 * 5 * 7 * 31 * 127 * random_modulus(bits, rng) for bits in range(3000, 3100))
+             if (N.bit_length() + GUARD_BITS) % 2 == 0)  # the first n tried is even: 3 divides 2^n - 1
+    a = GenericFFTArithmetic(N)
+    assert gmpy2.gcd(N, (mpz(1) << a.n) - 1) == 1 and a.n > N.bit_length() + GUARD_BITS
+    check_operations(a, rng)
