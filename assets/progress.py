@@ -6,13 +6,16 @@ import json
 
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, DagsterInstance, MetadataValue, RunsFilter, asset
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from assets.campaign import certificates
+from assets.checks import CAMPAIGN_CHECKS
 from assets.partitions import campaign_blocks
 from darkreach_pipeline import batching, settings
 from darkreach_pipeline import progress as engine
 from darkreach_pipeline.campaign import CampaignSpec
-from darkreach_pipeline.stores.results import read_stage
+from darkreach_pipeline.stores.integrity import Damage, damaged_blocks
+from darkreach_pipeline.stores.results import read_stage_checked
 from resources.campaigns import CampaignRegistryResource
 from resources.progress import BlockProgress
 from resources.results import ResultsLocation
@@ -41,6 +44,34 @@ def campaign_runs(instance: DagsterInstance, keys: list[str]) -> list[engine.Run
     return runs
 
 
+def checks_passed(instance: DagsterInstance, keys: list[str]) -> set[str]:
+    """Blocks whose latest materialisation of every stage passed its blocking check: the check's latest
+    evaluation succeeded and targeted that materialisation (a stage re-materialised since, or whose check
+    failed or never ran, leaves the block unfinished). candidate_ranges has no check: it must be materialised."""
+    if not keys:
+        return set()
+    passed = set(instance.get_materialized_partitions(AssetKey("candidate_ranges"))) & set(keys)
+    check_keys = [key for check in CAMPAIGN_CHECKS for key in check.check_keys]
+    good: dict = {key: set() for key in check_keys}
+    for info in instance.event_log_storage.get_asset_check_partition_info(check_keys, partition_keys=keys):
+        if (info.latest_execution_status == AssetCheckExecutionRecordStatus.SUCCEEDED and info.is_current
+                and info.latest_materialization_storage_id is not None):
+            good[info.check_key].add(info.partition_key)
+    for blocks in good.values():
+        passed &= blocks
+    return passed
+
+
+def finished_blocks(instance: DagsterInstance, keys: list[str], data_path: str, storage_options: dict | None = None
+                    ) -> tuple[set[str], dict[str, list[Damage]]]:
+    """(blocks whose stages all passed their blocking checks and whose stored files are intact, {block: its
+    damaged files} for blocks that passed their checks but whose files are missing, unreadable or fail their
+    checksum: those count as not finished, so they are run again)."""
+    passed = checks_passed(instance, keys)
+    damaged = damaged_blocks(data_path, sorted(passed), storage_options=storage_options)
+    return passed - set(damaged), damaged
+
+
 def running_states(directory, keys: list[str]) -> dict[str, dict]:
     """The progress files of these blocks that exist on this machine (fleet workers keep theirs locally)."""
     states = {}
@@ -55,11 +86,14 @@ def running_states(directory, keys: list[str]) -> dict[str, dict]:
 def summarise(instance: DagsterInstance, spec: CampaignSpec, data_path: str, progress_dir,
               storage_options: dict | None = None) -> engine.CampaignProgress:
     keys = spec.partition_keys()
-    certified = instance.get_materialized_partitions(AssetKey("certificates"))
-    results = read_stage(data_path, "prp_results", campaign=spec.name, storage_options=storage_options)
-    certs = read_stage(data_path, "certificates", campaign=spec.name, storage_options=storage_options)
-    return engine.campaign_progress(spec, campaign_runs(instance, keys), certified & set(keys), results, certs,
-                             running_states(progress_dir, keys))
+    finished, damaged = finished_blocks(instance, keys, data_path, storage_options)
+    results, bad_results = read_stage_checked(data_path, "prp_results", spec.name, storage_options)
+    certs, bad_certs = read_stage_checked(data_path, "certificates", spec.name, storage_options)
+    for damage in bad_results + bad_certs:  # also blocks not finished yet (e.g. a stage file damaged mid-run)
+        if damage not in damaged.get(damage.partition_key, []):
+            damaged.setdefault(damage.partition_key, []).append(damage)
+    return engine.campaign_progress(spec, campaign_runs(instance, keys), finished, results, certs,
+                                    running_states(progress_dir, keys), damaged)
 
 
 @asset(deps=[certificates], group_name="results")
@@ -79,6 +113,7 @@ def campaign_progress(
         "campaigns": len(summaries),
         "blocks_done": sum(s.count("done") for s in summaries),
         "blocks_failed": sum(s.count("failed") for s in summaries),
+        "blocks_damaged": sum(s.count("damaged") for s in summaries),
         "primes": sum(s.primes for s in summaries),
         "summary": MetadataValue.md("\n\n".join("```\n" + "\n".join(s.lines()) + "\n```" for s in summaries)
                                     or "no campaigns registered"),

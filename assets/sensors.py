@@ -19,31 +19,55 @@ from dagster import (
 
 from assets.jobs import campaign_job
 from assets.partitions import campaign_blocks
-from assets.progress import campaign_runs
+from assets.progress import campaign_runs, finished_blocks
 from darkreach_pipeline import batching
 from darkreach_pipeline.blocks import block_max_runtime
-from darkreach_pipeline.campaign import load_campaign, split_partition_key
+from darkreach_pipeline.campaign import parse_campaign_bytes, read_campaign_file, split_partition_key
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.progress import block_states
 from darkreach_pipeline.settings import inbox_path
 from resources.campaigns import CampaignRegistryResource
+from resources.results import ResultsLocation
+
+UNREADABLE = "unreadable: "  # cursor value of a file that could not be read (instead of its SHA-256)
 
 
 @sensor(job=campaign_job, minimum_interval_seconds=15, default_status=DefaultSensorStatus.RUNNING)
 def campaign_files_sensor(
-    context: SensorEvaluationContext, campaign_registry: CampaignRegistryResource
+    context: SensorEvaluationContext, campaign_registry: CampaignRegistryResource, results_location: ResultsLocation
 ) -> SensorResult | SkipReason:
     """Register each new or changed *.toml in the inbox and launch its blocks, `blocks_per_run` per run (a
     partition key range when more than one). Blocks finished, running or queued are left out (e.g. launched
     for an earlier version of the file with another blocks_per_run); run keys (campaign fingerprint + blocks)
-    keep two ticks from launching the same run."""
+    keep two ticks from launching the same run.
+
+    A file that cannot be read (a directory named *.toml, a FIFO, removed meanwhile, no permission) is
+    skipped and the others go on: its reason is logged once and kept in the cursor as "unreadable: ...", and
+    the file is registered at the first tick that can read it. A readable file that is not a valid campaign
+    (binary, bad TOML, a refused field) is logged and retried when its content changes."""
     folder = Path(inbox_path())
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    files = sorted(folder.glob("*.toml")) if folder.exists() else []
-    changed = [(p, hashlib.sha256(p.read_bytes()).hexdigest()) for p in files]
-    changed = [(p, h) for p, h in changed if seen.get(p.name) != h]
+    changed: list[tuple[Path, bytes]] = []
+    unreadable: list[str] = []
+    noted = False  # a file's reason for being unreadable is new: the cursor must keep it
+    for path in sorted(folder.glob("*.toml")) if folder.exists() else []:
+        try:
+            data = read_campaign_file(path)
+        except CampaignError as exc:
+            note = f"{UNREADABLE}{exc}"
+            unreadable.append(path.name)
+            if seen.get(path.name) != note:
+                context.log.error(f"{path.name}: skipped: {exc}")
+                seen[path.name], noted = note, True
+            continue
+        if seen.get(path.name) != hashlib.sha256(data).hexdigest():
+            changed.append((path, data))
     if not changed:
-        return SkipReason(f"no new campaign files in {folder}")
+        reason = f"no new campaign files in {folder}" + (
+            f"; unreadable, skipped: {', '.join(unreadable)}" if unreadable else "")
+        if noted:
+            return SensorResult(skip_reason=reason, cursor=json.dumps(seen, sort_keys=True))
+        return SkipReason(reason)
     registry = campaign_registry.registry()
     costs = campaign_registry.costs()
     order = context.instance.get_dynamic_partitions(campaign_blocks.name)
@@ -51,10 +75,10 @@ def campaign_files_sensor(
     new_keys: list[str] = []
     runs: list[RunRequest] = []
     requested: set[str] = set()
-    for path, digest in changed:
-        seen[path.name] = digest
+    for path, data in changed:
+        seen[path.name] = hashlib.sha256(data).hexdigest()
         try:
-            spec = load_campaign(path)
+            spec = parse_campaign_bytes(data, path.name)
             registry.register(spec)
         except CampaignError as exc:  # reported and skipped; a fixed file has a new hash and is retried
             context.log.error(f"{path.name}: {exc}")
@@ -64,7 +88,7 @@ def campaign_files_sensor(
             if key not in existing:
                 new_keys.append(key)
                 existing.add(key)
-        skip = busy_or_done(context.instance, keys)
+        skip = busy_or_done(context.instance, keys, results_location)
         # The keys this tick adds come after the instance's, in block order.
         for run in batching.batches([k for k in keys if k not in skip], [*order, *new_keys], spec.blocks_per_run):
             run_key = f"{spec.fingerprint()}:{run[0]}" + (f"..{run[-1]}" if len(run) > 1 else "")
@@ -85,10 +109,11 @@ def campaign_files_sensor(
     )
 
 
-def busy_or_done(instance, keys: list[str]) -> set[str]:
-    """Blocks finished (certificates from a successful run), or in a queued or running run."""
-    certified = instance.get_materialized_partitions(AssetKey("certificates"))
-    states = block_states(keys, campaign_runs(instance, keys), certified)
+def busy_or_done(instance, keys: list[str], results: ResultsLocation) -> set[str]:
+    """Blocks finished (every stage passed its checks, files intact, from a successful run), or in a queued or
+    running run. A damaged or failed block is neither: it is launched again."""
+    finished, _ = finished_blocks(instance, keys, results.base_path, results.storage_options)
+    states = block_states(keys, campaign_runs(instance, keys), finished)
     return {k for k, state in states.items() if state in ("done", "running", "queued")}
 
 

@@ -6,7 +6,7 @@ from upath import UPath
 
 from assets.campaign import certificates, prp_results
 from assets.partitions import campaign_blocks
-from darkreach_pipeline.stores.results import read_stage
+from darkreach_pipeline.stores.results import read_stage_checked
 from darkreach_pipeline.verification.double_check import (
     FIRST_WRONG,
     MATCH,
@@ -71,8 +71,10 @@ def verified_primes(context: AssetExecutionContext, results_location: ResultsLoc
     """Every prime with its status (proven-verified / prp-double-checked / pending) and the evidence;
     also written as verified_primes.csv and top5000.txt beside the parquet files."""
     options = results_location.storage_options
-    certs = read_stage(results_location.base_path, "certificates", storage_options=options)
-    checks = read_stage(results_location.base_path, "double_checks", storage_options=options)
+    certs, damaged = read_stage_checked(results_location.base_path, "certificates", storage_options=options)
+    checks, damaged_checks = read_stage_checked(results_location.base_path, "double_checks", storage_options=options)
+    for damage in damaged + damaged_checks:  # left out (their primes stay pending) until recomputed
+        context.log.error(f"damaged block {damage.partition_key} {damage.what()}")
     frame = verified_primes_frame(certs, checks)
     root = UPath(results_location.base_path, **options)
     root.mkdir(parents=True, exist_ok=True)

@@ -49,7 +49,8 @@ def main() -> None:
                 results.add(chain.run())
                 times["checked"].append(time.perf_counter() - t)
 
-                ck = BlockCheckpointer(FileCheckpointStore(tmp), "bench/000000", "f" * 16, 0, every_seconds=60)
+                ck = BlockCheckpointer(FileCheckpointStore(tmp), "bench/000000", "f" * 16, 0, b"b" * 32,
+                                       every_seconds=60)
                 t = time.perf_counter()
                 results.add(GerbiczChain(reducer, 3, k, n).run(**ck.chain_hooks(n)))
                 times["ckpt"].append(time.perf_counter() - t)

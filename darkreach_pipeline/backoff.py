@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from darkreach_pipeline.redact import redact
+
 FIRST_DELAY = 10.0
 FACTOR = 2.0
 MAX_DELAY = 300.0
@@ -25,7 +27,8 @@ T = TypeVar("T")
 
 
 def _summary(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(getattr(exc, "orig", None) or exc).splitlines() if line.strip()]
+    text = redact(str(getattr(exc, "orig", None) or exc))  # a driver's message may quote its URL
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     return f"{type(exc).__name__}: {lines[0] if lines else 'no message'}"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
+import secrets
 import time
 from collections.abc import Callable
 
@@ -20,7 +21,7 @@ from darkreach_pipeline import __version__
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.checkpointing import BlockCheckpointer
 from darkreach_pipeline.forms import form_for
-from darkreach_pipeline.primality.outcome import PRIME, PROBABLE_PRIME
+from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
 from darkreach_pipeline.proofs.verify import verify_probable_prime
 from darkreach_pipeline.sieve.primes import prime_chunks
 from darkreach_pipeline.stores.costs import CostStore, max_runtime
@@ -30,6 +31,7 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 SURVIVOR = "survivor"
 FACTOR = "factor"
 EXCLUDED = "excluded"
+REJECTED = "rejected"  # certificate status of a claim the independent verifier rejected: not a prime
 
 
 def software_versions() -> str:
@@ -111,7 +113,7 @@ def test_frame(
         checkpointer.total = len(survivors)
         checkpoint = checkpointer.resume()
         if checkpoint is not None:
-            restored = {int(row[spec.axis]): row for row in checkpoint.rows}
+            restored = trusted_rows(spec, checkpoint.rows, checkpointer.log)
     rows = []
     try:
         for i, value in enumerate(survivors):
@@ -165,25 +167,49 @@ def test_frame(
                          "gerbicz_checks": "int64", "rollbacks": "int64", "max_roundoff": "float64"})
 
 
+def trusted_rows(spec: CampaignSpec, rows: list[dict], log: Callable[[str], None]) -> dict[int, dict]:
+    """The rows of a checkpoint (its MAC already verified) that are kept, by axis value: composites only, and
+    only if one of them picked at random gives the same result and RES64 when tested again. A prime or PRP
+    claim from a checkpoint is never trusted: it is tested (and proven) again. A failed spot check discards
+    every row: the block is tested from scratch."""
+    kept = {int(row[spec.axis]): row for row in rows if row.get("result") == COMPOSITE}
+    if len(kept) < len(rows):
+        log(f"{len(rows) - len(kept)} prime/PRP claims in the checkpoint are tested again (never taken from it)")
+    if kept:
+        value = secrets.choice(sorted(kept))
+        outcome = form_for(spec).test(value)
+        row = kept[value]
+        if (outcome.result, outcome.res64) != (row["result"], row["res64"]):
+            log(f"checkpoint spot check failed: {row.get('expression', value)} recorded as {row['result']} "
+                f"(RES64 {row['res64']}), tested again {outcome.result} (RES64 {outcome.res64}): every row of the "
+                "checkpoint is ignored and the block tested again")
+            return {}
+    return kept
+
+
 def certificate_frame(spec: CampaignSpec, results: pd.DataFrame) -> pd.DataFrame:
     """One row per prime or probable prime, with its evidence re-checked by the independent verifier.
 
-    A proof the verifier rejects is downgraded to 'prp' with the reason: never reported as proven.
+    A claim the verifier rejects (a proof, or a probable prime failing the independent PRP test) gets status
+    'rejected' with the reason: never reported as proven or probable. The certificates check then fails, the
+    block is not finished, and the next run re-tests its numbers.
     """
     form = form_for(spec)
     found = results[results["result"].isin([PRIME, PROBABLE_PRIME])]
     rows = []
     for row in found.to_dict("records"):
         value = int(row[spec.axis])
-        certificate = json.loads(row["certificate"])
         if row["result"] == PRIME:
-            ok, note = form.verify(value, certificate)
-            status = "proven" if ok else "prp"
+            try:
+                ok, note = form.verify(value, json.loads(row["certificate"]))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a malformed certificate proves nothing
+                ok, note = False, f"malformed certificate ({type(exc).__name__}: {exc})"
+            status = "proven" if ok else REJECTED
             if not ok:
                 note = f"proof rejected by the verifier: {note}"
         else:
             ok, note = verify_probable_prime(form.members(value), form.useless_bases(value))
-            status = "prp"
+            status = "prp" if ok else REJECTED
         rows.append(
             {
                 **{key: row[key] for key in ("campaign", "block", "form", *form.param_names, spec.axis)},

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +20,11 @@ from typing import Any
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import FORMS, form_class
 
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# Matched with fullmatch only: `$` would also accept a trailing newline ("proth\n").
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+MAX_DESCRIPTION_CHARS = 2_000
+MAX_FILE_BYTES = 1 << 20  # a campaign file is a few lines of TOML
+SHOWN_CHARS = 80  # a value quoted in an error message is cut to this many characters
 MAX_BLOCKS = 10_000
 MAX_BLOCK_SIZE = 1_000_000
 MAX_SIEVE_DEPTH = 2**32 - 1  # the sieve multiplies residues in uint64: p must stay below 2^32
@@ -28,12 +34,18 @@ BLOCK_DIGITS = 6
 COMMON_KEYS = ("name", "form", "block_size", "sieve_depth", "description", "blocks_per_run")
 
 
+def shown(value: Any) -> str:
+    """repr() of a value for an error message, cut short: a 10 MB field must not make a 10 MB message."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}... ({len(text)} characters)"
+
+
 def _int_field(raw: Mapping[str, Any], key: str, minimum: int | None = None) -> int:
     if key not in raw:
         raise CampaignError(key, "is missing")
     value = raw[key]
     if isinstance(value, bool) or not isinstance(value, int):
-        raise CampaignError(key, f"must be a whole number, got {value!r}")
+        raise CampaignError(key, f"must be a whole number, got {shown(value)}")
     if minimum is not None and value < minimum:
         raise CampaignError(key, f"must be >= {minimum}, got {value}")
     return value
@@ -119,15 +131,15 @@ def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
     if not isinstance(raw, Mapping):
         raise CampaignError("<file>", "must be a table of key = value pairs")
     name = raw.get("name")
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise CampaignError(
             "name",
-            f"{name!r} is not a safe partition-key prefix: use 1-63 characters of a-z, 0-9, '_' and '-', "
+            f"{shown(name)} is not a safe partition-key prefix: use 1-63 characters of a-z, 0-9, '_' and '-', "
             "starting with a letter or digit (no '/', ',', '.' or spaces)",
         )
     form_name = raw.get("form")
-    if form_name not in FORMS:
-        raise CampaignError("form", f"unknown form {form_name!r}; valid forms: {', '.join(sorted(FORMS))}")
+    if not isinstance(form_name, str) or form_name not in FORMS:
+        raise CampaignError("form", f"unknown form {shown(form_name)}; valid forms: {', '.join(sorted(FORMS))}")
     form_cls = _variant(form_name, raw)
     key = form_cls.campaign_range_key()
     allowed = set(COMMON_KEYS) | set(form_cls.param_names) | {f"{key}_min", f"{key}_max"}
@@ -169,6 +181,9 @@ def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise CampaignError("description", "must be a string")
+    if len(description) > MAX_DESCRIPTION_CHARS:
+        raise CampaignError("description", f"has {len(description)} characters, over the limit of "
+                            f"{MAX_DESCRIPTION_CHARS}; shorten it (longer notes belong in a file of their own)")
     blocks_per_run = _int_field(raw, "blocks_per_run", minimum=1) if "blocks_per_run" in raw else 1
     if blocks_per_run > MAX_BLOCKS_PER_RUN:
         raise CampaignError("blocks_per_run", f"must be <= {MAX_BLOCKS_PER_RUN}, got {blocks_per_run}")
@@ -199,22 +214,65 @@ def _variant(form_name: str, raw: Mapping[str, Any]):
     raise CampaignError(f"{variants[0].campaign_range_key()}_min", f"is missing: form '{form_name}' needs {keys}")
 
 
-def load_campaign(path: str | Path) -> CampaignSpec:
+def read_campaign_file(path: str | Path) -> bytes:
+    """A campaign file's bytes. Anything that is not a readable regular file of at most MAX_FILE_BYTES (a
+    directory named *.toml, a FIFO, a file removed meanwhile, no permission) is a CampaignError naming the
+    file, the reason and the fix, never an OSError: the sensor skips that file, the CLI exits 2. Opened
+    without blocking, so a FIFO in the watched folder cannot hang the sensor."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text())
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise CampaignError("<file>", f"{path} does not exist") from None
+        raise CampaignError("<file>", f"{path} does not exist (or was removed before it could be read)") from None
+    except PermissionError:
+        raise CampaignError("<file>", f"{path} cannot be read: permission denied; make it readable by the user "
+                            "running darkreach (chmod a+r)") from None
+    except OSError as exc:
+        raise CampaignError("<file>", f"{path} cannot be read: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise CampaignError("<file>", f"{path} is a directory, not a campaign file; rename or move it")
+        if not stat.S_ISREG(mode):
+            raise CampaignError("<file>", f"{path} is not a regular file; a campaign file is a TOML text file")
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES and (chunk := os.read(fd, MAX_FILE_BYTES + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise CampaignError("<file>", f"{path} cannot be read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if size > MAX_FILE_BYTES:
+        raise CampaignError("<file>", f"{path} is larger than {MAX_FILE_BYTES} bytes; a campaign file is a few "
+                            "lines of TOML (README: 'Campaign files')")
+    return b"".join(chunks)
+
+
+def parse_campaign_bytes(data: bytes, source: str | Path) -> CampaignSpec:
+    """Validate the bytes of a campaign file (UTF-8 TOML); `source` names it in errors."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CampaignError("<file>", f"{source} is not UTF-8 text (invalid byte at offset {exc.start}); "
+                            "a campaign file is TOML saved as UTF-8") from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise CampaignError("<file>", f"{path} is not valid TOML: {exc}") from None
+        raise CampaignError("<file>", f"{source} is not valid TOML: {exc}") from None
     return parse_campaign(raw)
+
+
+def load_campaign(path: str | Path) -> CampaignSpec:
+    return parse_campaign_bytes(read_campaign_file(path), path)
 
 
 def split_partition_key(key: str) -> tuple[str, int]:
     """'<campaign>/<block:06d>' -> (campaign, block); a malformed key gets a clear error."""
     name, sep, block = key.rpartition("/")
-    if not sep or not NAME_PATTERN.match(name) or not block.isdigit() or len(block) != BLOCK_DIGITS:
+    if (not sep or not NAME_PATTERN.fullmatch(name) or not (block.isascii() and block.isdigit())
+            or len(block) != BLOCK_DIGITS):
         raise CampaignError(
-            "partition_key", f"{key!r} is not a block key; expected '<campaign>/<block>', e.g. 'quickstart/000003'"
+            "partition_key", f"{shown(key)} is not a block key; expected '<campaign>/<block>', e.g. 'quickstart/000003'"
         )
     return name, int(block)

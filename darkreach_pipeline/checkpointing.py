@@ -22,11 +22,12 @@ class BlockCheckpointer:
         key: str,
         fingerprint: str,
         block: int,
+        secret: bytes,
         every_seconds: float = 60.0,
         every_fraction: float = 0.1,
         log: Callable[[str], None] = lambda message: None,
     ):
-        self.store, self.key, self.fingerprint, self.block = store, key, fingerprint, block
+        self.store, self.key, self.fingerprint, self.block, self.secret = store, key, fingerprint, block, secret
         self.every_seconds, self.every_fraction = every_seconds, every_fraction
         self.log = log
         self.rows: list[dict[str, Any]] = []
@@ -44,7 +45,7 @@ class BlockCheckpointer:
         if blob is None:
             return None
         try:
-            checkpoint = decode(blob, self.fingerprint, self.block)
+            checkpoint = decode(blob, self.fingerprint, self.block, self.secret)
         except CheckpointRejected as exc:
             self.rejected = str(exc)
             self.log(f"checkpoint of {self.key} ignored, its work will be redone: {exc}")
@@ -64,7 +65,7 @@ class BlockCheckpointer:
         return self.total > 0 and (len(self.rows) - self._last_rows) >= max(1, self.every_fraction * self.total)
 
     def save(self) -> None:
-        self.store.save(self.key, Checkpoint(self.fingerprint, self.block, self.rows, self.chain).encode())
+        self.store.save(self.key, Checkpoint(self.fingerprint, self.block, self.rows, self.chain).encode(self.secret))
         self.saves += 1
         self._last_time = time.monotonic()
         self._last_rows = len(self.rows)

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
@@ -16,18 +17,33 @@ from pathlib import Path
 from darkreach_pipeline import batching, settings
 from darkreach_pipeline.campaign import CampaignSpec, load_campaign
 from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.liveness import ProcessId
+from darkreach_pipeline.redact import redact
+from darkreach_pipeline.secret import SecretError, deployment_secret
+from darkreach_pipeline.stores.checkpoints import is_database
+from darkreach_pipeline.stores.claims import HEARTBEAT, ClaimStore
 from darkreach_pipeline.stores.registry import open_registry
-from darkreach_pipeline.stores.results import read_stage
+from darkreach_pipeline.stores.results import read_stage_checked
 
 PRIME_COLUMNS = ["campaign", "form", "expression", "digits", "status", "method", "verified"]
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the run log stays in the instance
+PROCESS_TAG = "darkreach/process"  # host:pid:start of the process executing a `darkreach run` block run
+STOP_GRACE = 3.0  # seconds the running blocks get after SIGTERM to checkpoint and end their runs
 
 
 def _instance():
-    os.environ["DAGSTER_HOME"] = str(settings.ensure_dagster_home())
-    from dagster import DagsterInstance
+    """The deployment's Dagster instance, its storages and the registry's tables created (or migrated) once,
+    under the set-up lock, so that commands started together on a new home do not race to create them."""
+    with settings.setup_lock():
+        os.environ["DAGSTER_HOME"] = str(settings.ensure_dagster_home())
+        from dagster import DagsterInstance
 
-    return DagsterInstance.get()
+        instance = DagsterInstance.get()
+        instance.get_runs(limit=1)  # run, event log and schedule storage exist from here on
+        instance.get_dynamic_partitions("campaign_blocks")
+        instance.all_instigator_state()
+        open_registry(settings.registry_url())
+    return instance
 
 
 def _run_block(run: list[str]) -> tuple[bool, str, float]:
@@ -37,12 +53,13 @@ def _run_block(run: list[str]) -> tuple[bool, str, float]:
 
     start = time.perf_counter()
     job = defs.resolve_job_def("campaign_job")
+    tags = {PROCESS_TAG: ProcessId.this().token}  # a run left STARTED by a killed process is marked failed
     if len(run) == 1:
-        result = job.execute_in_process(partition_key=run[0], instance=_instance(), raise_on_error=False,
+        result = job.execute_in_process(partition_key=run[0], tags=tags, instance=_instance(), raise_on_error=False,
                                         run_config=QUIET)
     else:
-        result = job.execute_in_process(tags=batching.run_tags(run), instance=_instance(), raise_on_error=False,
-                                        run_config=QUIET)
+        result = job.execute_in_process(tags={**batching.run_tags(run), **tags}, instance=_instance(),
+                                        raise_on_error=False, run_config=QUIET)
     seconds = time.perf_counter() - start
     if result.success:
         return True, result.run_id, seconds
@@ -60,19 +77,38 @@ def _run_block(run: list[str]) -> tuple[bool, str, float]:
 
 
 def finished_blocks(instance, keys: list[str]) -> set[str]:
-    """Blocks whose certificates exist from a run that succeeded (so every check passed too); the run may have
-    covered several blocks (a partition key range)."""
-    from dagster import AssetKey
-
+    """Blocks whose stages all passed their blocking checks (in their latest materialisation), whose stored files
+    are intact, and that a successful run covered (it may have covered several blocks: a partition key range).
+    A block with a failed check or a damaged file is not finished: it is run again."""
     from assets.progress import campaign_runs
+    from assets.progress import finished_blocks as intact_and_checked
     from darkreach_pipeline.progress import block_states
 
-    materialized = instance.get_materialized_partitions(AssetKey("certificates"))
-    wanted = [k for k in keys if k in materialized]
-    if not wanted:
+    finished, damaged = intact_and_checked(instance, keys, settings.data_path())
+    for key, damages in damaged.items():
+        print(f"damaged {key}: {'; '.join(d.what() for d in damages)}: running it again", file=sys.stderr)
+    if not finished:
         return set()
-    states = block_states(wanted, campaign_runs(instance, wanted), materialized)
+    wanted = sorted(finished)
+    states = block_states(wanted, campaign_runs(instance, wanted), finished)
     return {k for k, state in states.items() if state == "done"}
+
+
+def fail_dead_runs(instance) -> list[str]:
+    """Runs of `darkreach run` still marked started whose process on this host is gone (kill -9, OOM, power
+    loss) are reported failed, so that status shows the truth instead of "running" forever; their blocks
+    resume from their checkpoints when run again. The ids of the runs so marked."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    marked = []
+    live = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+    for run in instance.get_runs(filters=RunsFilter(statuses=live)):
+        holder = ProcessId.parse(run.tags.get(PROCESS_TAG, ""))
+        if holder is not None and holder.is_gone():
+            instance.report_run_failed(run, f"the process running it ({holder.token}) is gone (killed?); its "
+                                            "blocks resume from their checkpoints when run again")
+            marked.append(run.run_id)
+    return marked
 
 
 def register(spec: CampaignSpec, instance) -> bool:
@@ -123,12 +159,15 @@ class ProgressBars:
             bar.n = state["done"]
             bar.refresh()
 
-    def finish(self, key: str, ok: bool, seconds: float) -> None:
+    def finish(self, key: str, ok: bool, seconds: float, how: str = "") -> None:
         bar = self.bars.pop(key, None)
         if bar is not None:
             bar.close()
         self.finished += 1
-        line = f"[{self.finished}/{self.total}] {key}: {'done' if ok else 'FAILED'} in {seconds:.1f} s"
+        how = how or f"{'done' if ok else 'FAILED'} in {seconds:.1f} s"
+        self.note(f"[{self.finished}/{self.total}] {key}: {how}")
+
+    def note(self, line: str) -> None:
         self.tqdm.write(line, file=sys.stderr)
 
     def close(self) -> None:
@@ -146,37 +185,84 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, _interrupt)
 
 
-def run_blocks(runs: list[list[str]], workers: int) -> dict[str, tuple[bool, str]]:
+def _stop(pool: ProcessPoolExecutor, running: dict[Future, list[str]]) -> None:
+    """SIGTERM to every worker: their tests checkpoint and their runs end as failed. After those runs have
+    ended (or STOP_GRACE seconds) the workers are killed: nothing new is started, the command ends within
+    seconds."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    for process in processes:
+        process.terminate()
+    wait(running, timeout=STOP_GRACE)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_blocks(runs: list[list[str]], workers: int, claims: ClaimStore,
+               finished: Callable[[list[str]], set[str]]) -> dict[str, tuple[bool, str]]:
     """Execute the runs (each one block or several) on `workers` processes; outcome per block (a failed run
-    fails each of its blocks)."""
+    fails each of its blocks).
+
+    A run starts only once this command holds the claim of each of its blocks, and only its blocks that are
+    still unfinished then: a block another command is running is waited for (taken over if that command
+    dies), and not run again once it has finished. At most `workers` runs are handed to the pool at a time,
+    so on SIGTERM no further run is queued anywhere."""
     outcomes: dict[str, tuple[bool, str]] = {}
     bars = ProgressBars([key for run in runs for key in run])
+    waiting = list(runs)
+    announced: set[str] = set()
     running: dict[Future, list[str]] = {}
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_init)
+    beat = time.monotonic()
     try:
-        for run in runs:
-            running[pool.submit(_run_block, run)] = run
-        while running:
-            done, _ = wait(running, timeout=0.3, return_when=FIRST_COMPLETED)
+        while waiting or running:
+            for run in list(waiting):
+                if len(running) >= workers:
+                    break
+                holder = claims.claim(run)
+                if holder is not None:
+                    if run[0] not in announced:
+                        announced.add(run[0])
+                        bars.note(f"{', '.join(run)}: being run by another command ({holder}); waiting for it")
+                    continue
+                waiting.remove(run)
+                done = finished(run)
+                todo = [key for key in run if key not in done]
+                for key in done:
+                    outcomes[key] = (True, "finished by another command")
+                    bars.finish(key, True, 0.0, "finished by another command")
+                if todo == run:
+                    running[pool.submit(_run_block, run)] = run
+                    continue
+                claims.release(run)
+                waiting[:0] = [[key] for key in todo]  # the rest of a partly finished run, block by block
+            if running:
+                completed, _ = wait(running, timeout=0.3, return_when=FIRST_COMPLETED)
+            else:
+                completed = set()
+                time.sleep(1.0)  # every remaining block is held by another command
             bars.poll([key for run in running.values() for key in run])
-            for future in done:
+            for future in completed:
                 run = running.pop(future)
                 try:
                     ok, detail, seconds = future.result()
                 except Exception as exc:  # a worker process died: its blocks fail, finished ones stay done
                     ok, detail, seconds = False, f"worker crashed: {exc!r}", 0.0
+                claims.release(run)
                 for key in run:
                     outcomes[key] = (ok, detail)
                     bars.finish(key, ok, seconds)
+            if time.monotonic() - beat >= HEARTBEAT:
+                claims.heartbeat()
+                beat = time.monotonic()
     except KeyboardInterrupt:
-        # Graceful stop: running blocks get SIGTERM, checkpoint their tests and end their runs as failed.
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
-        bars.close()
+        _stop(pool, running)
         raise
+    finally:
+        bars.close()
+        claims.release()
     pool.shutdown(wait=True)
-    bars.close()
     return outcomes
 
 
@@ -192,23 +278,42 @@ def gather_primes(instance) -> None:
                 instance=instance, resources=build_resources(), run_config=QUIET)
 
 
-def campaign_primes(name: str):
-    """Every prime and PRP of a registered campaign (an unknown name is an error, no primes an empty table)."""
+def campaign_primes(name: str, instance=None):
+    """(every prime and PRP of a registered campaign, the blocks whose certificates file is damaged, or missing
+    though the block was certified, and so left out); an unknown name is an error, no primes an empty table. A
+    claim the independent verifier rejected (status 'rejected') is not a prime: the next run re-tests it."""
     import pandas as pd
+    from upath import UPath
 
+    from assets.progress import checks_passed
+    from darkreach_pipeline.blocks import REJECTED
     from darkreach_pipeline.forms import form_for
+    from darkreach_pipeline.stores.integrity import MISSING, Damage, block_path
 
     spec = open_registry(settings.registry_url()).get(name)
     columns = [*PRIME_COLUMNS, *form_for(spec).param_names, spec.axis]
-    frame = read_stage(settings.data_path(), "certificates", campaign=name)
+    frame, damaged = read_stage_checked(settings.data_path(), "certificates", campaign=name)
+    base = UPath(settings.data_path())
+    certified = checks_passed(instance or _instance(), spec.partition_keys())
+    damaged += [Damage("certificates", key, MISSING) for key in sorted(certified)
+                if not block_path(base, "certificates", key).exists()]
+    if len(frame):
+        frame = frame[frame["status"] != REJECTED]
     if not len(frame):
-        return pd.DataFrame(columns=columns)
-    return frame.sort_values([spec.axis], ignore_index=True)[columns]
+        return pd.DataFrame(columns=columns), damaged
+    return frame.sort_values([spec.axis], ignore_index=True)[columns], damaged
+
+
+def report_damaged(damaged) -> None:
+    for damage in damaged:
+        print(f"damaged {damage.partition_key} {damage.what()}: its primes are not listed; run the campaign "
+              "file again (`darkreach run FILE`) to recompute the block", file=sys.stderr)
 
 
 def cmd_run(args) -> int:
     spec = load_campaign(args.file)
     instance = _instance()
+    fail_dead_runs(instance)
     is_new = register(spec, instance)
     keys = spec.partition_keys()
     done = finished_blocks(instance, keys)
@@ -223,26 +328,28 @@ def cmd_run(args) -> int:
     )
     start = time.time()
     signal.signal(signal.SIGTERM, _interrupt)
+    claims = ClaimStore(settings.registry_url())
     try:
-        outcomes = run_blocks(runs, args.workers) if runs else {}
+        outcomes = run_blocks(runs, args.workers, claims, lambda run: finished_blocks(instance, run)) if runs else {}
     except KeyboardInterrupt:
-        print("interrupted: running blocks saved checkpoints; run the same command again to resume",
-              file=sys.stderr)
+        print("interrupted: running blocks saved checkpoints and no new block was started; run the same command "
+              "again to resume", file=sys.stderr)
         return 130
     failed = {k: d for k, (ok, d) in outcomes.items() if not ok}
     gather_primes(instance)
-    frame = campaign_primes(spec.name)
+    frame, damaged = campaign_primes(spec.name, instance)
+    report_damaged(damaged)
     proven = int((frame["status"] == "proven").sum()) if len(frame) else 0
     print(f"\n{len(frame)} primes in '{spec.name}': {proven} proven, {len(frame) - proven} probable "
           f"({time.time() - start:.1f} s)")
     for row in frame.to_dict("records"):
         how = f"proven by {row['method']}" if row["status"] == "proven" else f"probable prime ({row['method']})"
         print(f"  {row['expression']:<28} {row['digits']:>7} digits  {how}")
-    print(f"\nresults: {settings.data_path()}  (per-block parquet; all primes in primes.csv)")
+    print(f"\nresults: {redact(str(settings.data_path()))}  (per-block parquet; all primes in primes.csv)")
     print(f"dagster instance: {settings.dagster_home()}  (see it with `darkreach ui`)")
     for key, detail in failed.items():
         print(f"FAILED {key}: {detail}", file=sys.stderr)
-    return 1 if failed else 0
+    return 1 if failed or damaged else 0
 
 
 def cmd_register(args) -> int:
@@ -254,12 +361,14 @@ def cmd_register(args) -> int:
 
 
 def cmd_primes(args) -> int:
-    frame = campaign_primes(args.name)
+    """Exit 1 when a block's certificates are damaged: the list then lacks that block's primes."""
+    frame, damaged = campaign_primes(args.name)
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
     else:
         print(frame.to_string(index=False) if len(frame) else f"no primes recorded for '{args.name}'")
-    return 0
+    report_damaged(damaged)
+    return 1 if damaged else 0
 
 
 def cmd_status(args) -> int:
@@ -269,6 +378,7 @@ def cmd_status(args) -> int:
 
     registry = open_registry(settings.registry_url())
     instance = _instance()
+    fail_dead_runs(instance)
     specs = [registry.get(args.name)] if args.name else registry.all()
     if not specs:
         print("no campaigns registered: `darkreach run FILE` or `darkreach register FILE`")
@@ -290,15 +400,23 @@ WORKER_QUEUES = "dagster,sieve,prp,cert"  # asset op_tags "dagster-celery/queue"
 
 
 def worker_argv(queues: str, concurrency: int, name: str | None, loglevel: str) -> list[str]:
-    """The celery command of a fleet worker: dagster-celery's app, this project's code, broker/backend from
-    DARKREACH_BROKER / DARKREACH_BACKEND (the same values the celery executor of the runs uses)."""
+    """The celery command of a fleet worker: dagster-celery's app, this project's code. The broker and result
+    backend are not on it (`ps` shows a command line to every user): worker_env() passes them."""
+    name = name or f"darkreach-{os.getpid()}"
+    return [sys.executable, "-m", "celery", "-A", "dagster_celery.app",
+            "worker", "-Q", queues, "-I", "darkreach_pipeline.definitions", "-n", f"{name}@%h",
+            f"--concurrency={concurrency}", "--prefetch-multiplier=1", f"--loglevel={loglevel}"]
+
+
+def worker_env(config_dir: Path) -> dict[str, str]:
+    """The celery worker's environment: DARKREACH_BROKER / DARKREACH_BACKEND (the values the celery executor of
+    the runs uses) as CELERY_BROKER_URL / CELERY_RESULT_BACKEND, which Celery prefers to any configured value;
+    the fleet's Celery settings module (config_dir) on PYTHONPATH."""
     from darkreach_pipeline.fleet import celery_urls
 
     broker, backend = celery_urls()
-    name = name or f"darkreach-{os.getpid()}"
-    return [sys.executable, "-m", "celery", "-A", "dagster_celery.app", "-b", broker, "--result-backend", backend,
-            "worker", "-Q", queues, "-I", "darkreach_pipeline.definitions", "-n", f"{name}@%h",
-            f"--concurrency={concurrency}", "--prefetch-multiplier=1", f"--loglevel={loglevel}"]
+    path = os.pathsep.join(p for p in (str(config_dir), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": backend, "PYTHONPATH": path}
 
 
 def _stderr(message: str) -> None:
@@ -313,14 +431,16 @@ def cmd_worker(args) -> int:
     a killed worker's step is requeued for another worker)."""
     from darkreach_pipeline import fleet
 
+    deployment_secret(shared=is_database(settings.checkpoint_location()))  # refused now, not at its first step
     queues = ",".join(q.strip() for q in args.queues.split(",") if q.strip())
     argv = worker_argv(queues, args.concurrency, args.name, args.loglevel)
     if not args.no_wait:
         fleet.wait_for_services(_stderr)
-    config_dir = fleet.write_worker_config(settings.darkreach_home() / "celery")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(config_dir), os.environ.get("PYTHONPATH")) if p)
-    print(f"darkreach worker: queues {queues}, concurrency {args.concurrency}: {' '.join(argv)}", flush=True)
-    os.execvp(argv[0], argv)
+    env = worker_env(fleet.write_worker_config(settings.darkreach_home() / "celery"))
+    print(f"darkreach worker: queues {queues}, concurrency {args.concurrency}, broker "
+          f"{redact(env['CELERY_BROKER_URL'])}, result backend {redact(env['CELERY_RESULT_BACKEND'])}: "
+          f"{' '.join(argv)}", flush=True)
+    os.execvpe(argv[0], argv, env)
     return 0
 
 
@@ -378,6 +498,22 @@ def cmd_backfill(args) -> int:
     return 0
 
 
+def cmd_audit(args) -> int:
+    """The integrity audit of a campaign's finished blocks, now (the `integrity_audit` asset runs it nightly):
+    exit 1 when a block is damaged; its files are moved to _quarantine/ and the next run recomputes it."""
+    from assets.progress import checks_passed
+    from darkreach_pipeline.audit import audit_blocks
+
+    spec = open_registry(settings.registry_url()).get(args.name)
+    keys = sorted(checks_passed(_instance(), spec.partition_keys()))
+    report = audit_blocks(spec, settings.data_path(), keys, sample=args.sample, seed=time.time_ns())
+    print(f"{spec.name}: " + "\n".join(report.lines()))
+    if report.damaged:
+        print(f"run the campaign file again (`darkreach run FILE`) to recompute the {len(report.damaged)} damaged "
+              "blocks", file=sys.stderr)
+    return 1 if report.damaged else 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -422,11 +558,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name")
     p.add_argument("--blocks", help="comma-separated block keys (default: every unfinished block)")
     p.set_defaults(func=cmd_backfill)
+    p = sub.add_parser("audit", help="verify a campaign's finished blocks (checksums) and re-derive a sample")
+    p.add_argument("name")
+    p.add_argument("--sample", type=int, default=None,
+                   help="blocks to re-derive (default: 5%% of the finished blocks, at least one)")
+    p.set_defaults(func=cmd_audit)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except CampaignError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (CampaignError, SecretError) as exc:
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2
 
 

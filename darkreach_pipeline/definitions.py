@@ -12,6 +12,7 @@ from dagster import Definitions, ExecutorDefinition, in_process_executor
 
 from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
+from assets.integrity import damaged_blocks_sensor, integrity_audit, integrity_audit_job, integrity_audit_schedule
 from assets.jobs import campaign_job, double_check_job, register_campaign
 from assets.primes import primes
 from assets.progress import campaign_progress
@@ -63,11 +64,12 @@ def build_executor() -> ExecutorDefinition:
 
 
 defs = Definitions(
-    assets=[*CAMPAIGN_ASSETS, primes, campaign_progress, double_checks, verified_primes, worker_reliability],
+    assets=[*CAMPAIGN_ASSETS, primes, campaign_progress, double_checks, verified_primes, worker_reliability,
+            integrity_audit],
     asset_checks=CAMPAIGN_CHECKS,
-    jobs=[campaign_job, register_campaign, double_check_job, progress_job],
-    sensors=[campaign_files_sensor, verification_sensor, progress_sensor],
-    schedules=[audit_schedule],
+    jobs=[campaign_job, register_campaign, double_check_job, progress_job, integrity_audit_job],
+    sensors=[campaign_files_sensor, verification_sensor, progress_sensor, damaged_blocks_sensor],
+    schedules=[audit_schedule, integrity_audit_schedule],
     resources=build_resources(),
     executor=build_executor(),
 )

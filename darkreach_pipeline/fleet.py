@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from darkreach_pipeline.backoff import Backoff, is_connection_error
+from darkreach_pipeline.redact import redact
 
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 DEFAULT_BACKEND = "redis://127.0.0.1:6379/1"
@@ -72,15 +73,6 @@ def write_worker_config(directory: Path) -> Path:
         tmp.write_text(text)
         tmp.replace(path)
     return directory
-
-
-def _redact(url: str) -> str:
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}{':***' if ':' in credentials else ''}@{host}"
 
 
 def is_sql_url(url: str) -> bool:
@@ -158,5 +150,5 @@ def wait_for_services(
     its broker or database waits for them instead of exiting and being restarted in a loop)."""
     make = backoff or (lambda what: Backoff(what, log=log))
     for what, url, probe in worker_dependencies() if needs is None else needs:
-        make(f"{what} {_redact(url)}").call(lambda probe=probe, url=url: probe(url), retry_if=is_service_error)
-        log(f"{what} {_redact(url)}: reachable")
+        make(f"{what} {redact(url)}").call(lambda probe=probe, url=url: probe(url), retry_if=is_service_error)
+        log(f"{what} {redact(url)}: reachable")

@@ -17,6 +17,7 @@ import pandas as pd
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.stores.costs import model_seconds
+from darkreach_pipeline.stores.integrity import Damage
 
 LOG_EVERY_SECONDS = 30.0  # a running block logs its progress at most this often (and once when done)
 BURST_GAP = 0.005  # calls closer than this at a stage's start are a replay (resumed rows), not measured work
@@ -116,7 +117,7 @@ class BlockTracker:
 QUEUED_STATUSES = frozenset({"QUEUED", "NOT_STARTED", "MANAGED"})
 RUNNING_STATUSES = frozenset({"STARTING", "STARTED", "CANCELING"})
 FAILED_STATUSES = frozenset({"FAILURE", "CANCELED"})
-BLOCK_STATES = ("done", "running", "queued", "failed", "not_started")
+BLOCK_STATES = ("done", "running", "queued", "damaged", "failed", "not_started")
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ class CampaignProgress:
     tests_per_second: float | None  # tests of finished blocks / busy time (counts parallel runs)
     eta_seconds: float | None  # time left for the unfinished blocks at the measured pace; 0 when all done
     running: list[dict] = field(default_factory=list)  # progress of running blocks (from progress files)
+    damaged: dict[str, list[str]] = field(default_factory=dict)  # block key -> its damaged stage files
 
     def count(self, state: str) -> int:
         return sum(1 for s in self.states.values() if s == state)
@@ -166,8 +168,9 @@ class CampaignProgress:
         """The text `darkreach status` prints (the first line is the short summary)."""
         done = self.count("done")
         out = [f"{self.name}: {done}/{self.blocks} blocks finished, {self.primes} primes/PRPs"]
+        damaged = f"{self.count('damaged')} damaged, " if self.count("damaged") else ""
         out.append(f"  blocks      {done} done, {self.count('running')} running, {self.count('queued')} queued, "
-                   f"{self.count('failed')} failed, {self.count('not_started')} not started")
+                   f"{damaged}{self.count('failed')} failed, {self.count('not_started')} not started")
         out.append(f"  tested      {self.tested:,} of {self.candidates:,} candidates (the rest removed by the sieve "
                    f"or excluded, or not reached yet); {self.proven} proven, {self.probable} probable primes")
         if self.tests_per_second is not None:
@@ -183,6 +186,10 @@ class CampaignProgress:
         if failed:
             more = f" (+{len(failed) - 10} more)" if len(failed) > 10 else ""
             out.append(f"  failed      {', '.join(failed[:10])}{more}: rerun them (they resume from checkpoints)")
+        for key, damages in list(self.damaged.items())[:10]:
+            out.append(f"  damaged     {key}: {'; '.join(damages)}: not finished, `darkreach run` recomputes it")
+        if len(self.damaged) > 10:
+            out.append(f"  damaged     (+{len(self.damaged) - 10} more blocks)")
         for block in self.running:
             out.append(f"  running     {block['key']} {block.get('stage') or '?'} {block.get('done', 0)}/"
                        f"{block.get('total', 0)}, ETA {format_seconds(block.get('eta_seconds'))}")
@@ -212,10 +219,13 @@ def _merged_length(intervals: Iterable[tuple[float, float]]) -> float:
     return total + (current[1] - current[0] if current is not None else 0.0)
 
 
-def block_states(keys: Sequence[str], runs: Iterable[RunInfo], certified: Iterable[str]) -> dict[str, str]:
-    """done: certificates materialised and a run covering the block succeeded; else running / queued if a run
-    covering it is; else failed if its latest run failed or was canceled; else not_started."""
-    certified = set(certified)
+def block_states(keys: Sequence[str], runs: Iterable[RunInfo], finished: Iterable[str],
+                 damaged: Iterable[str] = ()) -> dict[str, str]:
+    """done: every stage's latest materialisation passed its blocking check, the stored files are intact
+    (`finished`) and a run covering the block succeeded; else running / queued if a run covering it is; else
+    damaged if a stored file of it is missing, unreadable or fails its checksum; else failed if its latest run
+    failed or was canceled; else not_started."""
+    certified, damaged = set(finished), set(damaged)
     wanted = set(keys)
     succeeded: set[str] = set()
     active: dict[str, str] = {}
@@ -238,6 +248,8 @@ def block_states(keys: Sequence[str], runs: Iterable[RunInfo], certified: Iterab
             states[key] = "done"
         elif key in active:
             states[key] = active[key]
+        elif key in damaged:
+            states[key] = "damaged"
         elif key in latest and latest[key].status in FAILED_STATUSES:
             states[key] = "failed"
         else:
@@ -248,19 +260,22 @@ def block_states(keys: Sequence[str], runs: Iterable[RunInfo], certified: Iterab
 def campaign_progress(
     spec: CampaignSpec,
     runs: Iterable[RunInfo],
-    certified: Iterable[str],
+    finished: Iterable[str],
     results: pd.DataFrame,
     certificates: pd.DataFrame,
     running: Mapping[str, dict] | None = None,
+    damaged: Mapping[str, Sequence[Damage]] | None = None,
 ) -> CampaignProgress:
     """The summary of one campaign.
 
-    runs: every campaign_job run covering any of its blocks; certified: block keys whose `certificates` are
-    materialised; results / certificates: the campaign's stored prp_results / certificates rows (may be
-    empty); running: progress-file states by block key (shown for running blocks only)."""
+    runs: every campaign_job run covering any of its blocks; finished: block keys whose stages all passed their
+    blocking checks and whose files are intact; results / certificates: the campaign's stored (intact)
+    prp_results / certificates rows (may be empty); running: progress-file states by block key (shown for
+    running blocks only); damaged: block key -> its damaged stage files."""
     runs = list(runs)
     keys = spec.partition_keys()
-    states = block_states(keys, runs, certified)
+    damaged = {k: [d.what() for d in v] for k, v in (damaged or {}).items() if v}
+    states = block_states(keys, runs, finished, damaged)
     done = {k for k, s in states.items() if s == "done"}
 
     tested = len(results)
@@ -293,5 +308,5 @@ def campaign_progress(
         name=spec.name, blocks=len(keys), states=states, candidates=spec.axis_max - spec.axis_min + 1,
         tested=tested, tested_in_done=tested_in_done, proven=proven, probable=probable,
         engine_seconds=engine_seconds, busy_seconds=busy, tests_per_second=tests_per_second, eta_seconds=eta,
-        running=shown,
+        running=shown, damaged={k: damaged[k] for k in keys if k in damaged},
     )

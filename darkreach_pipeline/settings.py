@@ -5,7 +5,10 @@ Two runs with different DARKREACH_HOME values share nothing (registry, Dagster i
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 DEFAULT_DAGSTER_YAML = """\
@@ -40,6 +43,22 @@ def ensure_dagster_home() -> Path:
     if not config.exists():
         config.write_text(DEFAULT_DAGSTER_YAML)
     return home
+
+
+@contextmanager
+def setup_lock() -> Iterator[None]:
+    """Held while a process creates or migrates the deployment's databases (Dagster's SQLite storages, the
+    registry's tables): two commands starting at once on a new home otherwise both stamp Dagster's schema
+    ("alembic_version has more than one head", the instance broken for good). An flock on
+    DARKREACH_HOME/.setup.lock: released by the kernel if its holder dies, so it can never stay stuck."""
+    home = darkreach_home()
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".setup.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def registry_url() -> str:

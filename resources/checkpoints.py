@@ -4,7 +4,8 @@ from dagster import ConfigurableResource
 
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.checkpointing import BlockCheckpointer
-from darkreach_pipeline.stores.checkpoints import open_checkpoint_store
+from darkreach_pipeline.secret import deployment_secret
+from darkreach_pipeline.stores.checkpoints import is_database, open_checkpoint_store
 
 
 class CheckpointStoreResource(ConfigurableResource):
@@ -17,5 +18,5 @@ class CheckpointStoreResource(ConfigurableResource):
     def for_block(self, partition_key: str, spec: CampaignSpec, block: int, log) -> BlockCheckpointer:
         return BlockCheckpointer(
             open_checkpoint_store(self.location), partition_key, spec.fingerprint(), block,
-            self.every_seconds, self.every_fraction, log,
+            deployment_secret(shared=is_database(self.location)), self.every_seconds, self.every_fraction, log,
         )

@@ -1,4 +1,5 @@
-"""Pandas DataFrames as parquet files, one per partition, on any fsspec path (local, s3://, memory://)."""
+"""Pandas DataFrames as parquet files, one per partition, on any fsspec path (local, s3://, memory://); each file
+carries a checksum verified on read (darkreach_pipeline/stores/integrity.py)."""
 
 
 import pandas as pd
@@ -12,6 +13,8 @@ from dagster import (
 )
 from pydantic import Field
 from upath import UPath
+
+from darkreach_pipeline.stores.integrity import DamagedBlockError, identity_of, read_block, write_block
 
 
 class PandasParquetIOManager(UPathIOManager):
@@ -43,23 +46,14 @@ class PandasParquetIOManager(UPathIOManager):
         context.add_output_metadata({"blocks_stored": len(paths), "folder": MetadataValue.path(str(first.parent))})
 
     def dump_to_path(self, context: OutputContext, obj: pd.DataFrame, path: UPath) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("wb") as f:
-            obj.to_parquet(f, index=False)
-        tmp.rename(path)  # readers never see a half-written file
+        # with its checksum, atomically (darkreach_pipeline/stores/integrity.py)
+        write_block(path, obj, identity_of(self._base_path, path))
 
     def load_from_path(self, context: InputContext, path: UPath) -> pd.DataFrame:
         try:
-            with path.open("rb") as f:
-                return pd.read_parquet(f)
-        except FileNotFoundError:
-            raise
-        except Exception as exc:  # a truncated or foreign file: say which, and how to recover
-            raise Failure(
-                description=f"stored output {path} is unreadable ({type(exc).__name__}: {exc}); nothing else is "
-                f"affected: re-materialise asset '{context.asset_key.to_user_string()}' for this partition "
-                "to rewrite it"
-            ) from None
+            return read_block(path, identity_of(self._base_path, path))
+        except DamagedBlockError as exc:  # say which block, and that rerunning it recovers
+            raise Failure(description=str(exc)) from None
 
 
 class ParquetIOManager(ConfigurableIOManagerFactory):

@@ -1,7 +1,9 @@
 """Checkpoints of a block in progress: finished result rows and the verified state of a long test.
 
-A checkpoint is trusted only if its content hash, campaign fingerprint, block and software
-version all match; anything else is reported and ignored (the work is redone, never trusted).
+A checkpoint is trusted only if its MAC (HMAC-SHA256 keyed with the deployment's secret, secret.py), campaign
+fingerprint, block and software version all match; anything else is reported and ignored (the work is redone,
+never trusted). A plain content hash would not do: whoever can write the store (shared in fleet mode) could
+forge rows and recompute it.
 Local files are written atomically (temp file + rename); a SQL store (SQLite/PostgreSQL) lets
 another machine resume a block.
 """
@@ -9,6 +11,7 @@ another machine resume a block.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 from dataclasses import dataclass, field
@@ -21,7 +24,7 @@ from darkreach_pipeline import __version__
 from darkreach_pipeline.backoff import Backoff, retrying
 from darkreach_pipeline.stores.registry import create_engine, create_tables, store_backoff
 
-FORMAT = 1
+FORMAT = 2  # 1: unkeyed sha256, no longer trusted
 
 
 @dataclass
@@ -34,28 +37,35 @@ class Checkpoint:
     chain: dict[str, Any] | None = None  # {"value": n, "done": squarings, "x", "d", "start": hex strings}
     software: str = __version__
 
-    def encode(self) -> bytes:
+    def encode(self, secret: bytes) -> bytes:
         body = json.dumps(
             {"format": FORMAT, "fingerprint": self.campaign_fingerprint, "block": self.block, "rows": self.rows,
              "chain": self.chain, "software": self.software},
             sort_keys=True,
         )
-        digest = hashlib.sha256(body.encode()).hexdigest()
-        return json.dumps({"sha256": digest, "body": body}).encode()
+        return json.dumps({"hmac_sha256": mac(secret, body), "body": body}).encode()
+
+
+def mac(secret: bytes, body: str) -> str:
+    return hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
 
 
 class CheckpointRejected(ValueError):
     """A checkpoint exists but cannot be trusted; the message says why."""
 
 
-def decode(blob: bytes, fingerprint: str, block: int) -> Checkpoint:
+def decode(blob: bytes, fingerprint: str, block: int, secret: bytes) -> Checkpoint:
     try:
         outer = json.loads(blob)
         body = outer["body"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise CheckpointRejected(f"unreadable checkpoint ({exc})") from None
-    if hashlib.sha256(body.encode()).hexdigest() != outer.get("sha256"):
-        raise CheckpointRejected("content hash does not match: the checkpoint is corrupt")
+        claimed = outer.get("hmac_sha256")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CheckpointRejected(f"unreadable checkpoint ({exc!r})") from None
+    if not isinstance(body, str) or not isinstance(claimed, str):
+        raise CheckpointRejected("no MAC: written by an older version or by someone without the deployment's secret")
+    if not hmac.compare_digest(mac(secret, body), claimed):
+        raise CheckpointRejected("MAC does not match: the checkpoint is corrupt, forged, or written with another "
+                                 "secret (fleet mode: set the same DARKREACH_SECRET on every machine)")
     data = json.loads(body)
     if data.get("format") != FORMAT or data.get("software") != __version__:
         raise CheckpointRejected(f"written by software {data.get('software')!r}, this is {__version__}")
@@ -134,8 +144,12 @@ class SqlCheckpointStore:
             conn.execute(_table.delete().where(_table.c.key == key))
 
 
+def is_database(location: str) -> bool:
+    return "://" in location and not location.startswith("file://")
+
+
 def open_checkpoint_store(location: str) -> CheckpointStore:
     """A folder path (the default), or a database URL (sqlite:///..., postgresql://...)."""
-    if "://" in location and not location.startswith("file://"):
+    if is_database(location):
         return SqlCheckpointStore(location)
     return FileCheckpointStore(location.removeprefix("file://"))

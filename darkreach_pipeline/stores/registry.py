@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from darkreach_pipeline.backoff import Backoff, is_connection_error, retrying
 from darkreach_pipeline.campaign import CampaignSpec, parse_campaign, split_partition_key
 from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.redact import redact
 
 metadata = sa.MetaData()
 campaigns = sa.Table(
@@ -49,8 +50,7 @@ def create_engine(url: str) -> sa.Engine:
 
 def store_backoff(what: str, url: str) -> Backoff:
     """The back-off of one store's database; the log names the store and its URL (password hidden)."""
-    shown = sa.engine.make_url(sqlalchemy_url(url)).render_as_string(hide_password=True)
-    return Backoff(f"{what} database {shown}")
+    return Backoff(f"{what} database {redact(sqlalchemy_url(url))}")
 
 
 def create_tables(engine: sa.Engine, tables: sa.MetaData, backoff: Backoff) -> None:
@@ -145,7 +145,7 @@ class CampaignRegistry:
         if spec is None:
             raise CampaignError(
                 "partition_key",
-                f"{partition_key!r} belongs to campaign '{name}', which is not in the registry at {self.url}: "
+                f"{partition_key!r} belongs to campaign '{name}', which is not in the registry at {redact(self.url)}: "
                 "register the campaign again, or delete this stale partition key",
             )
         if block >= spec.block_count:

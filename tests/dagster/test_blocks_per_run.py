@@ -29,6 +29,7 @@ from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.stores.registry import open_registry
 from darkreach_pipeline.stores.results import read_stage
 from resources.campaigns import CampaignRegistryResource
+from resources.results import ResultsLocation
 
 ASSETS = ["candidate_ranges", "sieve_survivors", "prp_results", "certificates"]
 FOUR_BLOCKS = {**PROTH, "n_max": 160}  # n = 1..160: blocks of 40 -> 4 blocks
@@ -219,7 +220,8 @@ def test_a_failed_check_in_a_range_fails_the_run_and_names_the_block(darkreach_h
 
 def _tick(instance, cursor=None):
     context = build_sensor_context(instance=instance, cursor=cursor, resources={
-        "campaign_registry": CampaignRegistryResource(url=settings.registry_url())})
+        "campaign_registry": CampaignRegistryResource(url=settings.registry_url()),
+        "results_location": ResultsLocation(base_path=settings.data_path())})
     return campaign_files_sensor(context)
 
 

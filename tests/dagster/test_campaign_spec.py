@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from conftest import PROTH, RIESEL
+from conftest import PROTH, RIESEL, toml_text
 
 from darkreach_pipeline.campaign import (
     MAX_BLOCKS,
+    MAX_DESCRIPTION_CHARS,
+    MAX_FILE_BYTES,
     MAX_SIEVE_DEPTH,
     MIN_SIEVE_DEPTH,
     CampaignSpec,
@@ -334,3 +338,78 @@ def test_auto_sieve_depth_grows_with_the_numbers():
     small = spec(sieve_depth="auto", n_min=1, n_max=1000, block_size=100)
     large = spec(sieve_depth="auto", n_min=100_000, n_max=101_000, block_size=100)
     assert large.sieve_depth > small.sieve_depth
+
+
+# ----- names, free text and unreadable files (issue #10 items 6 and 9) -----------------------------------------
+
+
+@pytest.mark.parametrize("name", ["proth\n", "proth\r\n", "\nproth", "proth\n\n"])
+def test_a_name_with_a_newline_is_refused(name):
+    err = error_for({**PROTH, "name": name})
+    assert err.field == "name"
+
+
+def test_a_block_key_with_a_newline_or_non_ascii_digits_is_refused():
+    for key in ("proth\n/000001", "proth/000001\n", "proth/00000\u0661"):
+        with pytest.raises(CampaignError) as info:
+            split_partition_key(key)
+        assert info.value.field == "partition_key"
+
+
+def test_description_length_is_limited():
+    assert spec(description="x" * MAX_DESCRIPTION_CHARS).description == "x" * MAX_DESCRIPTION_CHARS
+    err = error_for({**PROTH, "description": "x" * 10_000_000})
+    assert err.field == "description"
+    assert f"limit of {MAX_DESCRIPTION_CHARS}" in str(err) and len(str(err)) < 300
+
+
+@pytest.mark.parametrize(("field", "value"), [("name", "x" * 10_000_000), ("form", "x" * 10_000_000),
+                                              ("k", "3" * 10_000_000), ("sieve_depth", "9" * 10_000_000)])
+def test_a_huge_value_is_not_echoed_in_full(field, value):
+    err = error_for({**PROTH, field: value})
+    assert err.field == field and len(str(err)) < 400
+
+
+@pytest.mark.parametrize("form", [["kbn"], {"a": 1}, 7])
+def test_a_form_that_is_not_a_string_is_refused(form):
+    err = error_for({**PROTH, "form": form})
+    assert err.field == "form" and "valid forms" in str(err)
+
+
+def unreadable_files(folder):
+    """(path, words of the error) for files a watched folder may hold that cannot be campaign files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    binary = folder / "binary.toml"
+    binary.write_bytes(bytes(range(256)) * 4)
+    directory = folder / "dir.toml"
+    directory.mkdir()
+    fifo = folder / "fifo.toml"
+    os.mkfifo(fifo)
+    dangling = folder / "gone.toml"
+    dangling.symlink_to(folder / "removed-meanwhile")
+    loop = folder / "loop.toml"
+    loop.symlink_to(loop)
+    huge = folder / "huge.toml"
+    huge.write_text(f'description = "{"x" * MAX_FILE_BYTES}"\n')
+    nul = folder / "nul.toml"
+    nul.write_bytes(b'name = "proth"\x00\n')
+    return [(binary, "not UTF-8"), (directory, "is a directory"), (fifo, "not a regular file"),
+            (dangling, "does not exist"), (loop, "cannot be read"), (huge, f"larger than {MAX_FILE_BYTES}"),
+            (nul, "not valid TOML")]
+
+
+def test_unreadable_files_are_campaign_errors_naming_the_file(tmp_path):
+    for path, words in unreadable_files(tmp_path / "inbox"):
+        with pytest.raises(CampaignError) as info:
+            load_campaign(path)
+        assert info.value.field == "<file>" and str(path) in str(info.value) and words in str(info.value), path
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_a_file_without_read_permission(tmp_path):
+    path = tmp_path / "secret.toml"
+    path.write_text(toml_text(PROTH))
+    path.chmod(0)
+    with pytest.raises(CampaignError) as info:
+        load_campaign(path)
+    assert "permission denied" in str(info.value) and "chmod" in str(info.value)

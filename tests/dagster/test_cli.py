@@ -255,3 +255,23 @@ def test_dagster_asset_materialize_on_a_registered_campaign(ran, pari_primes):
     assert "Asset check 'every_prime_has_verified_certificate' on 'certificates' passed" in proc.stderr + proc.stdout
     with open(home / "data" / "primes.csv") as f:
         assert {int(r["n"]) for r in csv.DictReader(f)} == pari_primes(*PARI_ARGS)
+
+
+@pytest.mark.parametrize("command", ["run", "register"])
+def test_an_unreadable_campaign_file_exits_2_naming_it(tmp_path, monkeypatch, capsys, command):
+    """A directory named *.toml, a binary file, a FIFO, a missing file: `error: ...` naming the file, exit 2,
+    no traceback and nothing written (a directory or a binary file used to end in an OSError's traceback)."""
+    from darkreach_pipeline import cli
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("DARKREACH_HOME", str(home))
+    (tmp_path / "dir.toml").mkdir()
+    (tmp_path / "binary.toml").write_bytes(bytes(range(256)))
+    os.mkfifo(tmp_path / "fifo.toml")
+    for name, reason in (("dir.toml", "is a directory"), ("binary.toml", "not UTF-8"),
+                         ("fifo.toml", "not a regular file"), ("missing.toml", "does not exist")):
+        assert cli.main([command, str(tmp_path / name)]) == 2, name
+        err = capsys.readouterr().err
+        assert err.startswith("error: campaign field '<file>'") and str(tmp_path / name) in err and reason in err
+    assert list(home.iterdir()) == []

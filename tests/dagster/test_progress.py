@@ -111,8 +111,8 @@ def test_campaign_summary_from_known_inputs():
     assert summary.states == {K[0]: "done", K[1]: "done", K[2]: "failed", K[3]: "running"}
     assert summary.as_dict() == {
         "campaign": "proth", "blocks": 4, "blocks_done": 2, "blocks_running": 1, "blocks_queued": 0,
-        "blocks_failed": 1, "blocks_not_started": 0, "candidates": 160, "tested": 12, "primes": 4, "proven": 3,
-        "probable": 1, "engine_seconds": 6.0, "busy_seconds": 40.0, "tests_per_second": 0.25,
+        "blocks_damaged": 0, "blocks_failed": 1, "blocks_not_started": 0, "candidates": 160, "tested": 12,
+        "primes": 4, "proven": 3, "probable": 1, "engine_seconds": 6.0, "busy_seconds": 40.0, "tests_per_second": 0.25,
         "eta_seconds": round(eta, 1)}
     assert summary.lines() == [
         "proth: 2/4 blocks finished, 4 primes/PRPs",

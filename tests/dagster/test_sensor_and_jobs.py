@@ -24,6 +24,7 @@ from darkreach_pipeline import settings
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.stores.registry import CampaignRegistry
 from resources.campaigns import CampaignRegistryResource
+from resources.results import ResultsLocation
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -43,7 +44,8 @@ def registry() -> CampaignRegistry:
 def tick(instance, cursor=None):
     context = build_sensor_context(
         instance=instance, cursor=cursor,
-        resources={"campaign_registry": CampaignRegistryResource(url=settings.registry_url())},
+        resources={"campaign_registry": CampaignRegistryResource(url=settings.registry_url()),
+                   "results_location": ResultsLocation(base_path=settings.data_path())},
     )
     return campaign_files_sensor(context)
 
@@ -136,6 +138,39 @@ def test_sensor_malformed_toml_is_reported(darkreach_home, instance, capfd):
     result = tick(instance)
     assert isinstance(result, SensorResult) and result.run_requests == []
     assert reported(capfd, "broken.toml: campaign field '<file>'", "not valid TOML")
+
+
+def test_sensor_skips_unreadable_files_and_registers_the_good_one(darkreach_home, instance, write_campaign, capfd):
+    """A binary file, a directory named *.toml, a FIFO and a file removed between listing and reading used to
+    end the tick with an exception, for every campaign of the folder."""
+    folder = inbox(darkreach_home)
+    write_campaign(PROTH, path=folder / "good.toml")
+    (folder / "binary.toml").write_bytes(bytes(range(256)) * 4)
+    (folder / "dir.toml").mkdir()
+    os.mkfifo(folder / "fifo.toml")
+    (folder / "gone.toml").symlink_to(folder / "removed-meanwhile")
+    result = tick(instance)
+    assert isinstance(result, SensorResult)
+    assert [r.partition_key for r in result.run_requests] == parse_campaign(PROTH).partition_keys()
+    assert registry().names() == ["proth"]
+    errors = [line for line in capfd.readouterr().err.splitlines() if " - ERROR - " in line]
+    assert any("binary.toml: campaign field '<file>': binary.toml is not UTF-8" in line for line in errors), errors
+    for name, reason in (("dir.toml", "is a directory"), ("fifo.toml", "not a regular file"),
+                         ("gone.toml", "does not exist")):
+        assert any(f"{name}: skipped: campaign field '<file>'" in line and reason in line for line in errors), name
+        assert json.loads(result.cursor)[name].startswith("unreadable: "), name
+
+    # logged once: the next tick skips quietly, naming the files it could not read
+    again = tick(instance, result.cursor)
+    assert isinstance(again, SkipReason)
+    assert "unreadable, skipped: dir.toml, fifo.toml, gone.toml" in again.skip_message
+    assert not reported(capfd, "skipped")
+
+    # the file made readable is registered at the next tick
+    write_campaign(RIESEL, path=folder / "binary.toml")
+    fixed = tick(instance, result.cursor)
+    assert [r.partition_key for r in fixed.run_requests] == parse_campaign(RIESEL).partition_keys()
+    assert registry().names() == ["proth", "riesel"]
 
 
 def test_sensor_two_files_with_the_same_campaign(darkreach_home, instance, write_campaign):
@@ -232,13 +267,53 @@ def test_register_campaign_job_changed_definition_fails_naming_n_max(darkreach_h
     assert registry().get("proth").axis_max == 120
 
 
+@pytest.mark.parametrize(("field", "value", "words"), [
+    ("name", "proth\n", "is not a safe partition-key prefix"),
+    ("description", "x" * 10_000_000, "over the limit of 2000"),
+    ("sieve_depth", "1000\n", "must be a whole number"),
+])
+def test_register_campaign_job_refuses_bad_config_naming_the_field(darkreach_home, instance, field, value, words):
+    """A trailing newline in the name used to be registered (the pattern ended in `$`), and a 10 MB description
+    too; each now fails the run with one message naming the field and the fix, and writes nothing."""
+    result = execute_register_job(instance, **{field: value})
+    assert not result.success
+    messages = step_failures(result)
+    assert len(messages) == 1 and f"campaign field '{field}'" in messages[0] and words in messages[0], messages
+    assert len(messages[0]) < 500
+    assert registry().names() == []
+    assert instance.get_dynamic_partitions("campaign_blocks") == []
+
+
+def test_register_campaign_config_has_every_forms_fields():
+    """The Launchpad can register a campaign of any form: the config knows each form's parameters and range."""
+    from assets.jobs import CampaignConfig
+    from darkreach_pipeline.campaign import COMMON_KEYS
+    from darkreach_pipeline.forms import FORMS
+
+    fields = set(CampaignConfig.model_fields)
+    for variants in FORMS.values():
+        for form in variants:
+            key = form.campaign_range_key()
+            assert {*form.param_names, f"{key}_min", f"{key}_max"} <= fields, form
+    assert set(COMMON_KEYS) <= fields
+
+
+def test_register_campaign_job_registers_another_form(darkreach_home, instance):
+    raw = {"name": "primorial-small", "form": "primorial", "c": 1, "p_min": 2, "p_max": 200, "block_size": 100,
+           "sieve_depth": 1000}
+    result = execute_register_job(instance, **{**dict.fromkeys(PROTH), **raw})
+    assert result.success, step_failures(result)
+    assert registry().get("primorial-small") == parse_campaign(raw)
+
+
 def test_register_campaign_job_without_the_parquet_io_manager(darkreach_home, instance):
     """The op's logic alone (registry resource only, default IO manager)."""
     from assets.jobs import register_campaign
 
     result = register_campaign.execute_in_process(
         run_config=register_config(), instance=instance,
-        resources={"campaign_registry": CampaignRegistryResource(url=settings.registry_url())},
+        resources={"campaign_registry": CampaignRegistryResource(url=settings.registry_url()),
+                   "results_location": ResultsLocation(base_path=settings.data_path())},
     )
     assert result.success
     assert instance.get_dynamic_partitions("campaign_blocks") == parse_campaign(PROTH).partition_keys()
@@ -256,7 +331,7 @@ def test_definitions_load():
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     assert keys == {AssetKey(k) for k in ("candidate_ranges", "sieve_survivors", "prp_results", "certificates",
                                           "primes", "campaign_progress", "double_checks", "verified_primes",
-                                          "worker_reliability")}
+                                          "worker_reliability", "integrity_audit")}
     graph = defs.resolve_asset_graph()
     policies = {graph.get(AssetKey(k)).backfill_policy for k in ("candidate_ranges", "sieve_survivors",
                                                                   "prp_results", "certificates")}

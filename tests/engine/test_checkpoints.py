@@ -1,5 +1,6 @@
 """Checkpoints inside a block: atomic, verified, resumable after kill -9, saved on SIGTERM."""
 
+import hashlib
 import json
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from darkreach_pipeline.stores.checkpoints import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+SECRET = b"s" * 32  # the deployment secret of these tests (the crash driver uses the same)
 VOLATILE = ["seconds", "gerbicz_checks"]  # cost and bookkeeping; every result column must match
 
 DRIVER = """
@@ -40,7 +42,7 @@ store_dir, out, n_min, n_max = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(s
 spec = parse_campaign(dict(name="crash", form="kbn", k=3, b=2, c=1, n_min=n_min, n_max=n_max,
                            block_size=n_max - n_min + 1, sieve_depth=2000))
 sieved = blocks.sieve_frame(spec, 0, blocks.candidate_frame(spec, 0))
-ck = BlockCheckpointer(FileCheckpointStore(store_dir), "crash/000000", spec.fingerprint(), 0,
+ck = BlockCheckpointer(FileCheckpointStore(store_dir), "crash/000000", spec.fingerprint(), 0, b"s" * 32,
                        every_seconds=0.2, every_fraction=0.05, log=lambda m: print(m, flush=True))
 frame = blocks.test_frame(spec, 0, sieved, checkpointer=ck)
 frame.to_parquet(out)
@@ -126,8 +128,8 @@ def test_sigterm_saves_a_checkpoint_and_exits_promptly(tmp_path):
     assert len(_checkpoint(tmp_path)["rows"]) >= before
 
 
-def _checkpointer(store, fingerprint="f" * 16, block=0):
-    return BlockCheckpointer(store, "c/000000", fingerprint, block)
+def _checkpointer(store, fingerprint="f" * 16, block=0, secret=SECRET):
+    return BlockCheckpointer(store, "c/000000", fingerprint, block, secret)
 
 
 @pytest.mark.parametrize("kind", ["file", "sqlite"])
@@ -145,7 +147,7 @@ def test_store_round_trip_and_rejections(tmp_path, kind):
     blob = store.load("c/000000")
     store.save("c/000000", blob.replace(b"res64", b"res65"))  # corrupt the content
     corrupt = _checkpointer(store)
-    assert corrupt.resume() is None and "content hash" in corrupt.rejected
+    assert corrupt.resume() is None and "MAC does not match" in corrupt.rejected
     store.save("c/000000", b"\x00garbage")
     assert _checkpointer(store).resume() is None
     store.delete("c/000000")
@@ -153,9 +155,9 @@ def test_store_round_trip_and_rejections(tmp_path, kind):
 
 
 def test_other_software_version_is_rejected():
-    blob = Checkpoint("f" * 16, 0, [], None, software="0.0.0-old").encode()
+    blob = Checkpoint("f" * 16, 0, [], None, software="0.0.0-old").encode(SECRET)
     with pytest.raises(CheckpointRejected, match="software"):
-        decode(blob, "f" * 16, 0)
+        decode(blob, "f" * 16, 0, SECRET)
 
 
 def test_postgres_checkpoint_store(postgres_url):
@@ -172,7 +174,77 @@ def test_postgres_checkpoint_store(postgres_url):
 def test_blocks_with_checkpointer_equal_clean_run(tmp_path):
     spec = _spec(1000, 1199)
     sieved = blocks.sieve_frame(spec, 0, blocks.candidate_frame(spec, 0))
-    ck = BlockCheckpointer(FileCheckpointStore(tmp_path), "crash/000000", spec.fingerprint(), 0, every_seconds=0)
+    ck = BlockCheckpointer(FileCheckpointStore(tmp_path), "crash/000000", spec.fingerprint(), 0, SECRET,
+                           every_seconds=0)
     with_ck = blocks.test_frame(spec, 0, sieved, checkpointer=ck)
     assert ck.saves >= 1
     _same(with_ck, blocks.test_frame(spec, 0, sieved))
+
+
+# The issue's drill: a forged checkpoint row marks the prime 3*2^18+1 composite. It must never be resumed.
+FORGED_N = 18
+
+
+def _forgery_setup(tmp_path):
+    spec = parse_campaign(dict(name="forge", form="kbn", k=3, b=2, c=1, n_min=1, n_max=40, block_size=40,
+                               sieve_depth=100))
+    sieved = blocks.sieve_frame(spec, 0, blocks.candidate_frame(spec, 0))
+    clean = blocks.test_frame(spec, 0, sieved)
+    assert clean.set_index("n").loc[FORGED_N, "result"] == "prime"
+    forged = clean.to_dict("records")
+    for row in forged:
+        if row["n"] == FORGED_N:
+            row.update(result="composite", method="fermat")
+    return spec, sieved, clean, forged, FileCheckpointStore(tmp_path)
+
+
+def _resume(spec, sieved, store):
+    log: list[str] = []
+    ck = BlockCheckpointer(store, "forge/000000", spec.fingerprint(), 0, SECRET, log=log.append)
+    return blocks.test_frame(spec, 0, sieved, checkpointer=ck), ck, log
+
+
+def _unkeyed(spec, rows) -> bytes:
+    """What a forger without the secret can write: the body with a matching plain content hash (format 1)."""
+    body = json.dumps({"format": 1, "fingerprint": spec.fingerprint(), "block": 0, "rows": rows, "chain": None,
+                       "software": Checkpoint("", 0).software}, sort_keys=True)
+    return json.dumps({"sha256": hashlib.sha256(body.encode()).hexdigest(), "body": body}).encode()
+
+
+@pytest.mark.parametrize("how", ["unkeyed content hash", "another secret"])
+def test_forged_checkpoint_row_is_rejected_and_the_prime_found(tmp_path, how):
+    spec, sieved, clean, forged, store = _forgery_setup(tmp_path)
+    blob = (_unkeyed(spec, forged) if how == "unkeyed content hash"
+            else Checkpoint(spec.fingerprint(), 0, forged).encode(b"x" * 32))
+    store.save("forge/000000", blob)
+    frame, ck, log = _resume(spec, sieved, store)
+    assert ck.rejected and "MAC" in ck.rejected
+    assert any("ignored, its work will be redone" in line for line in log)
+    assert frame.set_index("n").loc[FORGED_N, "result"] == "prime"
+    _same(frame, clean)
+
+
+def test_checkpoint_with_a_valid_mac_but_a_wrong_row_fails_its_spot_check(tmp_path):
+    """A checkpoint keyed with the right secret (a bug, a leaked secret) holding the forged row only: the spot
+    check re-tests it, and the whole checkpoint is dropped."""
+    spec, sieved, clean, forged, store = _forgery_setup(tmp_path)
+    store.save("forge/000000", Checkpoint(spec.fingerprint(), 0, [r for r in forged if r["n"] == FORGED_N])
+               .encode(SECRET))
+    frame, ck, log = _resume(spec, sieved, store)
+    assert ck.rejected is None  # the MAC is fine
+    assert any("spot check failed" in line for line in log), log
+    assert frame.set_index("n").loc[FORGED_N, "result"] == "prime"
+    _same(frame, clean)
+
+
+def test_prime_claims_from_a_checkpoint_are_always_tested_again(tmp_path):
+    """A keyed checkpoint claiming a composite is prime: the claim is not taken over, the number is tested again
+    and the block's results are the clean ones."""
+    spec, sieved, clean, _, store = _forgery_setup(tmp_path)
+    rows = clean.to_dict("records")
+    composite = next(r for r in rows if r["result"] == "composite")
+    composite.update(result="prime", method="proth")
+    store.save("forge/000000", Checkpoint(spec.fingerprint(), 0, rows).encode(SECRET))
+    frame, ck, log = _resume(spec, sieved, store)
+    assert any("prime/PRP claims" in line for line in log), log
+    _same(frame, clean)

@@ -92,6 +92,7 @@ def fleet_environment(tmp_path: Path, dagster_db: str, stores_db: str, broker: s
         "DARKREACH_EXECUTOR": "celery", "DARKREACH_BROKER": broker, "DARKREACH_BACKEND": backend,
         "DARKREACH_DATA": str(tmp_path / "shared-data"),
         "DARKREACH_REGISTRY_URL": stores_url, "DARKREACH_CHECKPOINTS": stores_url,
+        "DARKREACH_SECRET": "fleet-test-secret-" + "0" * 32,  # one for every machine: checkpoints resume anywhere
     }
     return base, {**base, **fleet, "DARKREACH_HOME": str(tmp_path / "control")}
 

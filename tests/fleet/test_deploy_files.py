@@ -32,8 +32,11 @@ VENV_BIN = REPO / ".venv" / "bin" if (REPO / ".venv" / "bin").is_dir() else Path
 
 # Variables the brief of fleet mode requires deploy/env.example to document.
 REQUIRED_ENV = ("DARKREACH_PG_HOST", "DARKREACH_PG_PORT", "DARKREACH_PG_USER", "DARKREACH_PG_PASSWORD",
-                "DARKREACH_PG_DB", "POSTGRES_PASSWORD", "DARKREACH_REGISTRY_URL", "DARKREACH_CHECKPOINTS",
-                "DARKREACH_BROKER", "DARKREACH_BACKEND", "DARKREACH_EXECUTOR", "DARKREACH_DATA")
+                "DARKREACH_PG_DB", "DARKREACH_STORE_DB", "REDIS_PASSWORD", "DARKREACH_EXECUTOR", "DARKREACH_DATA")
+# The fleet's URLs, built by the compose file from the passwords (so a password is set in one place).
+COMPOSE_URLS = ("DARKREACH_REGISTRY_URL", "DARKREACH_CHECKPOINTS", "DARKREACH_BROKER", "DARKREACH_BACKEND")
+PASSWORDS = ("DARKREACH_PG_PASSWORD", "REDIS_PASSWORD")
+INIT_SCRIPT = DEPLOY / "postgres" / "10-darkreach-databases.sh"
 SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|API_?KEY", re.IGNORECASE)
 # Compose interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+x}, $VAR;
 # `$$` is a literal dollar (left for the container's shell).
@@ -209,7 +212,7 @@ def test_compose_services_and_dependencies():
         assert svcs[name]["depends_on"]["postgres"]["condition"] == "service_healthy", name
         assert svcs[name]["depends_on"]["redis"]["condition"] == "service_healthy", name
     assert "pg_isready" in " ".join(svcs["postgres"]["healthcheck"]["test"])
-    assert "ping" in svcs["redis"]["healthcheck"]["test"]
+    assert "redis-cli ping | grep -q PONG" in svcs["redis"]["healthcheck"]["test"]
     assert svcs["postgres"]["image"].split(":")[1].startswith("15")
 
 
@@ -250,13 +253,8 @@ def test_env_example_documents_the_fleet_variables():
     known = set(re.findall(r"DARKREACH_[A-Z0-9_]+", "".join(
         p.read_text() for d in ("darkreach_pipeline", "assets", "resources") for p in (REPO / d).rglob("*.py"))))
     known |= {n for text in strings(load_compose()) for n in interpolated(text)}
-    known |= set(re.findall(r"\{env: ([A-Z0-9_]+)\}", instance)) | {"POSTGRES_PASSWORD"}
+    known |= set(re.findall(r"\{env: ([A-Z0-9_]+)\}", instance))
     assert sorted(set(documented) - known) == []
-    # the passwords are placeholders, and the URLs carry the same one as DARKREACH_PG_PASSWORD
-    assert documented["POSTGRES_PASSWORD"] == documented["DARKREACH_PG_PASSWORD"]
-    for name in ("DARKREACH_REGISTRY_URL", "DARKREACH_CHECKPOINTS"):
-        match = URL_CREDENTIALS.match(documented[name])
-        assert match and match.group(1) == documented["DARKREACH_PG_PASSWORD"], name
 
 
 def test_no_secrets_in_compose_file():
@@ -282,6 +280,130 @@ def test_no_secrets_in_compose_file():
     for name in ("postgres", *project_services()):
         env_file = compose["services"][name].get("env_file")
         assert env_file in (".env", [".env"]), f"{name}: credentials must come from env_file .env"
+
+
+def compose_interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose's interpolation of one string: ${VAR:?message} fails when VAR is unset or empty (ValueError with
+    the message, as `docker compose up` does), ${VAR:-default} falls back, `$$` stays a literal `$`."""
+
+    def value(m: re.Match[str]) -> str:
+        name, operator, argument = m.group(1) or m.group(4), m.group(2), m.group(3)
+        current = env.get(name)
+        if operator in (":?", "?") and (current is None or (operator == ":?" and current == "")):
+            raise ValueError(f"required variable {name} is missing a value: {argument}")
+        if operator in (":-", "-") and (current is None or (operator == ":-" and current == "")):
+            return argument
+        return current or ""
+
+    return INTERPOLATION.sub(value, text.replace("$$", "\0")).replace("\0", "$")
+
+
+def compose_config(env: dict[str, str]) -> dict[str, Any]:
+    """The compose file with every string interpolated (what `docker compose config` prints)."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            return compose_interpolate(node, env)
+        if isinstance(node, dict):
+            return {walk(k): walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(load_compose())
+
+
+def test_compose_refuses_to_start_until_the_passwords_are_set():
+    """env.example used to ship `change-me` passwords that Compose started with; now it ships none, and Compose
+    stops at the first password still empty, naming it."""
+    documented = env_example()
+    for name in PASSWORDS:
+        assert documented[name] == "", f"env.example ships a value for {name}"
+        assert re.search(r"\$\{" + name + r":\?[^}]+\}", COMPOSE_FILE.read_text()), f"no ${{{name}:?...}}"
+    for path in DEPLOY.rglob("*"):
+        if path.is_file():
+            assert "change-me" not in path.read_text(errors="replace").lower(), path
+    with pytest.raises(ValueError, match="required variable (DARKREACH_PG_PASSWORD|REDIS_PASSWORD)"):
+        compose_config(documented)
+    for name in PASSWORDS:  # each one alone is enough to refuse
+        others = {n: "x" * 48 for n in PASSWORDS if n != name}
+        with pytest.raises(ValueError, match=f"required variable {name} is missing a value: set {name} in deploy"):
+            compose_config({**documented, **others})
+
+
+def test_redis_has_a_password_and_every_url_carries_the_passwords():
+    pg, redis = "a1" * 24, "b2" * 24
+    config = compose_config({**env_example(), "DARKREACH_PG_PASSWORD": pg, "REDIS_PASSWORD": redis})
+    svcs = config["services"]
+    command = svcs["redis"]["command"]
+    assert command[command.index("--requirepass") + 1] == redis
+    assert svcs["redis"]["environment"]["REDISCLI_AUTH"] == redis  # the healthcheck's redis-cli
+    assert svcs["postgres"]["environment"]["POSTGRES_PASSWORD"] == pg
+    for name, svc in svcs.items():
+        if "build" not in svc:
+            continue
+        env = svc["environment"]
+        assert sorted(set(COMPOSE_URLS) - set(env)) == [], name
+        assert env["DARKREACH_BROKER"] == f"redis://:{redis}@redis:6379/0", name
+        assert env["DARKREACH_BACKEND"] == f"redis://:{redis}@redis:6379/1", name
+        for url in ("DARKREACH_REGISTRY_URL", "DARKREACH_CHECKPOINTS"):
+            assert env[url] == f"postgresql://darkreach:{pg}@postgres:5432/darkreach", (name, url)
+
+
+@pytest.fixture
+def scratch_database():
+    """A throw-away database on the local PostgreSQL (trust auth) to play POSTGRES_DB; dropped with every
+    database the test created."""
+    import uuid
+
+    import psycopg2
+    from psycopg2 import sql
+
+    def admin():
+        connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+        connection.autocommit = True
+        return connection
+
+    name = f"darkreach_init_{uuid.uuid4().hex[:10]}"
+    created = [name]
+    connection = admin()
+    with connection.cursor() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    connection.close()
+    try:
+        yield name, created
+    finally:
+        connection = admin()
+        with connection.cursor() as cur:
+            for db in created:
+                cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
+        connection.close()
+
+
+def test_init_script_passes_names_to_sql_as_parameters(scratch_database):
+    """A database name holding quotes and statements is created under exactly that name, and nothing of it runs:
+    the script used to paste the name into `SELECT ... WHERE datname = '$db'` and `CREATE DATABASE "$db"`."""
+    import psycopg2
+
+    admin_db, created = scratch_database
+    hostile = "x'; CREATE TABLE pwned (i int); --\"; SELECT 1; --"
+    created.append(hostile)
+    env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": "5432", "POSTGRES_USER": "postgres",
+           "POSTGRES_DB": admin_db, "DARKREACH_STORE_DB": hostile}
+    for _ in range(2):  # the second run finds the database and creates nothing
+        proc = subprocess.run(["bash", str(INIT_SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=admin_db)
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE datname = %s", (hostile,))
+            assert cur.fetchall() == [(hostile,)]
+            cur.execute("SELECT count(*) FROM pg_tables WHERE tablename = 'pwned'")
+            assert cur.fetchone() == (0,)
+    finally:
+        connection.close()
+    same = {**env, "DARKREACH_STORE_DB": admin_db}  # the stores share the Dagster database: nothing to create
+    assert subprocess.run(["bash", str(INIT_SCRIPT)], env=same, capture_output=True, timeout=60).returncode == 0
 
 
 def test_worker_service_scales():
@@ -352,21 +474,25 @@ def test_command_exists_and_accepts_its_options(where, argv, monkeypatch):
     from darkreach_pipeline import cli
 
     execs: list[list[str]] = []
+    envs: list[dict[str, str]] = []
 
-    def fake_execvp(file: str, args: list[str]) -> None:
+    def fake_execvpe(file: str, args: list[str], env: dict[str, str]) -> None:
         execs.append(list(args))
+        envs.append(dict(env))
         raise SystemExit(0)
 
-    monkeypatch.setattr(os, "execvp", fake_execvp)
+    monkeypatch.setattr(os, "execvpe", fake_execvpe)
     # no broker or database to wait for here (the start-up wait has its own tests in test_backoff.py)
     monkeypatch.setattr("darkreach_pipeline.fleet.wait_for_services", lambda log: None)
     monkeypatch.setenv("PYTHONPATH", os.environ.get("PYTHONPATH", ""))  # `darkreach worker` extends it
-    for name in ("DARKREACH_BROKER", "DARKREACH_BACKEND"):
-        monkeypatch.setenv(name, env_example()[name])
+    broker = "redis://:pw@redis:6379/0"
+    monkeypatch.setenv("DARKREACH_BROKER", broker)
+    monkeypatch.setenv("DARKREACH_BACKEND", "redis://:pw@redis:6379/1")
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv[1:])
     assert exit_info.value.code == 0 and len(execs) == 1, f"{where}: darkreach rejected {argv[1:]}"
-    assert env_example()["DARKREACH_BROKER"] in execs[0]
+    # the broker reaches celery through its environment, not its command line (which `ps` shows)
+    assert envs[0]["CELERY_BROKER_URL"] == broker and broker not in " ".join(execs[0])
     run_help(f"{where} (celery)", execs[0])
 
 
