@@ -142,6 +142,8 @@ def test_frame(
                 "seconds": seconds,
                 "gerbicz_checks": outcome.checks,
                 "rollbacks": outcome.rollbacks,
+                "arithmetic": outcome.arithmetic,
+                "max_roundoff": outcome.max_roundoff,
                 "software": versions,
                 "worker_id": worker[0],
                 "host": worker[1],
@@ -157,12 +159,12 @@ def test_frame(
         progress("test", len(survivors), len(survivors))
     columns = [
         "campaign", "block", "form", *form.param_names, spec.axis, "expression", "digits", "result", "method",
-        "res64", "residue_type", "certificate", "seconds", "gerbicz_checks", "rollbacks", "software", "worker_id",
-        "host",
+        "res64", "residue_type", "certificate", "seconds", "gerbicz_checks", "rollbacks", "arithmetic", "max_roundoff",
+        "software", "worker_id", "host",
     ]  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({"block": "int64", spec.axis: "int64", "digits": "int64", "seconds": "float64",
-                         "gerbicz_checks": "int64", "rollbacks": "int64"})
+                         "gerbicz_checks": "int64", "rollbacks": "int64", "max_roundoff": "float64"})
 
 
 def trusted_rows(spec: CampaignSpec, rows: list[dict], log: Callable[[str], None]) -> dict[int, dict]:

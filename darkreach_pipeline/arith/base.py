@@ -63,6 +63,16 @@ class ModularArithmetic(ABC):
             r = self.square(r)
         return self.to_int(r)
 
+    def binary_chain(self, x: int, digit: int, count: int, base: int) -> mpz:
+        """x^(2^count) * base^digit mod N (digit < 2^count), left to right: for each bit of digit from the top,
+        square, then multiply by the small base when the bit is set (the Gerbicz-Li chain's inner loop)."""
+        r = self.from_int(x)
+        for i in range(count - 1, -1, -1):
+            r = self.square(r)
+            if (digit >> i) & 1:
+                r = self.mul_small(r, base)
+        return self.to_int(r)
+
     def lucas_chain(self, u: int, count: int) -> mpz:
         """u after `count` steps of u <- u^2 - 2 mod N (the LLR recurrence)."""
         r = self.from_int(u)

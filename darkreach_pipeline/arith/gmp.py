@@ -56,6 +56,14 @@ class GMPArithmetic(ModularArithmetic):
             return self.special.square_chain(x, count)
         return pow(x, mpz(1) << count, self.N) if count else x
 
+    def binary_chain(self, x: int, digit: int, count: int, base: int) -> mpz:
+        x, reduce = mpz(x) % self.N, self._reduce
+        for i in range(count - 1, -1, -1):
+            x = reduce(x * x)
+            if (digit >> i) & 1:
+                x = x * base % self.N
+        return x
+
     def lucas_chain(self, u: int, count: int) -> mpz:
         u = mpz(u) % self.N
         if self.special:

@@ -193,7 +193,7 @@ class KbnForm(PrimeForm):
             return deterministic_outcome(N)
         fermat, half, report = self.fermat_chain(n, N, chain_run, check=check, faults=faults)
         residue = res64(fermat)
-        checked = {"checks": report.checks, "rollbacks": report.rollbacks}
+        checked = report.outcome_fields()
         if fermat != 1:
             return TestOutcome(COMPOSITE, "fermat-3", residue, **checked)
 

@@ -200,7 +200,8 @@ class PairForm(PrimeForm):
             return outcome
         method = "pocklington" if c == 1 else "morrison"
         return TestOutcome(status, method, outcome.res64, certificate=certificate if status == PRIME else {},
-                           checks=outcome.checks, rollbacks=outcome.rollbacks)
+                           checks=outcome.checks, rollbacks=outcome.rollbacks, arithmetic=outcome.arithmetic,
+                           max_roundoff=outcome.max_roundoff)
 
     def test(
         self, value: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
@@ -211,9 +212,11 @@ class PairForm(PrimeForm):
         """
         first = self.member_outcome(value, 0, check=check, faults=faults, chain_run=chain_run)
         if first.result == COMPOSITE:
-            return TestOutcome(COMPOSITE, first.method, first.res64, checks=first.checks, rollbacks=first.rollbacks)
+            return TestOutcome(COMPOSITE, first.method, first.res64, checks=first.checks, rollbacks=first.rollbacks,
+                               arithmetic=first.arithmetic, max_roundoff=first.max_roundoff)
         second = self.member_outcome(value, 1, check=check, faults=faults)
-        counts = {"checks": first.checks + second.checks, "rollbacks": first.rollbacks + second.rollbacks}
+        counts = {"checks": first.checks + second.checks, "rollbacks": first.rollbacks + second.rollbacks,
+                  "arithmetic": first.arithmetic, "max_roundoff": max(first.max_roundoff, second.max_roundoff)}
         method = _joined(first.method, second.method)
         if second.result == COMPOSITE:
             return TestOutcome(COMPOSITE, method, first.res64, **counts)

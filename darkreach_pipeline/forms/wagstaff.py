@@ -18,6 +18,9 @@ import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.arith.base import ModularArithmetic
+from darkreach_pipeline.arith.gmp import GMPArithmetic
+from darkreach_pipeline.arith.select import arithmetic_for
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
@@ -130,10 +133,18 @@ class WagstaffForm(PrimeForm):
     ) -> TestOutcome:
         """Fermat base 3 through the shared Gerbicz-checked fermat_prp, then strong BPSW: probable prime."""
         N = self.number(p)
-        outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run)
+        outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run,
+                                                  arith=self._arithmetic(p))
         if outcome is not None:
             return outcome
         return probable_prime_outcome(N, residue, checked)
+
+    @staticmethod
+    def _arithmetic(p: int) -> ModularArithmetic | None:
+        """Arithmetic modulo 2^p+1 = 3N when arith.select puts that on the weighted FFT (k = 1, c = +1, as LLR
+        tests Wagstaff numbers); None (GMP modulo N itself) below the crossover."""
+        arith = arithmetic_for((mpz(1) << p) + 1, 1, p, 1) if p >= 5 else None
+        return None if arith is None or isinstance(arith, GMPArithmetic) else arith
 
     def verify(self, p: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
         """Only the deterministic small case is a proof; proofs/verify.py re-derives it from N."""

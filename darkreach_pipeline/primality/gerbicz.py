@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import gmpy2
 from gmpy2 import mpz
 
+from darkreach_pipeline.arith.base import ModularArithmetic
+from darkreach_pipeline.arith.select import arithmetic_for
 from darkreach_pipeline.primality.special_form import SpecialModulus
 
 MAX_RETRIES = 3
@@ -71,6 +73,13 @@ class ChainReport:
     extra_operations: int = 0
     resumed_from: int | None = None
     faults_injected: list[int] = field(default_factory=list)
+    arithmetic: str = "gmp"  # which arithmetic squared (arith.select), with its FFT length
+    max_roundoff: float = 0.0  # the largest FFT round-off seen (0 for GMP)
+
+    def outcome_fields(self) -> dict[str, int | float | str]:
+        """What a TestOutcome records of its chain: checks, rollbacks and the arithmetic that ran."""
+        return {"checks": self.checks, "rollbacks": self.rollbacks, "arithmetic": self.arithmetic,
+                "max_roundoff": self.max_roundoff}
 
 
 def default_block(total: int) -> int:
@@ -109,30 +118,41 @@ def computed_until_agreed(compute: Callable[[], mpz], report: ChainReport, check
     raise GerbiczError("start value disagreed between repeated computations")
 
 
-class Reducer:
-    """Arithmetic mod N for a chain: special-form reduction for N = K*2^e+-1 with small K, else generic.
+def describe(arith: ModularArithmetic) -> tuple[str, float]:
+    """(the arithmetic's name with its FFT length if any, the largest round-off it saw): what a result records."""
+    length = getattr(arith, "L", None)
+    return (f"{arith.name}/{length}" if length else arith.name), arith.stats.max_roe
 
-    `step` is the chain's exponent per step: 2 (squarings), or b for base-b forms (x -> x^b).
+
+class Reducer:
+    """Arithmetic mod N for a chain. `step` is the chain's exponent per step: 2 (squarings), or b for base-b
+    forms (x -> x^b).
+
+    Squaring chains run on the arithmetic `arith.select` picks for N = K*2^e+c (the weighted FFT above its
+    crossover, else GMP's special-form loop, else a generic GMP reduction); the Gerbicz checksum products, one
+    per block, stay in GMP.
     """
 
     def __init__(self, N: mpz, K: int | None = None, e: int | None = None, c: int | None = None, step: int = 2):
         self.N = N
         self.step = step
-        self.special = (
-            SpecialModulus(K, e, c)
-            if step == 2 and K is not None and e is not None and c in (1, -1) and SpecialModulus.applies(K, e)
-            else None
-        )
+        self.arith = arithmetic_for(N, K, e, c) if step == 2 else None
+        shaped = step == 2 and K is not None and e is not None and c in (1, -1) and SpecialModulus.applies(K, e)
+        self.special = SpecialModulus(K, e, c) if shaped else None
 
     def reduce(self, y: mpz) -> mpz:
+        """y mod N for a product of two residues, in GMP."""
         return self.special.reduce(y) if self.special else y % self.N
 
     def square_chain(self, x: mpz, count: int) -> mpz:
-        """x^(step^count) mod N: the special loop, or one powmod over the whole run of steps (a
-        powmod per step would pay its Montgomery set-up every time: 3.4-5.1x slower)."""
-        if self.special:
-            return self.special.square_chain(x, count)
+        """x^(step^count) mod N: the chosen arithmetic's squaring loop, or one powmod over the whole run of steps
+        (a powmod per step would pay its Montgomery set-up every time: 3.4-5.1x slower)."""
+        if self.arith:
+            return self.arith.square_chain(x, count)
         return gmpy2.powmod(x, mpz(self.step) ** count, self.N)
+
+    def describe(self) -> tuple[str, float]:
+        return describe(self.arith) if self.arith else ("gmp", 0.0)
 
 
 class GerbiczChain:
@@ -243,6 +263,7 @@ class GerbiczChain:
                     x, d, done = verified.x, verified.d, verified.done
                     remaining_blocks = (self.total - head - done) // self.L
                     blocks_since_check = 0
+        self.report.arithmetic, self.report.max_roundoff = self.r.describe()
         return x
 
 
@@ -255,11 +276,15 @@ class GerbiczLiChain:
     of the base, so the checking overhead is ~2/sqrt(T) as for squaring chains. Inside a block the
     chain is plain left-to-right binary exponentiation (a square, and a multiply by the small base).
     Same interface as GerbiczChain (ChainState checkpoints, faults, want_check, report).
+
+    The blocks run on `arith` (its modulus may be a multiple of the number tested: Wagstaff's (2^p+1)/3 is
+    tested modulo 2^p+1, where the weighted FFT applies; the caller reduces the result); the checksums and
+    checks stay in GMP.
     """
 
     def __init__(
         self,
-        N: mpz,
+        arith: ModularArithmetic,
         base: int,
         exponent: int,
         block: int | None = None,
@@ -269,7 +294,8 @@ class GerbiczLiChain:
     ):
         if exponent < 1:
             raise ValueError("the exponent must be positive")
-        self.N, self.base, self.E = N, mpz(base), mpz(exponent)
+        self.arith = arith
+        self.N, self.base, self.E = arith.N, mpz(base), mpz(exponent)
         T = self.E.bit_length()
         self.L = min(block or default_block(T), T)
         self.blocks = (T - 1) // self.L
@@ -287,17 +313,19 @@ class GerbiczLiChain:
         return inject_fault(self.faults, self.report, iteration, x)
 
     def _bits(self, x: mpz, digit: int, count: int, first: int) -> mpz:
-        """count steps x -> x^2 * base^bit over the bits of `digit`; steps numbered first+1.. first+count."""
-        N, base = self.N, self.base
-        pending = [f.iteration for f in self.faults if not f.fired and first < f.iteration <= first + count]
-        for i in range(count - 1, -1, -1):
-            x = x * x % N
-            if (digit >> i) & 1:
-                x = x * base % N
-            if pending and first + count - i in pending:
-                x = self._fault_at(first + count - i, x)
+        """count steps x -> x^2 * base^bit over the bits of `digit`; steps numbered first+1.. first+count,
+        with any scheduled faults applied between steps."""
+        done = 0
+        for f in self.faults:
+            if f.fired or not first < f.iteration <= first + count:
+                continue
+            steps = f.iteration - first - done
+            part = (digit >> (count - done - steps)) & ((1 << steps) - 1)
+            x = self._fault_at(f.iteration, self.arith.binary_chain(x, part, steps, int(self.base)))
+            done += steps
         self.report.squarings += count
-        return x
+        rest = count - done
+        return self.arith.binary_chain(x, digit & ((1 << rest) - 1), rest, int(self.base))
 
     def _start_value(self) -> mpz:
         """base^(head digits), computed until two computations agree."""
@@ -342,7 +370,7 @@ class GerbiczLiChain:
             if since_check >= self.check_every or j == self.blocks or (want_check is not None and want_check()):
                 self.report.checks += 1
                 self.report.extra_operations += L + digit_sum.bit_length() + 2
-                expected = gmpy2.powmod(d_prev, mpz(1) << L, N) * verified.start % N
+                expected = self.arith.square_chain(d_prev, L) * verified.start % N
                 expected = expected * gmpy2.powmod(self.base, digit_sum, N) % N
                 if expected == d:
                     verified = ChainState(done=j * L, x=x, d=d, start=verified.start, block=L)
@@ -361,6 +389,7 @@ class GerbiczLiChain:
                     x, d, j = verified.x, verified.d, verified.done // L
                     digit_sum = verified_sum
                     since_check = 0
+        self.report.arithmetic, self.report.max_roundoff = describe(self.arith)
         return x
 
 
@@ -372,7 +401,13 @@ def checked_powmod(
     check: bool = True,
     faults: list[Fault] | None = None,
     chain_run: dict | None = None,
+    arith: ModularArithmetic | None = None,
 ) -> tuple[mpz, ChainReport]:
-    """base^exponent mod N for any exponent, Gerbicz-Li checked (chain_run: resume/on_verified/want_check)."""
-    chain = GerbiczLiChain(mpz(N), base, exponent, check=check, faults=faults)
-    return chain.run(**(chain_run or {})), chain.report
+    """base^exponent mod N for any exponent, Gerbicz-Li checked (chain_run: resume/on_verified/want_check).
+
+    `arith` (default: arith.select's choice for N) may work modulo a multiple of N."""
+    arith = arith or arithmetic_for(N)
+    if arith.N % N:
+        raise ValueError(f"the arithmetic's modulus is not a multiple of N = {N}")
+    chain = GerbiczLiChain(arith, base, exponent, check=check, faults=faults)
+    return chain.run(**(chain_run or {})) % N, chain.report

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gmpy2
 from gmpy2 import mpz
 
-from darkreach_pipeline.primality.special_form import SpecialModulus
+from darkreach_pipeline.arith.select import arithmetic_for
 
 MAX_P = 10_000
 
@@ -31,9 +31,4 @@ def llr_is_prime(K: int, e: int, P: int) -> bool:
     """Run u0 = V_K(P, 1), u <- u^2 - 2 (e-2 times); N is prime iff the last u is 0."""
     N = (mpz(K) << e) - 1
     u = gmpy2.lucasv_mod(P, 1, K, N)
-    if SpecialModulus.applies(K, e):
-        u = SpecialModulus(K, e, -1).lucas_chain(u, e - 2)
-    else:
-        for _ in range(e - 2):
-            u = (u * u - 2) % N
-    return u == 0
+    return arithmetic_for(N, K, e, -1).lucas_chain(u, e - 2) == 0

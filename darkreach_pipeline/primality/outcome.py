@@ -28,6 +28,8 @@ class TestOutcome:
     certificate: dict[str, Any] = field(default_factory=dict)
     checks: int = 0  # Gerbicz checks that passed
     rollbacks: int = 0  # errors detected and recomputed
+    arithmetic: str = "gmp"  # the first test's arithmetic (arith.select): "gmp" or "fft-ibdwt/<FFT length>"
+    max_roundoff: float = 0.0  # the largest FFT round-off of that test (0 for GMP)
 
     @property
     def status(self) -> str | None:

@@ -12,7 +12,13 @@ import pytest
 from gmpy2 import mpz
 
 from darkreach_pipeline.forms.kbn import KbnForm
-from darkreach_pipeline.proofs.verify import MR_BASES, lucas_v, miller_rabin_deterministic, verify_kbn
+from darkreach_pipeline.proofs.verify import (
+    MR_BASES,
+    lucas_v,
+    miller_rabin_deterministic,
+    shape_squarings,
+    verify_kbn,
+)
 
 pari = cypari2.Pari()
 pari.default("debugmem", 0)
@@ -264,3 +270,19 @@ def test_lucas_v_against_gmpy2_pari_and_the_recurrence() -> None:
             for _ in range(K):
                 a, b = b, (P * b - a)
             assert v == a % N
+
+
+@pytest.mark.parametrize("c", [1, -1])
+def test_shape_squarings_match_generic_arithmetic(c):
+    """The verifier's own K*2^e+-1 reduction against plain `% N`, for small and 70-bit K, with and without the
+    LLR subtraction, from random and edge starts."""
+    rng = random.Random(7)
+    for K in (1, 3, 1005, (1 << 69) + 3):
+        for e in (5, 64, 1000, 3001):
+            N = (mpz(K) << e) + c
+            for x in (mpz(0), mpz(1), N - 1, mpz(rng.randrange(N))):
+                for minus in (0, 2):
+                    expected = x
+                    for _ in range(25):
+                        expected = (expected * expected - minus) % N
+                    assert shape_squarings(x, 25, K, e, c, minus) == expected, (K, e, c, x, minus)

@@ -1,0 +1,108 @@
+"""The engine's chains on the arithmetic layer: the same residues and verdicts whichever arithmetic ran, FFT
+faults caught by the round-off check or by Gerbicz, checkpoints portable between arithmetics."""
+
+from __future__ import annotations
+
+import gmpy2
+import numpy as np
+import pytest
+from gmpy2 import mpz
+
+from darkreach_pipeline.arith.ibdwt import IBDWTArithmetic
+from darkreach_pipeline.forms.kbn import KbnForm
+from darkreach_pipeline.forms.wagstaff import WagstaffForm
+from darkreach_pipeline.primality.gerbicz import Fault, GerbiczChain, Reducer, checked_powmod
+
+
+def outcomes(monkeypatch, form, value):
+    """The form's test of `value` with the FFT forced, then with GMP forced."""
+    monkeypatch.setenv("DARKREACH_ARITH", "fft")
+    fft = form.test(value)
+    monkeypatch.setenv("DARKREACH_ARITH", "gmp")
+    return fft, form.test(value)
+
+
+@pytest.mark.parametrize(("k", "c", "n"), [(3, 1, 3912), (3, 1, 3913), (3, -1, 4204), (3, -1, 4205), (5, 1, 3000)])
+def test_kbn_verdicts_and_residues_match_gmp(monkeypatch, k, c, n):
+    """Proth (c = +1) and Fermat + LLR (c = -1) on the weighted FFT give GMP's verdict and RES64, and the
+    truth (BPSW at these sizes); the row records which arithmetic ran."""
+    fft, gmp = outcomes(monkeypatch, KbnForm(k, 2, c), n)
+    assert (fft.result, fft.method, fft.res64) == (gmp.result, gmp.method, gmp.res64)
+    assert (fft.result == "prime") == gmpy2.is_prime((mpz(k) << n) + c)
+    assert fft.arithmetic.startswith("fft-ibdwt/") and 0 < fft.max_roundoff < 0.4
+    assert gmp.arithmetic == "gmp" and gmp.max_roundoff == 0
+
+
+@pytest.mark.parametrize("p", [5807, 5813])
+def test_wagstaff_runs_modulo_2p_plus_1_with_the_residue_of_n(monkeypatch, p):
+    """(2^p+1)/3 is tested modulo 2^p+1 on the FFT; the RES64 is still that of 3^(N-1) mod N."""
+    form = WagstaffForm()
+    fft, gmp = outcomes(monkeypatch, form, p)
+    N = form.number(p)
+    assert fft.res64 == gmp.res64 == format(int(gmpy2.powmod(3, N - 1, N)) & (2**64 - 1), "016x")
+    assert (fft.result == "probable-prime") == gmpy2.is_prime(N)
+    assert fft.arithmetic.startswith("fft-ibdwt/")
+
+
+def proth_chain(reducer: Reducer, n: int, **options) -> GerbiczChain:
+    return GerbiczChain(reducer, 3, 3, n - 1, **options)
+
+
+def test_gerbicz_catches_a_fault_in_the_fft_chain(monkeypatch):
+    """A bit flipped in the residue between FFT squarings is caught by Gerbicz, rolled back, and the result is
+    unchanged."""
+    n = 4000
+    N = (mpz(3) << n) + 1
+    monkeypatch.setenv("DARKREACH_ARITH", "fft")
+    chain = proth_chain(Reducer(N, 3, n, 1), n, faults=[Fault(1500, bit=77)])
+    assert chain.run() == gmpy2.powmod(3, (N - 1) // 2, N)
+    assert chain.report.faults_injected == [1500] and chain.report.rollbacks >= 1
+    assert chain.report.arithmetic.startswith("fft-ibdwt/")
+
+
+def test_a_corrupted_fft_word_never_changes_the_result(monkeypatch):
+    """A word of the transform's input corrupted mid-chain (once) is caught by the round-off check or by
+    Gerbicz; either way the residue is GMP's."""
+    n = 4000
+    N = (mpz(3) << n) + 1
+    fired = []
+
+    def corrupt(step: int, buffer: np.ndarray) -> None:
+        if step == 40 and not fired:
+            fired.append(step)
+            buffer[len(buffer) // 3] += 12345.678
+
+    reducer = Reducer(N, 3, n, 1)
+    reducer.arith = IBDWTArithmetic(3, n, 1, fault=corrupt)
+    chain = proth_chain(reducer, n)
+    assert chain.run() == gmpy2.powmod(3, (N - 1) // 2, N)
+    assert fired and (chain.report.rollbacks + reducer.arith.stats.promotions) >= 1
+
+
+def test_checkpoints_move_between_arithmetics(monkeypatch):
+    """A verified state saved by an FFT chain resumes on GMP (and back) with the same final residue: the state
+    is a plain integer whichever arithmetic made it."""
+    n = 5000
+    N = (mpz(3) << n) + 1
+    monkeypatch.setenv("DARKREACH_ARITH", "fft")
+    states = []
+    full = proth_chain(Reducer(N, 3, n, 1), n).run(on_verified=states.append, want_check=lambda: True)
+    middle = states[len(states) // 2]
+    monkeypatch.setenv("DARKREACH_ARITH", "gmp")
+    assert proth_chain(Reducer(N, 3, n, 1), n).run(resume=middle) == full
+    monkeypatch.setenv("DARKREACH_ARITH", "fft")
+    assert proth_chain(Reducer(N, 3, n, 1), n).run(resume=middle) == full == gmpy2.powmod(3, (N - 1) // 2, N)
+
+
+def test_gerbicz_li_chain_on_the_fft_with_a_fault(monkeypatch):
+    """Arbitrary exponents (the Fermat screen of generic forms) on an FFT arithmetic of a multiple of N."""
+    p = 4001
+    M = (mpz(1) << p) + 1
+    N = M // 3
+    monkeypatch.setenv("DARKREACH_ARITH", "fft")
+    arith = IBDWTArithmetic(1, p, 1)
+    residue, report = checked_powmod(3, N - 1, N, arith=arith, faults=[Fault(2000, bit=5)])
+    assert residue == gmpy2.powmod(3, N - 1, N)
+    assert report.rollbacks >= 1 and report.arithmetic.startswith("fft-ibdwt/")
+    with pytest.raises(ValueError, match="multiple of N"):
+        checked_powmod(3, N - 1, N + 2, arith=arith)
