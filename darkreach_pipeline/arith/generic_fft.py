@@ -70,16 +70,16 @@ class _Pair:
         digits; returns the largest round-off of the three carries."""
         cyc, neg, L = self.cyc, self.neg, self.L
         t = np.empty(L)
-        roe = cyc.finish(t, 1.0, -1, 0.0)  # T mod R, reloaded into the cyclic input
+        roe = cyc.finish(t, -1, 0.0)  # T mod R, reloaded into the cyclic input
         cyc.plan.forward()
         np.multiply(cyc.spectrum, self.ninv_spectrum, out=cyc.spectrum)
-        roe = max(roe, cyc.finish(t, 1.0, -1, 0.0))  # m
+        roe = max(roe, cyc.finish(t, -1, 0.0))  # m
         neg.load(t)
         neg.plan.forward()
         np.multiply(neg.spectrum, self.n_spectrum, out=neg.spectrum)
         np.subtract(self.square_q, neg.spectrum, out=neg.spectrum)
         self.out = np.empty(L)
-        return max(roe, neg.finish(self.out, 1.0, -1, 0.0))
+        return max(roe, neg.finish(self.out, -1, 0.0))
 
     def product(self, a: np.ndarray, b: np.ndarray | None) -> tuple[np.ndarray, float]:
         """(digits of -2*a*b/R mod N as an exact small integer, round-off); b None squares a."""

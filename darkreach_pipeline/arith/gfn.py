@@ -277,6 +277,11 @@ class GfnArithmetic(ModularArithmetic):
             raise ValueError(f"exponent must be >= 1, got {exponent}")
         return self._chain(mpz(base), bin(exponent)[3:], base)
 
+    def binary_chain(self, x: int, digit: int, count: int, base: int) -> mpz:
+        if not 2 <= base < MAX_SMALL:
+            return super().binary_chain(x, digit, count, base)
+        return self._chain(mpz(x) % self.N, format(digit, f"0{count}b") if count else "", base)
+
     def _chain(self, x: mpz, bits: str, base: int) -> mpz:
         """x squared once per character of `bits`, times `base` after each "1": the hot loop."""
         plan, tw, inv_h, fb, inv_b, redo = self._plan, self._tw, self._inv_h, self._fb, self._inv_b, self.roe_redo

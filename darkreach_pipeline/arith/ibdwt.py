@@ -308,12 +308,14 @@ class IBDWTArithmetic(ModularArithmetic):
     def sub_small(self, r: np.ndarray, c: int) -> np.ndarray:
         return self._exact(r, 1, c)
 
-    def _chain(self, X: mpz, count: int, u: int) -> mpz:
-        """count steps X <- X^2 - u on the k-form integer X: the hot loop, ~4 Python calls a squaring."""
+    def _chain(self, X: mpz, count: int, u: int, bits: int = 0, base: int = 1) -> mpz:
+        """count steps X <- X^2 - u on the k-form integer X: the hot loop, ~4 Python calls a squaring. Step s
+        (from 0) is followed by an exact multiplication by `base` where bit count-1-s of `bits` is set."""
         tr = self._tr
         d, spare = tr.digits(X), np.empty(tr.L)
         tr.load(d)
         add_at, add_value = self._addin(u)
+        times_base = float(base)
         fault, step, max_roe = self.fault, 0, self.stats.max_roe
         while step < count:
             if fault is not None:
@@ -322,23 +324,23 @@ class IBDWTArithmetic(ModularArithmetic):
             spec = tr.spectrum
             np.multiply(spec, spec, out=spec)
             roe = tr.finish(spare, add_at, add_value)  # also loads the new digits for the next step
-            if roe <= ROE_REDO:
-                if roe > max_roe:
-                    max_roe = roe
-                d, spare = spare, d
-                step += 1
-                continue
-            self.stats.max_roe = max_roe
-            if self._accept(roe):
-                d, spare = spare, d
-                step += 1
-            else:  # redo this step from its input digits, at the longer length
-                X = tr.value(d) % self.N
-                tr = self._tr
-                d, spare = tr.digits(X), np.empty(tr.L)
-                add_at, add_value = self._addin(u)
-                tr.load(d)
-            max_roe = self.stats.max_roe
+            if roe > ROE_REDO:
+                self.stats.max_roe = max_roe
+                if not self._accept(roe):  # redo this step from its input digits, at the longer length
+                    X = tr.value(d) % self.N
+                    tr = self._tr
+                    d, spare = tr.digits(X), np.empty(tr.L)
+                    add_at, add_value = self._addin(u)
+                    tr.load(d)
+                    continue
+                max_roe = self.stats.max_roe
+            elif roe > max_roe:
+                max_roe = roe
+            if (bits >> (count - 1 - step)) & 1:
+                self._kern.normalise(spare, times_base, -1, 0.0, *tr.carry_args)
+                tr.load(spare)
+            d, spare = spare, d
+            step += 1
         self.stats.max_roe = max_roe
         return tr.value(d) % self.N
 
@@ -347,3 +349,8 @@ class IBDWTArithmetic(ModularArithmetic):
 
     def lucas_chain(self, u: int, count: int) -> mpz:
         return self._chain(self._to_kform(u), count, 2) * self.k % self.N
+
+    def binary_chain(self, x: int, digit: int, count: int, base: int) -> mpz:
+        if not 0 < base < MAX_SMALL:
+            return super().binary_chain(x, digit, count, base)
+        return self._chain(self._to_kform(x), count, 0, digit, base) * self.k % self.N

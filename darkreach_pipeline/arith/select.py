@@ -1,8 +1,10 @@
-"""Pick the arithmetic for a modulus: GMP below the measured crossover, the weighted FFT above it.
+"""Pick the arithmetic for a modulus: GMP below the measured crossovers, an FFT arithmetic above them.
 
-DARKREACH_ARITH forces a choice: `gmp` everywhere (comparisons, and the double check that must not share
-the first test's arithmetic), `fft` wherever an FFT arithmetic exists for the modulus (GMP elsewhere), or
-`auto` (default): FFT from the crossover size up.
+In order: the weighted FFT for k*2^n+-1 (small k), the base-b transform for b^(2^m)+1, GMP's special-form
+loop where it applies (K*2^e+-1 with K up to 64 bits), the generic FFT (Montgomery over 2^n-+1) for any
+other odd modulus, else GMP. DARKREACH_ARITH forces a choice: `gmp` everywhere (comparisons, and checks
+that must not share the first test's arithmetic), `fft` wherever an FFT arithmetic exists for the modulus
+(GMP elsewhere), or `auto` (default): FFT from each arithmetic's crossover size up.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.arith import ibdwt
 from darkreach_pipeline.arith.base import ModularArithmetic
+from darkreach_pipeline.arith.generic_fft import generic_arithmetic
+from darkreach_pipeline.arith.gfn import gfn_arithmetic
 from darkreach_pipeline.arith.gmp import GMPArithmetic
 
 ENV_VAR = "DARKREACH_ARITH"
@@ -44,10 +48,27 @@ def _ibdwt_fits(N: mpz, K: int | None, e: int | None, c: int | None) -> bool:
             and K.bit_length() <= ibdwt.MAX_K_BITS and (mpz(K) << e) + c == N)
 
 
-def arithmetic_for(N: int, K: int | None = None, e: int | None = None, c: int | None = None) -> ModularArithmetic:
-    """The arithmetic for modulus N (= K*2^e + c when K, e, c are given: then a special-form one may apply)."""
+def arithmetic_for(N: int, K: int | None = None, e: int | None = None, c: int | None = None, *,
+                   gfn: tuple[int, int] | None = None) -> ModularArithmetic:
+    """The arithmetic for modulus N (= K*2^e + c when K, e, c are given, = b^(2^m) + 1 when gfn = (b, m) is:
+    then a special-form one may apply)."""
     N = mpz(N)
     mode = arith_mode()
-    if mode != "gmp" and _ibdwt_fits(N, K, e, c) and (mode == "fft" or N.bit_length() >= crossover_bits(K)):
+    gmp = GMPArithmetic(N, K, e, c)
+    if mode == "gmp":
+        return gmp
+    force = mode == "fft"
+    if _ibdwt_fits(N, K, e, c) and (force or N.bit_length() >= crossover_bits(K)):
         return ibdwt.IBDWTArithmetic(K, e, c)
-    return GMPArithmetic(N, K, e, c)
+    if gfn is not None:
+        b, m = gfn
+        if mpz(b) ** (1 << m) + 1 != N:
+            raise ValueError(f"gfn = ({b}, {m}): b^(2^m)+1 does not equal N; pass the modulus's own b and m")
+        arith = gfn_arithmetic(b, m, force=force)
+        if arith is not None:
+            return arith
+    if gmp.special is None or force:  # GMP's special-form loop where it applies, unless the FFT is forced
+        arith = generic_arithmetic(N, force=force)
+        if arith is not None:
+            return arith
+    return gmp

@@ -19,6 +19,8 @@ import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.arith.base import ModularArithmetic
+from darkreach_pipeline.arith.select import arithmetic_for
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
 from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
@@ -226,13 +228,14 @@ class GfnForm(PrimeForm):
         step is checked too but never resumed (it only runs for the rare probable primes).
         """
         N = self.number(b)
-        outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run)
+        arith = self._arithmetic(b, N)
+        outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run, arith=arith)
         if outcome is not None:
             return outcome
         s = (b & -b).bit_length() - 1
         r = b >> s
         if r < (1 << s):
-            return self._proth(N, r ** self.exponent, s * self.exponent, residue, checked, check)
+            return self._proth(N, r ** self.exponent, s * self.exponent, residue, checked, check, arith)
         status, certificate = pocklington(N, sorted(_small_factors(b)))
         if status == PRIME:
             return TestOutcome(PRIME, "pocklington", residue, certificate=certificate, **checked)
@@ -240,7 +243,14 @@ class GfnForm(PrimeForm):
             return TestOutcome(COMPOSITE, "pocklington", residue, **checked)
         return probable_prime_outcome(N, residue, checked)
 
-    def _proth(self, N: mpz, K: int, e: int, residue: str, checked: dict[str, int], check: bool) -> TestOutcome:
+    def _arithmetic(self, b: int, N: mpz) -> ModularArithmetic:
+        """arith.select's choice for N = b^(2^m)+1: the weighted FFT when b is a power of two, the base-b
+        transform for other even b up to its float64 limit, else the generic FFT or GMP."""
+        K, e, c = self.binary_shape(b)
+        return arithmetic_for(N, K, e, c, gfn=(b, self.m))
+
+    def _proth(self, N: mpz, K: int, e: int, residue: str, checked: dict[str, int], check: bool,
+               arith: ModularArithmetic) -> TestOutcome:
         """Proth's theorem for N = K*2^e + 1, K < 2^e: a^((N-1)/2) = -1 for a non-residue a."""
         a = proth_witness(N)  # N is never a square: b^(2^m) < N < (b^(2^(m-1)) + 1)^2
         if a is None and gmpy2.gcd(N, gmpy2.primorial(MAX_WITNESS)) > 1:
@@ -250,7 +260,7 @@ class GfnForm(PrimeForm):
         if SpecialModulus.applies(K, e):
             half = GerbiczChain(Reducer(N, K, e, 1), a, K, e - 1, check=check).run()
         else:
-            half, _ = checked_powmod(a, (N - 1) // 2, N, check=check)
+            half, _ = checked_powmod(a, (N - 1) // 2, N, check=check, arith=arith)
         if half == N - 1:
             return TestOutcome(PRIME, "proth", residue, certificate={"method": "proth", "witness": a}, **checked)
         return TestOutcome(COMPOSITE, "proth", residue, **checked)

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 import gmpy2
 from gmpy2 import mpz
 
-from darkreach_pipeline.arith.base import ModularArithmetic
+from darkreach_pipeline.arith.base import ModularArithmetic, RoundoffError
+from darkreach_pipeline.arith.gmp import GMPArithmetic
 from darkreach_pipeline.arith.select import arithmetic_for
 from darkreach_pipeline.primality.special_form import SpecialModulus
 
@@ -118,6 +119,16 @@ def computed_until_agreed(compute: Callable[[], mpz], report: ChainReport, check
     raise GerbiczError("start value disagreed between repeated computations")
 
 
+def exact_or_gmp(owner, run: Callable[[ModularArithmetic], mpz]) -> mpz:
+    """run(owner.arith); if an FFT arithmetic's round-off passed its limit at its longest length, the chain
+    switches to GMP for good and reruns the same steps from their (integer) input: never a guessed result."""
+    try:
+        return run(owner.arith)
+    except RoundoffError:
+        owner.arith = GMPArithmetic(owner.arith.N, *owner.shape)
+        return run(owner.arith)
+
+
 def describe(arith: ModularArithmetic) -> tuple[str, float]:
     """(the arithmetic's name with its FFT length if any, the largest round-off it saw): what a result records."""
     length = getattr(arith, "L", None)
@@ -136,6 +147,7 @@ class Reducer:
     def __init__(self, N: mpz, K: int | None = None, e: int | None = None, c: int | None = None, step: int = 2):
         self.N = N
         self.step = step
+        self.shape = (K, e, c)
         self.arith = arithmetic_for(N, K, e, c) if step == 2 else None
         shaped = step == 2 and K is not None and e is not None and c in (1, -1) and SpecialModulus.applies(K, e)
         self.special = SpecialModulus(K, e, c) if shaped else None
@@ -148,7 +160,7 @@ class Reducer:
         """x^(step^count) mod N: the chosen arithmetic's squaring loop, or one powmod over the whole run of steps
         (a powmod per step would pay its Montgomery set-up every time: 3.4-5.1x slower)."""
         if self.arith:
-            return self.arith.square_chain(x, count)
+            return exact_or_gmp(self, lambda arith: arith.square_chain(x, count))
         return gmpy2.powmod(x, mpz(self.step) ** count, self.N)
 
     def describe(self) -> tuple[str, float]:
@@ -294,7 +306,7 @@ class GerbiczLiChain:
     ):
         if exponent < 1:
             raise ValueError("the exponent must be positive")
-        self.arith = arith
+        self.arith, self.shape = arith, (None, None, None)
         self.N, self.base, self.E = arith.N, mpz(base), mpz(exponent)
         T = self.E.bit_length()
         self.L = min(block or default_block(T), T)
@@ -321,11 +333,14 @@ class GerbiczLiChain:
                 continue
             steps = f.iteration - first - done
             part = (digit >> (count - done - steps)) & ((1 << steps) - 1)
-            x = self._fault_at(f.iteration, self.arith.binary_chain(x, part, steps, int(self.base)))
+            x = self._fault_at(f.iteration, self._binary_chain(x, part, steps))
             done += steps
         self.report.squarings += count
         rest = count - done
-        return self.arith.binary_chain(x, digit & ((1 << rest) - 1), rest, int(self.base))
+        return self._binary_chain(x, digit & ((1 << rest) - 1), rest)
+
+    def _binary_chain(self, x: mpz, digit: int, count: int) -> mpz:
+        return exact_or_gmp(self, lambda arith: arith.binary_chain(x, digit, count, int(self.base)))
 
     def _start_value(self) -> mpz:
         """base^(head digits), computed until two computations agree."""
@@ -370,7 +385,7 @@ class GerbiczLiChain:
             if since_check >= self.check_every or j == self.blocks or (want_check is not None and want_check()):
                 self.report.checks += 1
                 self.report.extra_operations += L + digit_sum.bit_length() + 2
-                expected = self.arith.square_chain(d_prev, L) * verified.start % N
+                expected = exact_or_gmp(self, lambda arith, d=d_prev: arith.square_chain(d, L)) * verified.start % N
                 expected = expected * gmpy2.powmod(self.base, digit_sum, N) % N
                 if expected == d:
                     verified = ChainState(done=j * L, x=x, d=d, start=verified.start, block=L)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gmpy2
 from gmpy2 import mpz
 
+from darkreach_pipeline.arith.base import RoundoffError
+from darkreach_pipeline.arith.gmp import GMPArithmetic
 from darkreach_pipeline.arith.select import arithmetic_for
 
 MAX_P = 10_000
@@ -28,7 +30,18 @@ def rodseth_p(N: mpz) -> int | None:
 
 
 def llr_is_prime(K: int, e: int, P: int) -> bool:
-    """Run u0 = V_K(P, 1), u <- u^2 - 2 (e-2 times); N is prime iff the last u is 0."""
+    """Run u0 = V_K(P, 1), u <- u^2 - 2 (e-2 times); N is prime iff the last u is 0.
+
+    No Gerbicz check covers a V^2 - 2 chain, and LLR runs only on Fermat probable primes, so a "composite"
+    from an FFT arithmetic (or its round-off failing at every length) is redone in GMP before it is believed:
+    an FFT error can never lose a prime here (a false "prime" is caught by the independent verifier)."""
     N = (mpz(K) << e) - 1
     u = gmpy2.lucasv_mod(P, 1, K, N)
-    return arithmetic_for(N, K, e, -1).lucas_chain(u, e - 2) == 0
+    arith = arithmetic_for(N, K, e, -1)
+    if not isinstance(arith, GMPArithmetic):
+        try:
+            if arith.lucas_chain(u, e - 2) == 0:
+                return True
+        except RoundoffError:
+            pass
+    return GMPArithmetic(N, K, e, -1).lucas_chain(u, e - 2) == 0

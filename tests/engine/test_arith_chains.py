@@ -8,9 +8,15 @@ import numpy as np
 import pytest
 from gmpy2 import mpz
 
+from darkreach_pipeline.arith.base import RoundoffError
+from darkreach_pipeline.arith.generic_fft import GenericFFTArithmetic
+from darkreach_pipeline.arith.gfn import GfnArithmetic
 from darkreach_pipeline.arith.ibdwt import IBDWTArithmetic
+from darkreach_pipeline.forms.factorial import FactorialForm
+from darkreach_pipeline.forms.gfn import GfnForm
 from darkreach_pipeline.forms.kbn import KbnForm
 from darkreach_pipeline.forms.wagstaff import WagstaffForm
+from darkreach_pipeline.primality import llr
 from darkreach_pipeline.primality.gerbicz import Fault, GerbiczChain, Reducer, checked_powmod
 
 
@@ -42,6 +48,33 @@ def test_wagstaff_runs_modulo_2p_plus_1_with_the_residue_of_n(monkeypatch, p):
     assert fft.res64 == gmp.res64 == format(int(gmpy2.powmod(3, N - 1, N)) & (2**64 - 1), "016x")
     assert (fft.result == "probable-prime") == gmpy2.is_prime(N)
     assert fft.arithmetic.startswith("fft-ibdwt/")
+
+
+@pytest.mark.parametrize(("form", "value"), [(GfnForm(10), 824), (GfnForm(10), 826), (FactorialForm(1), 1477),
+                                             (FactorialForm(1), 1478)])
+def test_gfn_and_generic_moduli_match_gmp(monkeypatch, form, value):
+    """b^(2^m)+1 on the base-b transform and n!+1 on the generic FFT: GMP's verdict and RES64, and the truth."""
+    fft, gmp = outcomes(monkeypatch, form, value)
+    assert (fft.result, fft.method, fft.res64) == (gmp.result, gmp.method, gmp.res64)
+    assert (fft.result == "prime") == gmpy2.is_prime(form.number(value))
+    assert fft.arithmetic.startswith("fft-gfn" if isinstance(form, GfnForm) else "fft-generic")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: IBDWTArithmetic(3, 3000, 1),
+    lambda: IBDWTArithmetic(5, 3001, -1),
+    lambda: GfnArithmetic(1000, 8),
+    lambda: GenericFFTArithmetic(gmpy2.next_prime(mpz(7) ** 1100)),
+])
+def test_binary_chains_match_gmpy2(make):
+    """x^(2^count) * base^digit, the Gerbicz-Li chain's inner loop (the multiplication folded into the FFT
+    arithmetic's carry), bit-exact for random digits and the edge digits 0 and all ones."""
+    arith = make()
+    N = arith.N
+    x = gmpy2.powmod(12345, 6789, N)
+    for digit, count, base in [(0, 40, 3), ((1 << 40) - 1, 40, 3), (0x9E3779B97F4A7C15, 64, 7), (5, 3, 2**19 - 1)]:
+        expected = gmpy2.powmod(x, mpz(2) ** count, N) * gmpy2.powmod(base, digit, N) % N
+        assert arith.binary_chain(x, digit, count, base) == expected, (arith.name, digit, count, base)
 
 
 def proth_chain(reducer: Reducer, n: int, **options) -> GerbiczChain:
@@ -106,3 +139,40 @@ def test_gerbicz_li_chain_on_the_fft_with_a_fault(monkeypatch):
     assert report.rollbacks >= 1 and report.arithmetic.startswith("fft-ibdwt/")
     with pytest.raises(ValueError, match="multiple of N"):
         checked_powmod(3, N - 1, N + 2, arith=arith)
+
+
+class RoundoffAtEveryLength(IBDWTArithmetic):
+    """The weighted FFT as it behaves when no FFT length holds the round-off (not reachable on demand: the
+    promotion ladder rescues every length the constructor accepts)."""
+
+    def _chain(self, X, count, u, bits=0, base=1):
+        raise RoundoffError("round-off above 0.4 at FFT length 960, the longest tried")
+
+
+def test_a_roundoff_failure_at_every_length_finishes_the_chain_in_gmp():
+    """RoundoffError from the FFT: the chain reruns those steps in GMP and stays there; the residue is exact
+    and the row says GMP."""
+    n = 20000
+    N = (mpz(3) << n) + 1
+    reducer = Reducer(N, 3, n, 1)
+    reducer.arith = RoundoffAtEveryLength(3, n, 1)
+    chain = proth_chain(reducer, n)
+    assert chain.run() == gmpy2.powmod(3, (N - 1) // 2, N)
+    assert chain.report.arithmetic == "gmp"
+    residue, report = checked_powmod(5, N - 1, N, arith=RoundoffAtEveryLength(3, n, 1))
+    assert residue == gmpy2.powmod(5, N - 1, N) and report.arithmetic == "gmp"
+
+
+class WrongLucasResidue(IBDWTArithmetic):
+    """An FFT whose V^2 - 2 chain comes out wrong undetected (a flipped bit that lands on an integer)."""
+
+    def lucas_chain(self, u, count):
+        return super().lucas_chain(u, count) ^ 1
+
+
+@pytest.mark.parametrize("n", [4204, 4205])
+def test_an_undetected_llr_error_on_the_fft_never_loses_a_prime(monkeypatch, n):
+    """LLR has no Gerbicz check: its "composite" from an FFT arithmetic is redone in GMP before it is believed."""
+    N = (mpz(3) << n) - 1
+    monkeypatch.setattr(llr, "arithmetic_for", lambda N, K, e, c: WrongLucasResidue(K, e, c))
+    assert llr.llr_is_prime(3, n, llr.rodseth_p(N)) == gmpy2.is_prime(N)

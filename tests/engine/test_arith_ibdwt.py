@@ -205,8 +205,12 @@ def test_selection_by_size_and_environment(monkeypatch):
     monkeypatch.delenv("DARKREACH_ARITH", raising=False)
     assert arithmetic_for(big, 3, 20000, 1).name == "fft-ibdwt"
     assert arithmetic_for(small, 3, 500, 1).name == "gmp"
-    assert arithmetic_for(big).name == "gmp"  # no shape given
-    assert arithmetic_for(big + 2, 3, 20000, 3).name == "gmp"
+    assert arithmetic_for(big).name == "fft-generic"  # no shape given: the generic FFT above its crossover
+    assert arithmetic_for(small).name == "gmp"
+    assert arithmetic_for(mpz(1000) ** 2048 + 1, gfn=(1000, 11)).name == "fft-gfn"
+    with pytest.raises(ValueError, match="does not equal N"):
+        arithmetic_for(mpz(1000) ** 2048 + 3, gfn=(1000, 11))
+    assert arithmetic_for(big + 2, 3, 20000, 3).name == "fft-generic"  # c = 3: no special shape
     monkeypatch.setenv("DARKREACH_ARITH", "gmp")
     assert arithmetic_for(big, 3, 20000, 1).name == "gmp"
     monkeypatch.setenv("DARKREACH_ARITH", "fft")
