@@ -289,9 +289,9 @@ class GerbiczLiChain:
     chain is plain left-to-right binary exponentiation (a square, and a multiply by the small base).
     Same interface as GerbiczChain (ChainState checkpoints, faults, want_check, report).
 
-    The blocks run on `arith` (its modulus may be a multiple of the number tested: Wagstaff's (2^p+1)/3 is
+    The blocks run on `arith` (its modulus may be a multiple of the number `tested`: Wagstaff's (2^p+1)/3 is
     tested modulo 2^p+1, where the weighted FFT applies; the caller reduces the result); the checksums and
-    checks stay in GMP.
+    checks stay in GMP and compare modulo `tested`, so a checkpoint made modulo either resumes on either.
     """
 
     def __init__(
@@ -303,9 +303,11 @@ class GerbiczLiChain:
         check_every: int | None = None,
         check: bool = True,
         faults: list[Fault] | None = None,
+        tested: mpz | None = None,
     ):
         if exponent < 1:
             raise ValueError("the exponent must be positive")
+        self.tested = tested or arith.N
         self.arith, self.shape = arith, (None, None, None)
         self.N, self.base, self.E = arith.N, mpz(base), mpz(exponent)
         T = self.E.bit_length()
@@ -387,7 +389,7 @@ class GerbiczLiChain:
                 self.report.extra_operations += L + digit_sum.bit_length() + 2
                 expected = exact_or_gmp(self, lambda arith, d=d_prev: arith.square_chain(d, L)) * verified.start % N
                 expected = expected * gmpy2.powmod(self.base, digit_sum, N) % N
-                if expected == d:
+                if (expected - d) % self.tested == 0:
                     verified = ChainState(done=j * L, x=x, d=d, start=verified.start, block=L)
                     verified_sum = digit_sum
                     failures = since_check = 0
@@ -424,5 +426,5 @@ def checked_powmod(
     arith = arith or arithmetic_for(N)
     if arith.N % N:
         raise ValueError(f"the arithmetic's modulus is not a multiple of N = {N}")
-    chain = GerbiczLiChain(arith, base, exponent, check=check, faults=faults)
+    chain = GerbiczLiChain(arith, base, exponent, check=check, faults=faults, tested=mpz(N))
     return chain.run(**(chain_run or {})) % N, chain.report

@@ -176,3 +176,20 @@ def test_an_undetected_llr_error_on_the_fft_never_loses_a_prime(monkeypatch, n):
     N = (mpz(3) << n) - 1
     monkeypatch.setattr(llr, "arithmetic_for", lambda N, K, e, c: WrongLucasResidue(K, e, c))
     assert llr.llr_is_prime(3, n, llr.rodseth_p(N)) == gmpy2.is_prime(N)
+
+
+def test_a_wagstaff_checkpoint_resumes_modulo_n_or_modulo_2p_plus_1(monkeypatch):
+    """A Gerbicz-Li state saved by the chain modulo N (GMP) resumes on the FFT modulo 2^p+1 = 3N, and the
+    other way round, with the same residue."""
+    p = 4001
+    N = ((mpz(1) << p) + 1) // 3
+    expected = gmpy2.powmod(3, N - 1, N)
+    on_n, on_3n = [], []
+    monkeypatch.setenv("DARKREACH_ARITH", "gmp")
+    checked_powmod(3, N - 1, N, chain_run={"on_verified": on_n.append, "want_check": lambda: True})
+    fft = IBDWTArithmetic(1, p, 1)
+    checked_powmod(3, N - 1, N, arith=fft, chain_run={"on_verified": on_3n.append, "want_check": lambda: True})
+    resumed_on_fft, report = checked_powmod(3, N - 1, N, arith=fft, chain_run={"resume": on_n[len(on_n) // 2]})
+    assert resumed_on_fft == expected and report.rollbacks == 0
+    resumed_on_gmp, report = checked_powmod(3, N - 1, N, chain_run={"resume": on_3n[len(on_3n) // 2]})
+    assert resumed_on_gmp == expected and report.rollbacks == 0
