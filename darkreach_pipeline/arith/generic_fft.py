@@ -25,9 +25,9 @@ import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
-from darkreach_pipeline.arith.base import ArithStats, ModularArithmetic, RoundoffError
+from darkreach_pipeline.arith.base import ArithStats, ModularArithmetic
 from darkreach_pipeline.arith.fft_backend import FFTBackend, get_backend
-from darkreach_pipeline.arith.ibdwt import MAX_PROMOTIONS, ROE_FAIL, ROE_REDO, _next_lengths, _Transform, choose_length
+from darkreach_pipeline.arith.ibdwt import ROE_REDO, PromotionLadder, WeightedTransform, choose_length
 
 GUARD_BITS = 64  # n - bits(N): keeps V exact and leaves room for mul_small / sub_small growth
 MAX_SMALL = 1 << 20  # mul_small / sub_small constants done on the digits (larger ones through GMP)
@@ -41,8 +41,8 @@ class _Pair:
     """The cyclic (mod R) and negacyclic (mod Q) transforms at one FFT length, with the cached spectra."""
 
     def __init__(self, n: int, L: int, ninv_r: mpz, N: mpz, backend: FFTBackend, kern):
-        self.cyc = _Transform(1, n, -1, L, backend, kern)
-        self.neg = _Transform(1, n, 1, L, backend, kern)
+        self.cyc = WeightedTransform(1, n, -1, L, backend, kern)
+        self.neg = WeightedTransform(1, n, 1, L, backend, kern)
         self.L, self.kern = L, kern
         self.starts = self.neg.starts
         self.cyc.load(self.cyc.digits(ninv_r))  # mod R: its balanced digits may wrap, as R allows
@@ -129,10 +129,9 @@ class GenericFFTArithmetic(ModularArithmetic):
         self._mont_inv = gmpy2.invert(self._mont, N)
         self.backend = backend if isinstance(backend, FFTBackend) else get_backend(backend)
         self.stats = ArithStats()
-        first = fft_length or choose_length(n, 1, 1)
-        self._lengths = [first, *_next_lengths(first, MAX_PROMOTIONS)]
         self._pairs: dict[int, _Pair] = {}
-        self._use(first)
+        self._ladder = PromotionLadder(fft_length or choose_length(n, 1, 1), self.stats, self._use,
+                                       f"a {N.bit_length()}-bit modulus")
 
     @property
     def L(self) -> int:
@@ -145,17 +144,7 @@ class GenericFFTArithmetic(ModularArithmetic):
         self._mont_digits = self._pair.digits(self._mont)
 
     def _accept(self, roe: float) -> bool:
-        """True if a product with this round-off is accepted; False after a promotion (redo it there)."""
-        if roe <= ROE_REDO or (self.L == self._lengths[-1] and roe < ROE_FAIL):
-            self.stats.max_roe = max(self.stats.max_roe, roe)
-            return True
-        i = self._lengths.index(self.L) + 1
-        if i == len(self._lengths):
-            raise RoundoffError(f"round-off {roe:.3f} at FFT length {self.L}, the longest tried for a "
-                                f"{self.N.bit_length()}-bit modulus")
-        self._use(self._lengths[i])
-        self.stats.promotions += 1
-        return False
+        return self._ladder.accept(roe)
 
     def _value(self, r: np.ndarray) -> mpz:
         return self._pairs[r.shape[0]].value(r)

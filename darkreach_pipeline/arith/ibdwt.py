@@ -74,7 +74,7 @@ def choose_length(n: int, k: int = 1, c: int = -1) -> int:
     raise ValueError(f"no FFT length fits n={n}, k={k}: n must be at least 4 and k below 2^{MAX_K_BITS}")
 
 
-def _next_lengths(L: int, count: int) -> list[int]:
+def next_lengths(L: int, count: int) -> list[int]:
     """The promotion ladder: `count` lengths above L, each at least PROMOTION_STEP times the one before."""
     out, last = [], L
     for m in _smooth_lengths():
@@ -121,7 +121,34 @@ def layout(n: int, k: int, L: int) -> Layout:
     return Layout(L, s, np.exp2(np.array(frac)), J, float(2 ** (n - s[J])) if k > 1 else 0.0)
 
 
-class _Transform:
+class PromotionLadder:
+    """The FFT lengths a weighted-FFT arithmetic may run at (the rule's choice, then MAX_PROMOTIONS longer ones)
+    and its round-off policy: a product above ROE_REDO is redone one length up and the arithmetic stays there;
+    at the longest length one below ROE_FAIL is accepted, anything else raises RoundoffError."""
+
+    def __init__(self, first: int, stats: ArithStats, use: Callable[[int], None], modulus: str):
+        self.lengths = [first, *next_lengths(first, MAX_PROMOTIONS)]
+        self.current, self.stats, self.use, self.modulus = first, stats, use, modulus
+        use(first)
+
+    def accept(self, roe: float) -> bool:
+        """True if a product with this round-off is accepted (recorded in stats.max_roe); False after a
+        promotion, when it must be redone at the new length."""
+        if roe <= ROE_REDO or (self.current == self.lengths[-1] and roe < ROE_FAIL):
+            if roe > self.stats.max_roe:
+                self.stats.max_roe = roe
+            return True
+        i = self.lengths.index(self.current) + 1
+        if i == len(self.lengths):
+            raise RoundoffError(f"round-off {roe:.3f} at FFT length {self.current}, the longest tried for "
+                                f"{self.modulus}")
+        self.current = self.lengths[i]
+        self.use(self.current)
+        self.stats.promotions += 1
+        return False
+
+
+class WeightedTransform:
     """One FFT length's plan and tables for N = k*2^n + c (residues at that length are its digit arrays)."""
 
     def __init__(self, k: int, n: int, c: int, L: int, backend: FFTBackend, kern):
@@ -211,10 +238,9 @@ class IBDWTArithmetic(ModularArithmetic):
         self.backend = backend if isinstance(backend, FFTBackend) else get_backend(backend)
         self.fault = fault
         self.stats = ArithStats()
-        first = fft_length or choose_length(n, k, c)
-        self._lengths = [first, *_next_lengths(first, MAX_PROMOTIONS)]
-        self._transforms: dict[int, _Transform] = {}
-        self._use(first)
+        self._transforms: dict[int, WeightedTransform] = {}
+        self._ladder = PromotionLadder(fft_length or choose_length(n, k, c), self.stats, self._use,
+                                       f"{k}*2^{n}{c:+d}")
 
     @property
     def L(self) -> int:
@@ -222,27 +248,11 @@ class IBDWTArithmetic(ModularArithmetic):
 
     def _use(self, L: int) -> None:
         if L not in self._transforms:
-            self._transforms[L] = _Transform(self.k, self.n, self.c, L, self.backend, self._kern)
+            self._transforms[L] = WeightedTransform(self.k, self.n, self.c, L, self.backend, self._kern)
         self._tr = self._transforms[L]
 
-    def _promote(self) -> None:
-        """Stay at the next FFT length from now on; RoundoffError if there is none."""
-        i = self._lengths.index(self.L) + 1
-        if i == len(self._lengths):
-            raise RoundoffError(f"round-off above {ROE_REDO} at FFT length {self.L}, the longest tried for "
-                                f"{self.k}*2^{self.n}{self.c:+d}")
-        self._use(self._lengths[i])
-        self.stats.promotions += 1
-
     def _accept(self, roe: float) -> bool:
-        """True if a product with this round-off is accepted (recorded in stats.max_roe); False after a
-        promotion, when it must be redone at the new length."""
-        if roe <= ROE_REDO or (self.L == self._lengths[-1] and roe < ROE_FAIL):
-            if roe > self.stats.max_roe:
-                self.stats.max_roe = roe
-            return True
-        self._promote()
-        return False
+        return self._ladder.accept(roe)
 
     def _addin(self, u: int) -> tuple[int, float]:
         """(digit, value) that subtracts u from x in k-form: X - u*k^-1 = X + u*c*2^n, one term at bit n."""

@@ -146,7 +146,7 @@ def test_too_short_fft_length_is_detected_and_promoted():
 def test_roundoff_error_when_no_longer_length_helps():
     N = random_modulus(3000, random.Random(3))
     a = GenericFFTArithmetic(N)
-    a._lengths = [a.L]  # no promotion left
+    a._ladder.lengths = [a.L]  # no promotion left
     r = a.from_int(N - 1)
     with pytest.raises(RoundoffError, match="longest tried"):
         a._accept(0.47)
