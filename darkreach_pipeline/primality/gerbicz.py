@@ -139,9 +139,9 @@ class Reducer:
     """Arithmetic mod N for a chain. `step` is the chain's exponent per step: 2 (squarings), or b for base-b
     forms (x -> x^b).
 
-    Squaring chains run on the arithmetic `arith.select` picks for N = K*2^e+c (the weighted FFT above its
-    crossover, else GMP's special-form loop, else a generic GMP reduction); the Gerbicz checksum products, one
-    per block, stay in GMP.
+    Squaring chains run on the arithmetic `arith.select` picks for N = K*2^e+c (an FFT arithmetic above its
+    crossover, else GMP's special-form loop or a generic reduction); the Gerbicz checksum products, one per
+    block, stay in GMP.
     """
 
     def __init__(self, N: mpz, K: int | None = None, e: int | None = None, c: int | None = None, step: int = 2):

@@ -28,7 +28,8 @@ def outcomes(monkeypatch, form, value):
     return fft, form.test(value)
 
 
-@pytest.mark.parametrize(("k", "c", "n"), [(3, 1, 3912), (3, 1, 3913), (3, -1, 4204), (3, -1, 4205), (5, 1, 3000)])
+@pytest.mark.parametrize(("k", "c", "n"), [(3, 1, 3912), (3, 1, 3913), (3, -1, 4204), (3, -1, 4205), (5, 1, 3000),
+                                         (3, -1, 12676), (3, 1, 20909)])  # OEIS A002235, A002253: above the crossover
 def test_kbn_verdicts_and_residues_match_gmp(monkeypatch, k, c, n):
     """Proth (c = +1) and Fermat + LLR (c = -1) on the weighted FFT give GMP's verdict and RES64, and the
     truth (BPSW at these sizes); the row records which arithmetic ran."""
