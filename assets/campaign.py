@@ -7,7 +7,7 @@ its blocks one after another and records metadata per block."""
 import time
 
 import pandas as pd
-from dagster import AssetExecutionContext, MetadataValue, asset
+from dagster import AssetExecutionContext, Failure, MetadataValue, asset
 
 from assets.partitions import (
     BlockFrames,
@@ -19,6 +19,7 @@ from assets.partitions import (
 )
 from darkreach_pipeline import blocks, settings
 from darkreach_pipeline.forms import form_for
+from darkreach_pipeline.stores.sieve_imports import DamagedImportError
 from darkreach_pipeline.stores.worker_identity import worker_identity
 from resources.campaigns import CampaignRegistryResource
 from resources.checkpoints import CheckpointStoreResource
@@ -59,17 +60,29 @@ def sieve_survivors(
     block_progress: BlockProgress,
     candidate_ranges: BlockFrames,
 ) -> BlockFrames:
-    """The block sieved to the campaign's depth: survivors, and struck candidates with their factor."""
+    """The block sieved to the campaign's depth: survivors, and struck candidates with their factor.
+
+    A campaign with an imported sieve file (`darkreach import-sieve`) starts from the file's survivors and
+    sieves here only above the file's depth; the metadata names the file (lineage)."""
     out = {}
     for key, candidates in per_block(context, candidate_ranges, "candidate_ranges").items():
         spec, block = campaign_registry.resolve(key)
+        try:
+            imported = campaign_registry.sieve_imports().block(spec.name, block)
+        except DamagedImportError as exc:
+            raise Failure(description=str(exc)) from None
         start = time.perf_counter()
-        frame = out[key] = blocks.sieve_frame(spec, block, candidates, block_progress.reporter(key))
+        frame = out[key] = blocks.sieve_frame(spec, block, candidates, block_progress.reporter(key), imported)
         seconds = time.perf_counter() - start
         block_metadata(context, key,
             {"survivors": int((frame["status"] == blocks.SURVIVOR).sum()),
              "removed_by_factor": int((frame["status"] == blocks.FACTOR).sum()),
-             "sieve_depth": spec.sieve_depth, "seconds": round(seconds, 3)},
+             "removed_by_import": int((frame["status"] == blocks.IMPORTED_REMOVAL).sum()),
+             "sieve_depth": max(spec.sieve_depth, imported.sieved_to if imported else 0),
+             "sieve_source": (f"imported {imported.describe()}"
+                              + (f", then sieved here to {spec.sieve_depth}" if spec.sieve_depth > imported.sieved_to
+                                 else "") if imported else "sieved here"),
+             "seconds": round(seconds, 3)},
         )
     return block_output(out)
 

@@ -25,12 +25,14 @@ from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIM
 from darkreach_pipeline.proofs.verify import verify_probable_prime
 from darkreach_pipeline.sieve.primes import prime_chunks
 from darkreach_pipeline.stores.costs import CostStore, max_runtime
+from darkreach_pipeline.stores.sieve_imports import ImportedBlock
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 SURVIVOR = "survivor"
 FACTOR = "factor"
 EXCLUDED = "excluded"
+IMPORTED_REMOVAL = "removed-by-import"  # absent from an imported sieve file that gave no factor for it
 REJECTED = "rejected"  # certificate status of a claim the independent verifier rejected: not a prime
 
 
@@ -60,14 +62,20 @@ def candidate_frame(spec: CampaignSpec, block: int) -> pd.DataFrame:
 
 
 def sieve_frame(
-    spec: CampaignSpec, block: int, candidates: pd.DataFrame, progress: Progress | None = None
+    spec: CampaignSpec, block: int, candidates: pd.DataFrame, progress: Progress | None = None,
+    imported: ImportedBlock | None = None,
 ) -> pd.DataFrame:
-    """Sieve the block to the campaign's depth: each candidate is a survivor, or struck with its factor."""
+    """Sieve the block to the campaign's depth: each candidate is a survivor, or struck with its factor.
+
+    With an imported sieve file for the block, its survivors are the starting point: the candidates it removed
+    are struck with the factor it gave (re-checked by the blocking check) or marked 'removed-by-import', and
+    only primes above the file's depth, up to the campaign's, are sieved here."""
     form = form_for(spec)
     lo, hi = spec.block_range(block)
     values = candidates[spec.axis].to_numpy()
     if len(values) != hi - lo or (len(values) and (values[0] != lo or values[-1] != hi - 1)):
         raise ValueError(f"candidate_ranges for block {block} does not cover {lo}..{hi - 1}: rerun that asset")
+    start = imported.sieved_to + 1 if imported is not None else 2
     total_primes = max(1, int(spec.sieve_depth / np.log(max(spec.sieve_depth, 3))))
     done = 0
 
@@ -77,17 +85,25 @@ def sieve_frame(
         if progress:
             progress("sieve", min(done, total_primes), total_primes)
 
-    factors = form.sieve(lo, hi, prime_chunks(2, spec.sieve_depth), on_chunk)
+    factors = form.sieve(lo, hi, prime_chunks(start, spec.sieve_depth), on_chunk).astype(np.int64)
     excluded = candidates["excluded"].to_numpy(dtype=object)
-    status = np.where(excluded != "", EXCLUDED, np.where(factors != 0, FACTOR, SURVIVOR))
+    status = np.where(excluded != "", EXCLUDED, np.where(factors != 0, FACTOR, SURVIVOR)).astype(object)
+    reason = excluded.copy()
+    if imported is not None:
+        listed = np.isin(values, imported.survivors)
+        given = np.array([imported.factors.get(int(v), 0) for v in values], dtype=np.int64)
+        removed = (excluded == "") & ~listed
+        factors = np.where(removed, given, factors)
+        status[removed] = np.where(given[removed] != 0, FACTOR, IMPORTED_REMOVAL)
+        reason[removed & (given == 0)] = f"not in the imported {imported.describe()}"
     if progress:
         progress("sieve", total_primes, total_primes)
     return pd.DataFrame(
         {
             spec.axis: values,
-            "status": status,
+            "status": status.astype(str),
             "factor": factors.astype(np.int64),
-            "reason": excluded,
+            "reason": reason,
         }
     )
 

@@ -8,6 +8,7 @@ from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.stores.costs import CostStore, open_cost_store
 from darkreach_pipeline.stores.registry import CampaignRegistry, open_registry
 from darkreach_pipeline.stores.reliability import ReliabilityStore, open_reliability_store
+from darkreach_pipeline.stores.sieve_imports import SieveImportStore, open_sieve_import_store
 
 
 class CampaignRegistryResource(ConfigurableResource):
@@ -30,3 +31,7 @@ class CampaignRegistryResource(ConfigurableResource):
     def reliability(self) -> ReliabilityStore:
         """Worker records live next to the campaign specs (SQLite by default, PostgreSQL in fleet mode)."""
         return open_reliability_store(self.url)
+
+    def sieve_imports(self) -> SieveImportStore:
+        """Sieve files imported into campaigns (`darkreach import-sieve`) live next to the campaign specs."""
+        return open_sieve_import_store(self.url)
