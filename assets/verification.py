@@ -15,6 +15,7 @@ from darkreach_pipeline.verification.double_check import (
     double_check_frame,
     library_versions,
 )
+from darkreach_pipeline.verification.external import EXTERNAL_CHECKS
 from darkreach_pipeline.verification.verified_primes import top5000_text, verified_primes_frame
 from resources.campaigns import CampaignRegistryResource
 from resources.progress import BlockProgress
@@ -73,9 +74,11 @@ def verified_primes(context: AssetExecutionContext, results_location: ResultsLoc
     options = results_location.storage_options
     certs, damaged = read_stage_checked(results_location.base_path, "certificates", storage_options=options)
     checks, damaged_checks = read_stage_checked(results_location.base_path, "double_checks", storage_options=options)
-    for damage in damaged + damaged_checks:  # left out (their primes stay pending) until recomputed
+    external, damaged_external = read_stage_checked(results_location.base_path, EXTERNAL_CHECKS,
+                                                    storage_options=options)
+    for damage in damaged + damaged_checks + damaged_external:  # left out (their primes stay pending)
         context.log.error(f"damaged block {damage.partition_key} {damage.what()}")
-    frame = verified_primes_frame(certs, checks)
+    frame = verified_primes_frame(certs, checks, external=external)
     root = UPath(results_location.base_path, **options)
     root.mkdir(parents=True, exist_ok=True)
     with (root / "verified_primes.csv").open("w") as f:

@@ -7,6 +7,7 @@ import json
 import pandas as pd
 
 from darkreach_pipeline.verification.double_check import MATCH
+from darkreach_pipeline.verification.external import RESIDUE_MATCH
 
 PROVEN_VERIFIED = "proven-verified"
 PRP_DOUBLE_CHECKED = "prp-double-checked"
@@ -14,15 +15,22 @@ PENDING = "pending"
 FERMAT_PRP_RESIDUE = "0000000000000001"
 
 
-def verified_primes_frame(certificates: pd.DataFrame, double_checks: pd.DataFrame, axis: str = "n") -> pd.DataFrame:
+def verified_primes_frame(certificates: pd.DataFrame, double_checks: pd.DataFrame, axis: str = "n",
+                          external: pd.DataFrame | None = None) -> pd.DataFrame:
     """proven-verified: a proof the independent verifier accepted. prp-double-checked: a probable prime
-    whose Fermat residue (1) a second library reproduced. pending: anything still waiting."""
+    whose Fermat residue (1) a second library, or another program (an imported PFGW result whose base-3
+    residue matched ours: verification/external.py), reproduced. pending: anything still waiting."""
     if not len(certificates):
         return pd.DataFrame(columns=["campaign", "expression", "digits", "status", "evidence"])
     checked = {}
     if len(double_checks):
         for row in double_checks.to_dict("records"):
             checked[(row["campaign"], int(row[axis]))] = row
+    reproduced = {}
+    if external is not None and len(external):
+        for row in external[(external["verdict"] == RESIDUE_MATCH)
+                            & (external["their_res64"] == FERMAT_PRP_RESIDUE)].to_dict("records"):
+            reproduced[(row["campaign"], int(row["n"]))] = row
     rows = []
     for cert in certificates.to_dict("records"):
         key = (cert["campaign"], int(cert[axis]))
@@ -34,6 +42,11 @@ def verified_primes_frame(certificates: pd.DataFrame, double_checks: pd.DataFram
                     and dc["res64_second"] == FERMAT_PRP_RESIDUE:
                 status = PRP_DOUBLE_CHECKED
                 evidence = f"{cert['method']}; Fermat residue 1 reproduced by {dc['second_library']}"
+            elif cert["status"] == "prp" and key in reproduced:
+                other = reproduced[key]
+                status = PRP_DOUBLE_CHECKED
+                evidence = (f"{cert['method']}; Fermat residue 1 reproduced by {other['program']} (imported from "
+                            f"{other['source']}, sha256 {other['source_sha256'][:12]})")
             else:
                 status, evidence = PENDING, cert.get("verification", "") or "awaiting double check"
         rows.append({**cert, "status": status, "evidence": evidence})
