@@ -17,6 +17,7 @@ from pathlib import Path
 from darkreach_pipeline import batching, settings
 from darkreach_pipeline.campaign import CampaignSpec, load_campaign
 from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.formats import FormatError
 from darkreach_pipeline.liveness import ProcessId
 from darkreach_pipeline.redact import redact
 from darkreach_pipeline.secret import SecretError, deployment_secret
@@ -514,6 +515,95 @@ def cmd_audit(args) -> int:
     return 1 if report.damaged else 0
 
 
+def cmd_import_sieve(args) -> int:
+    """A sieve file made elsewhere becomes the campaign's sieve: checked whole against the campaign, then stored;
+    blocks not yet sieved start from its survivors (blocks already sieved keep theirs)."""
+    from darkreach_pipeline.sieve_import import plan_import
+    from darkreach_pipeline.stores.sieve_imports import open_sieve_import_store
+
+    spec = open_registry(settings.registry_url()).get(args.campaign)
+    blocks = plan_import(spec, args.file, args.format, args.sieved_to, args.factors)
+    open_sieve_import_store(settings.registry_url()).replace(spec.name, blocks)
+    done = sum(1 for key in spec.partition_keys() if block_path_exists("sieve_survivors", key))
+    first = blocks[0]
+    survivors = sum(len(b.survivors) for b in blocks)
+    factors = sum(len(b.factors) for b in blocks)
+    print(f"imported {first.format} file {args.file} into '{spec.name}': {survivors} survivors, {factors} verified "
+          f"factors, sieved to {first.sieved_to} (sha256 {first.source_sha256[:16]})")
+    if spec.sieve_depth > first.sieved_to:
+        print(f"blocks sieve the survivors further here, from {first.sieved_to} to the campaign's depth "
+              f"{spec.sieve_depth}")
+    if done:
+        print(f"{done} of {spec.block_count} blocks were sieved before and keep their own sieve; the others use the "
+              "import when they run")
+    return 0
+
+
+def block_path_exists(asset: str, key: str) -> bool:
+    from upath import UPath
+
+    from darkreach_pipeline.stores.integrity import block_path
+
+    return block_path(UPath(settings.data_path()), asset, key).exists()
+
+
+def cmd_export_sieve(args) -> int:
+    """The campaign's survivors as a sieve file for LLR / PFGW / PRST (blocks not yet sieved are sieved now)."""
+    from darkreach_pipeline.sieve_import import campaign_survivors, export_text
+    from darkreach_pipeline.stores.integrity import DamagedBlockError
+    from darkreach_pipeline.stores.sieve_imports import open_sieve_import_store
+
+    spec = open_registry(settings.registry_url()).get(args.campaign)
+    store = open_sieve_import_store(settings.registry_url())
+    try:
+        survivors, computed = campaign_survivors(spec, settings.data_path(), lambda b: store.block(spec.name, b))
+    except DamagedBlockError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    # Every block reached at least the campaign's depth (an import deeper than that is not claimed: the
+    # blocks sieved before it only reached the campaign's).
+    text = export_text(spec, survivors, args.format, spec.sieve_depth)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    print(f"exported {len(survivors)} survivors of '{spec.name}' as {args.format}, sieved to {spec.sieve_depth}"
+          + (f" ({computed} blocks sieved now)" if computed else ""), file=sys.stderr)
+    return 0
+
+
+def cmd_import_results(args) -> int:
+    """LLR / PFGW results held against this product's: stored as another program's results; a residue that
+    matches ours counts as an independent check of the block's worker; every disagreement is printed (exit 1)."""
+    from darkreach_pipeline.formats import read_results_file
+    from darkreach_pipeline.sieve_import import file_sha256
+    from darkreach_pipeline.stores.reliability import open_reliability_store
+    from darkreach_pipeline.verification import external
+
+    spec = open_registry(settings.registry_url()).get(args.campaign)
+    results = read_results_file(args.file, args.program)
+    ours, damaged = read_stage_checked(settings.data_path(), "prp_results", campaign=spec.name)
+    sieved, damaged_sieve = read_stage_checked(settings.data_path(), "sieve_survivors", campaign=spec.name)
+    report_damaged(damaged + damaged_sieve)
+    sha = file_sha256(args.file)
+    frame = external.cross_check_frame(spec, results, ours, sieved, str(args.file), sha)
+    stored = external.store_external_checks(settings.data_path(), frame, spec.name, sha)
+    reliability = open_reliability_store(settings.registry_url())
+    for key, valid in external.block_validations(frame, ours).items():
+        workers = set(ours.loc[ours["block"] == int(key.rsplit("/", 1)[1]), "worker_id"]) - {""}
+        for worker in workers:
+            reliability.record_validation(key, worker, valid)
+    counts = frame["verdict"].value_counts().to_dict()
+    print(f"{len(frame)} results from {args.file} for '{spec.name}': "
+          + ", ".join(f"{v} {c}" for v, c in sorted(counts.items())) + f"\nstored: {stored}")
+    bad = frame[frame["verdict"].isin([external.OURS_WRONG, external.THEIRS_WRONG])]
+    for row in bad.to_dict("records"):
+        print(f"MISMATCH {row['expression']} (line {row['line']}): {row['program']} says {row['their_result']} "
+              f"{row['their_res64']}, we say {row['our_result'] or 'removed by the sieve'} {row['our_res64']}: "
+              f"{row['verdict']} ({row['note']})", file=sys.stderr)
+    return 1 if len(bad) or damaged or damaged_sieve else 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -563,9 +653,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample", type=int, default=None,
                    help="blocks to re-derive (default: 5%% of the finished blocks, at least one)")
     p.set_defaults(func=cmd_audit)
+    p = sub.add_parser("import-sieve", help="use a sieve file (NewPGen, ABC, ABCD, ABC2) as a campaign's sieve")
+    p.add_argument("campaign")
+    p.add_argument("file")
+    p.add_argument("--format", choices=["newpgen", "abc", "abcd", "abc2"], default=None,
+                   help="default: detected from the first line")
+    p.add_argument("--sieved-to", type=_positive, default=None,
+                   help="the sieve's depth, for files whose header states none (ABC2, ABC without a comment)")
+    p.add_argument("--factors", default=None, help="the sieve's factor file ('p | k*b^n+c' lines), re-verified")
+    p.set_defaults(func=cmd_import_sieve)
+    p = sub.add_parser("export-sieve", help="write a campaign's survivors for LLR / PFGW / PRST")
+    p.add_argument("campaign")
+    p.add_argument("--format", choices=["abcd", "newpgen", "abc2", "abc"], default="abcd")
+    p.add_argument("-o", "--output", default=None, help="file to write (default: standard output)")
+    p.set_defaults(func=cmd_export_sieve)
+    p = sub.add_parser("import-results", help="hold LLR's lresults.txt or a PFGW log against a campaign's results")
+    p.add_argument("campaign")
+    p.add_argument("file")
+    p.add_argument("--program", choices=["llr", "pfgw"], default=None,
+                   help="default: from the file name (lresults*, pfgw*) or its lines")
+    p.set_defaults(func=cmd_import_results)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except FormatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except (CampaignError, SecretError) as exc:
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2

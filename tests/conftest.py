@@ -127,3 +127,17 @@ def postgres_url() -> Iterator[str]:
                 cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             connection.close()
+
+
+# Hand-written sieve and result files (tests/samples/formats/README.md) for 3*2^n+1, n = 1..120, sieved to 1000.
+FORMAT_SAMPLES = REPO / "tests" / "samples" / "formats"
+
+
+def trial_division_survivors(k: int, b: int, c: int, ns: range, depth: int) -> list[int]:
+    """n whose k*b^n+c has no prime factor p <= depth other than itself (PARI's primes, Python's remainders):
+    an implementation independent of the product's sieve."""
+    import cypari2
+
+    pari = cypari2.Pari()
+    primes = [int(p) for p in pari.primes(pari.primepi(depth))]
+    return [n for n in ns if not any((k * b**n + c) % p == 0 and k * b**n + c != p for p in primes)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from test_formats import SAMPLES
+from conftest import FORMAT_SAMPLES as SAMPLES
 
 from darkreach_pipeline import blocks
 from darkreach_pipeline.campaign import parse_campaign

@@ -9,6 +9,8 @@ from pathlib import Path
 import cypari2
 import gmpy2
 import pytest
+from conftest import FORMAT_SAMPLES as SAMPLES
+from conftest import trial_division_survivors
 
 from darkreach_pipeline.formats import (
     WRITERS,
@@ -22,22 +24,8 @@ from darkreach_pipeline.formats import (
 from darkreach_pipeline.formats import factors as factor_files
 from darkreach_pipeline.formats.results import COMPOSITE, PRIME, PROBABLE_PRIME
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "formats"
 pari = cypari2.Pari()
-
-
-def pari_survivors(k: int, b: int, c: int, ns: range, depth: int) -> list[int]:
-    """n whose k*b^n+c has no prime factor p <= depth other than itself (PARI's primes, gmpy2's remainders)."""
-    primes = [int(p) for p in pari.primes(pari.primepi(depth))]
-    out = []
-    for n in ns:
-        N = k * b**n + c
-        if not any(N % p == 0 and N != p for p in primes):
-            out.append(n)
-    return out
-
-
-PROTH_SURVIVORS = pari_survivors(3, 2, 1, range(1, 121), 1000)
+PROTH_SURVIVORS = trial_division_survivors(3, 2, 1, range(1, 121), 1000)
 
 
 @pytest.mark.parametrize("name", ["proth_1000.abcd", "proth_1000.npg", "proth_1000.abc", "proth_1000.abc2"])

@@ -7,19 +7,21 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from test_formats import PROTH_SURVIVORS, SAMPLES, pari_survivors
+from conftest import FORMAT_SAMPLES as SAMPLES
+from conftest import trial_division_survivors
 
 from darkreach_pipeline.blocks import EXCLUDED, FACTOR, IMPORTED_REMOVAL, SURVIVOR, candidate_frame, sieve_frame
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.checks import factor_claim_problems, sieve_coverage_problems
 from darkreach_pipeline.formats import FormatError, parse_sieve_text
 from darkreach_pipeline.forms import form_for
-from darkreach_pipeline.sieve_import import export_text, plan_import
+from darkreach_pipeline.sieve_import import campaign_survivors, export_text, plan_import
 from darkreach_pipeline.stores.sieve_imports import DamagedImportError, SieveImportStore
 
 PROTH = {"name": "proth", "form": "kbn", "k": 3, "b": 2, "c": 1, "n_min": 1, "n_max": 120, "block_size": 40,
          "sieve_depth": 1000}
 SPEC = parse_campaign(PROTH)
+PROTH_SURVIVORS = trial_division_survivors(3, 2, 1, range(1, 121), 1000)
 REMOVED = sorted(set(range(1, 121)) - set(PROTH_SURVIVORS))
 
 
@@ -54,7 +56,7 @@ def test_with_its_factor_file_the_import_equals_the_products_own_sieve():
 def test_a_deeper_campaign_sieves_the_imported_survivors_further():
     deeper = parse_campaign({**PROTH, "sieve_depth": 20000})
     built = frames(deeper, plan_import(deeper, SAMPLES / "proth_1000.abcd"))
-    assert survivors_of(built) == pari_survivors(3, 2, 1, range(1, 121), 20000)
+    assert survivors_of(built) == trial_division_survivors(3, 2, 1, range(1, 121), 20000)
     for block, f in enumerate(built):
         assert not sieve_coverage_problems(deeper, block, f)
         assert not factor_claim_problems(form_for(deeper), "n", f)
@@ -170,3 +172,23 @@ def test_store_round_trip_replace_and_damage(store_url):
     with pytest.raises(DamagedImportError, match=f"campaign '{name}' block 1 fails its checksum"):
         store.block(name, 1)
     assert store.block(name, 0) is not None  # the other blocks are intact
+
+
+def test_export_takes_stored_blocks_and_sieves_the_others(tmp_path):
+    from upath import UPath
+
+    from darkreach_pipeline.stores.integrity import DamagedBlockError, block_path, identity, write_block
+
+    imported = plan_import(SPEC, SAMPLES / "proth_1000.abcd")
+    survivors, computed = campaign_survivors(SPEC, str(tmp_path), lambda b: imported[b])
+    assert (survivors, computed) == (PROTH_SURVIVORS, 3)
+    key = SPEC.partition_key(1)  # a stored block is taken as stored (here: with one survivor fewer)
+    stored = sieve_frame(SPEC, 1, candidate_frame(SPEC, 1))
+    stored.loc[stored["n"] == 45, "status"] = FACTOR
+    path = block_path(UPath(str(tmp_path)), "sieve_survivors", key)
+    write_block(path, stored, identity("sieve_survivors", key))
+    survivors, computed = campaign_survivors(SPEC, str(tmp_path), lambda b: None)
+    assert (survivors, computed) == ([n for n in PROTH_SURVIVORS if n != 45], 2)
+    path.write_bytes(path.read_bytes()[:-40])  # damaged: named, never exported
+    with pytest.raises(DamagedBlockError, match="sieve_survivors of campaign 'proth' block 000001"):
+        campaign_survivors(SPEC, str(tmp_path), lambda b: None)
