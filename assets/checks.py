@@ -24,11 +24,13 @@ from darkreach_pipeline import blocks
 from darkreach_pipeline.checks import (
     certificate_problems,
     factor_claim_problems,
+    imported_removal_problems,
     result_problems,
     sieve_coverage_problems,
     tested_once_problems,
 )
 from darkreach_pipeline.forms import form_for
+from darkreach_pipeline.stores.sieve_imports import DamagedImportError
 from resources.campaigns import CampaignRegistryResource
 
 # Partitioned asset checks are "preview" in Dagster 1.13 but required here: without partitions_def a
@@ -74,12 +76,19 @@ def _per_block(context, asset_key: AssetKey, results: dict[str, tuple[list[str],
 def sieve_accounts_for_every_candidate(
     context, campaign_registry: CampaignRegistryResource, sieve_survivors: BlockFrames
 ):
-    """Each axis value of the block appears once, and every claimed factor really divides its number."""
+    """Each axis value of the block appears once, every claimed factor really divides its number, and a
+    candidate removed without a factor is one the block's imported sieve file left out."""
     results = {}
     for key, sieved in per_block(context, sieve_survivors, "sieve_survivors").items():
         spec, block = campaign_registry.resolve(key)
         problems = sieve_coverage_problems(spec, block, sieved)
         problems += factor_claim_problems(form_for(spec), spec.axis, sieved)
+        try:
+            imported = campaign_registry.sieve_imports().block(spec.name, block)
+        except DamagedImportError as exc:
+            problems.append(str(exc))
+        else:
+            problems += imported_removal_problems(spec.axis, sieved, imported)
         results[key] = (problems, {"survivors": int((sieved["status"] == blocks.SURVIVOR).sum())})
     return _evaluations(context, AssetKey("sieve_survivors"), results)
 

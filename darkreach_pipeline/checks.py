@@ -9,8 +9,9 @@ import re
 
 import pandas as pd
 
-from darkreach_pipeline.blocks import FACTOR, SURVIVOR
+from darkreach_pipeline.blocks import FACTOR, IMPORTED_REMOVAL, SURVIVOR
 from darkreach_pipeline.campaign import CampaignSpec
+from darkreach_pipeline.stores.sieve_imports import ImportedBlock
 
 RES64 = re.compile(r"^[0-9a-f]{16}$")
 RESULTS = {"prime", "probable-prime", "composite"}
@@ -38,6 +39,21 @@ def factor_claim_problems(form, axis: str, sieved: pd.DataFrame) -> list[str]:
         elif form.is_tiny_prime_equal(value, p):
             problems.append(f"{form.expression(value)} = {p} is prime but was struck by itself")
     return problems
+
+
+def imported_removal_problems(axis: str, sieved: pd.DataFrame, imported: ImportedBlock | None) -> list[str]:
+    """A candidate removed without a factor is allowed only where the block's imported sieve file left it out:
+    never when the block has no import, never for a number the file lists as a survivor."""
+    removed = sieved.loc[sieved["status"] == IMPORTED_REMOVAL, axis].astype(int).tolist()
+    if not removed:
+        return []
+    if imported is None:
+        return [f"{len(removed)} candidates marked '{IMPORTED_REMOVAL}' (e.g. {removed[:5]}) but the block has no "
+                "imported sieve file: they must be sieved here; rerun sieve_survivors"]
+    listed = sorted(set(removed) & set(imported.survivors.tolist()))
+    if listed:
+        return [f"survivors of the imported file marked removed: {listed[:5]}; rerun sieve_survivors"]
+    return []
 
 
 def tested_once_problems(axis: str, sieved: pd.DataFrame, results: pd.DataFrame) -> list[str]:

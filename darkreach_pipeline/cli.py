@@ -524,7 +524,7 @@ def cmd_import_sieve(args) -> int:
     spec = open_registry(settings.registry_url()).get(args.campaign)
     blocks = plan_import(spec, args.file, args.format, args.sieved_to, args.factors)
     open_sieve_import_store(settings.registry_url()).replace(spec.name, blocks)
-    done = sum(1 for key in spec.partition_keys() if block_path_exists("sieve_survivors", key))
+    done = len(finished_blocks(_instance(), spec.partition_keys()))
     first = blocks[0]
     survivors = sum(len(b.survivors) for b in blocks)
     factors = sum(len(b.factors) for b in blocks)
@@ -534,17 +534,9 @@ def cmd_import_sieve(args) -> int:
         print(f"blocks sieve the survivors further here, from {first.sieved_to} to the campaign's depth "
               f"{spec.sieve_depth}")
     if done:
-        print(f"{done} of {spec.block_count} blocks were sieved before and keep their own sieve; the others use the "
-              "import when they run")
+        print(f"{done} of {spec.block_count} blocks are finished and keep the sieve they were tested with; the others "
+              "use the import when they run")
     return 0
-
-
-def block_path_exists(asset: str, key: str) -> bool:
-    from upath import UPath
-
-    from darkreach_pipeline.stores.integrity import block_path
-
-    return block_path(UPath(settings.data_path()), asset, key).exists()
 
 
 def cmd_export_sieve(args) -> int:

@@ -32,7 +32,8 @@ def own_sieve_primes(spec) -> set[int]:
     return found
 
 
-def test_import_run_export_and_cross_check(tmp_path, darkreach_home, capsys, pari_primes):
+def test_import_run_export_and_cross_check(tmp_path, darkreach_home, capsys, pari_primes, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(darkreach_home / "dagster"))  # main() sets it: undone after the test
     campaign = tmp_path / "proth.toml"
     campaign.write_text(toml_text(PROTH))
     spec = parse_campaign(PROTH)

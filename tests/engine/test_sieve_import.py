@@ -12,7 +12,7 @@ from conftest import trial_division_survivors
 
 from darkreach_pipeline.blocks import EXCLUDED, FACTOR, IMPORTED_REMOVAL, SURVIVOR, candidate_frame, sieve_frame
 from darkreach_pipeline.campaign import parse_campaign
-from darkreach_pipeline.checks import factor_claim_problems, sieve_coverage_problems
+from darkreach_pipeline.checks import factor_claim_problems, imported_removal_problems, sieve_coverage_problems
 from darkreach_pipeline.formats import FormatError, parse_sieve_text
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.sieve_import import campaign_survivors, export_text, plan_import
@@ -192,3 +192,28 @@ def test_export_takes_stored_blocks_and_sieves_the_others(tmp_path):
     path.write_bytes(path.read_bytes()[:-40])  # damaged: named, never exported
     with pytest.raises(DamagedBlockError, match="sieve_survivors of campaign 'proth' block 000001"):
         campaign_survivors(SPEC, str(tmp_path), lambda b: None)
+
+
+def test_a_deep_file_missing_part_of_the_range_is_caught_by_the_sample(tmp_path):
+    """Above SURVIVOR_CHECK_DEPTH the removed candidates are sampled and sieved to the claimed depth."""
+    spec = parse_campaign({**PROTH, "n_max": 400, "block_size": 200, "sieve_depth": 10**6})
+    survivors = [n for b in range(spec.block_count)
+                 for f in [sieve_frame(spec, b, candidate_frame(spec, b))]
+                 for n in f.loc[f["status"] == SURVIVOR, "n"].astype(int)]
+    whole, half = tmp_path / "whole.abcd", tmp_path / "half.abcd"
+    whole.write_text(export_text(spec, survivors, "abcd", 10**6))
+    half.write_text(export_text(spec, [n for n in survivors if n <= 200], "abcd", 10**6))
+    assert sum(len(b.survivors) for b in plan_import(spec, whole, seed=1)) == len(survivors)
+    with pytest.raises(FormatError, match="has no factor up to 1000000: the file does not cover"):
+        plan_import(spec, half, seed=1)
+
+
+def test_the_sieve_check_allows_unfactored_removals_only_where_the_file_left_them_out():
+    imported = plan_import(SPEC, SAMPLES / "proth_1000.abcd")
+    built = frames(SPEC, imported)
+    assert not imported_removal_problems("n", built[0], imported[0])
+    assert "has no imported sieve file" in imported_removal_problems("n", built[0], None)[0]
+    forged = built[0].copy()
+    forged.loc[forged["n"] == 30, "status"] = IMPORTED_REMOVAL  # a listed survivor quietly dropped
+    assert "survivors of the imported file marked removed: [30]" in imported_removal_problems("n", forged,
+                                                                                              imported[0])[0]
