@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import re
 
-from darkreach_pipeline.formats.results import COMPOSITE, FERMAT_3, PRIME, PROBABLE_PRIME, ExternalResult
+from darkreach_pipeline.formats.results import COMPOSITE, FERMAT_3, PRIME, PROBABLE_PRIME, PRP_RESIDUE, ExternalResult
 from darkreach_pipeline.formats.terms import FormatError, numbered_lines, parse_term
 
 LINE = re.compile(r"(\S+) (is composite|is (\d+)-PRP!|is prime!|has factors:)(.*)")
 RESIDUE = re.compile(r"RES64:\s*\[([0-9A-Fa-f]{16})\]")
-PRP_OF_ONE = "0000000000000001"  # a base-3 PRP: 3^(N-1) = 1 mod N
 
 
 def read(text: str, source: str, expressions_are: str | None = None) -> list[ExternalResult]:
@@ -56,7 +55,7 @@ def read(text: str, source: str, expressions_are: str | None = None) -> list[Ext
             out.append(ExternalResult(term, "pfgw", COMPOSITE, "", "", number))
         elif base is not None:
             kind = f"fermat-{base}"
-            out.append(ExternalResult(term, "pfgw", PROBABLE_PRIME, kind, PRP_OF_ONE, number))
+            out.append(ExternalResult(term, "pfgw", PROBABLE_PRIME, kind, PRP_RESIDUE, number))
         else:
             out.append(ExternalResult(term, "pfgw", PRIME, "", "", number))
     return out

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from darkreach_pipeline.formats.terms import Term
 
 PRIME, PROBABLE_PRIME, COMPOSITE = "prime", "probable-prime", "composite"
+PRP_RESIDUE = "0000000000000001"  # the Fermat residue of a probable prime: base^(N-1) = 1 mod N
 FERMAT_3 = "fermat-3"  # 3^(N-1) mod N: the residue this product computes (and PFGW prints for its 3-PRP test)
 
 

@@ -21,7 +21,7 @@ from upath import UPath
 from darkreach_pipeline.blocks import FACTOR
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.formats import FormatError
-from darkreach_pipeline.formats.results import COMPOSITE, FERMAT_3, ExternalResult
+from darkreach_pipeline.formats.results import COMPOSITE, FERMAT_3, PRP_RESIDUE, ExternalResult
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.primality.outcome import res64
 from darkreach_pipeline.sieve_import import campaign_shape
@@ -33,7 +33,6 @@ VERDICT_MATCH = "verdict-match"
 OURS_WRONG = "ours-wrong"
 THEIRS_WRONG = "theirs-wrong"
 NOT_TESTED_HERE = "not-tested-here"
-PRP_RESIDUE = "0000000000000001"
 EXTERNAL_CHECKS = "external_checks"  # stored as <data>/external_checks/<campaign>/<file sha256[:16]>.parquet
 COLUMNS = ["campaign", "block", "n", "expression", "program", "source", "source_sha256", "line", "their_result",
            "their_residue_type", "their_res64", "our_result", "our_res64", "verdict", "note"]

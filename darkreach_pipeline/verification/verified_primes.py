@@ -6,13 +6,14 @@ import json
 
 import pandas as pd
 
+from darkreach_pipeline.formats.results import PRP_RESIDUE
 from darkreach_pipeline.verification.double_check import MATCH
 from darkreach_pipeline.verification.external import RESIDUE_MATCH
 
 PROVEN_VERIFIED = "proven-verified"
 PRP_DOUBLE_CHECKED = "prp-double-checked"
 PENDING = "pending"
-FERMAT_PRP_RESIDUE = "0000000000000001"
+FERMAT_PRP_RESIDUE = PRP_RESIDUE
 
 
 def verified_primes_frame(certificates: pd.DataFrame, double_checks: pd.DataFrame, axis: str = "n",
