@@ -13,10 +13,9 @@ from darkreach_pipeline.formats.terms import (
     SieveFile,
     Template,
     Term,
+    content_lines,
     depth_comment,
     group_runs,
-    numbered_lines,
-    parse_int,
     parse_template,
     sieved_to,
     split_comment,
@@ -39,10 +38,7 @@ def merge_depth(old: int | None, new: int | None, first: bool) -> int | None:
 def read(text: str, source: str) -> SieveFile:
     template: Template | None = None
     terms, where, depth = [], [], None
-    for number, line in numbered_lines(text):
-        stripped = line.strip()
-        if not stripped:
-            continue
+    for number, stripped in content_lines(text):
         if stripped.startswith("ABC") and not stripped.startswith(("ABCD", "ABC2")):
             if stripped[3:4] not in (" ", "\t"):
                 raise FormatError(source, number, f"{stripped[:40]!r}: a header is 'ABC <expression>'")
@@ -52,13 +48,8 @@ def read(text: str, source: str) -> SieveFile:
             continue
         if template is None:
             raise FormatError(source, number, "data before the first 'ABC <expression>' header")
-        values = split_comment(stripped)[0].split()
-        names = template.variables
-        if len(values) != len(names):
-            raise FormatError(source, number, f"{stripped[:60]!r} has {len(values)} values; the header "
-                              f"{template.text()!r} needs {len(names)} ({' '.join(names)})")
-        parsed = {name: parse_int(v, source, number, name) for name, v in zip(names, values, strict=True)}
-        terms.append(template.term(parsed, source, number))
+        values = template.values(split_comment(stripped)[0].split(), source, number, "values")
+        terms.append(template.term(dict(zip(template.variables, values, strict=True)), source, number))
         where.append(number)
     if template is None:
         raise FormatError(source, 0, "is empty: an ABC file starts with 'ABC <expression>'")

@@ -20,9 +20,9 @@ from darkreach_pipeline.formats.terms import (
     FormatError,
     SieveFile,
     Term,
+    content_lines,
     depth_comment,
     group_runs,
-    numbered_lines,
     parse_int,
     split_comment,
 )
@@ -61,7 +61,7 @@ def values_of(spec: str, source: str, number: int) -> list[int]:
 
 
 def read(text: str, source: str) -> SieveFile:
-    lines = [(n, line.strip()) for n, line in numbered_lines(text) if line.strip()]
+    lines = list(content_lines(text))
     if not lines or not lines[0][1].startswith("ABC2"):
         raise FormatError(source, lines[0][0] if lines else 0, "an ABC2 file starts with 'ABC2 <expression>'")
     number, first = lines[0]

@@ -16,9 +16,9 @@ from darkreach_pipeline.formats.terms import (
     FormatError,
     SieveFile,
     Term,
+    content_lines,
     depth_comment,
     group_runs,
-    numbered_lines,
     parse_int,
     parse_template,
     sieved_to,
@@ -34,10 +34,7 @@ def read(text: str, source: str) -> SieveFile:
     template = None
     running: dict[str, int] = {}
     terms, where, depth = [], [], None
-    for number, line in numbered_lines(text):
-        stripped = line.strip()
-        if not stripped:
-            continue
+    for number, stripped in content_lines(text):
         if stripped.startswith("ABCD"):
             head, comment = split_comment(stripped)
             match = HEADER.fullmatch(head)
@@ -55,12 +52,9 @@ def read(text: str, source: str) -> SieveFile:
         elif template is None:
             raise FormatError(source, number, "data before the first 'ABCD <expression> [<start values>]' header")
         else:
-            deltas = split_comment(stripped)[0].split()
-            if len(deltas) != len(names):
-                raise FormatError(source, number, f"{stripped[:60]!r} has {len(deltas)} differences; the header "
-                                  f"{template.text()!r} needs {len(names)} ({' '.join(names)})")
+            deltas = template.values(split_comment(stripped)[0].split(), source, number, "differences")
             for name, delta in zip(names, deltas, strict=True):
-                running[name] += parse_int(delta, source, number, f"difference for {name}")
+                running[name] += delta
                 if not -LIMIT < running[name] < LIMIT:
                     raise FormatError(source, number, f"{name} leaves the range +-2^63 that ABCD values must keep")
         terms.append(template.term(running, source, number))

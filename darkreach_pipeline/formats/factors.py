@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from darkreach_pipeline.formats.terms import FormatError, Term, numbered_lines, parse_int, parse_term
+from darkreach_pipeline.formats.terms import FormatError, Term, content_lines, parse_int, parse_term
 
 
 @dataclass
@@ -18,10 +18,7 @@ class FactorFile:
 
 def read(text: str, source: str) -> FactorFile:
     out = FactorFile([])
-    for number, line in numbered_lines(text):
-        stripped = line.strip()
-        if not stripped:
-            continue
+    for number, stripped in content_lines(text):
         if stripped.startswith("pmin="):
             out.pmin = parse_int(stripped[5:], source, number, "pmin", minimum=0)
             continue

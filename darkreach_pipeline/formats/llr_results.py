@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from darkreach_pipeline.formats.results import COMPOSITE, PRIME, PROBABLE_PRIME, ExternalResult
-from darkreach_pipeline.formats.terms import FormatError, numbered_lines, parse_term
+from darkreach_pipeline.formats.terms import FormatError, content_lines, parse_term
 
 HEX = r"([0-9A-Fa-f]{16})"
 VERDICT = r"not prime\.|prime!|a probable prime\.?|(?:base \d+-)?(?:Strong )?Fermat PRP!|\d+-PRP!"
@@ -27,10 +27,7 @@ TYPES = {"proth res64": "llr-proth", "llr res64": "llr-lucas", "res64": "llr-prp
 
 def read(text: str, source: str) -> list[ExternalResult]:
     out = []
-    for number, line in numbered_lines(text):
-        stripped = line.strip()
-        if not stripped:
-            continue
+    for number, stripped in content_lines(text):
         match = LINE.match(stripped)
         if match is None:
             raise FormatError(source, number, f"{stripped[:80]!r} is not an LLR result line "

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from darkreach_pipeline.formats.results import COMPOSITE, FERMAT_3, PRIME, PROBABLE_PRIME, PRP_RESIDUE, ExternalResult
-from darkreach_pipeline.formats.terms import FormatError, numbered_lines, parse_term
+from darkreach_pipeline.formats.terms import FormatError, content_lines, parse_term
 
 LINE = re.compile(r"(\S+) (is composite|is (\d+)-PRP!|is prime!|has factors:)(.*)")
 RESIDUE = re.compile(r"RES64:\s*\[([0-9A-Fa-f]{16})\]")
@@ -31,10 +31,7 @@ def read(text: str, source: str, expressions_are: str | None = None) -> list[Ext
         expressions_are = PRIME if name.startswith("pfgw-prime") else PROBABLE_PRIME if name.startswith("pfgw") \
             else None
     out = []
-    for number, line in numbered_lines(text):
-        stripped = line.strip()
-        if not stripped:
-            continue
+    for number, stripped in content_lines(text):
         match = LINE.match(stripped)
         if match is None:
             if " " in stripped or expressions_are is None:

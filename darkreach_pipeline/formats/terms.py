@@ -54,6 +54,13 @@ def numbered_lines(text: str) -> Iterator[tuple[int, str]]:
         yield number, line.rstrip("\r")
 
 
+def content_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, the line stripped) of every line that is not blank: blank lines carry nothing."""
+    for number, line in numbered_lines(text):
+        if line.strip():
+            yield number, line.strip()
+
+
 def parse_int(text: str, source: str, line: int, what: str, minimum: int | None = None) -> int:
     """A decimal integer (optional sign), or a FormatError naming what it should have been."""
     if not re.fullmatch(r"[+-]?[0-9]+", text):
@@ -116,6 +123,14 @@ class Template:
     def term(self, values: Mapping[str, int], source: str, line: int) -> Term:
         k, b, n, c = (values[s] if isinstance(s, str) else s for s in self.slots)
         return checked_term(k, b, n, c, source, line)
+
+    def values(self, fields: list[str], source: str, line: int, what: str) -> list[int]:
+        """A data line's numbers, exactly one per variable."""
+        names = self.variables
+        if len(fields) != len(names):
+            raise FormatError(source, line, f"{' '.join(fields)[:60]!r} has {len(fields)} {what}; the header "
+                              f"{self.text()!r} needs {len(names)} ({' '.join(names)})")
+        return [parse_int(v, source, line, f"{what[:-1]} for {name}") for name, v in zip(names, fields, strict=True)]
 
     def text(self) -> str:
         k, b, n, c = (s if isinstance(s, str) else str(s) for s in self.slots)
