@@ -582,7 +582,8 @@ def cmd_import_results(args) -> int:
     stored = external.store_external_checks(settings.data_path(), frame, spec.name, sha)
     reliability = open_reliability_store(settings.registry_url())
     for key, valid in external.block_validations(frame, ours).items():
-        workers = set(ours.loc[ours["block"] == int(key.rsplit("/", 1)[1]), "worker_id"]) - {""}
+        block = ours[ours["block"] == int(key.rsplit("/", 1)[1])]
+        workers = set(block["worker_id"]) - {""} if "worker_id" in block else set()  # older rows: no worker
         for worker in workers:
             reliability.record_validation(key, worker, valid)
     counts = frame["verdict"].value_counts().to_dict()

@@ -92,20 +92,21 @@ def _spot_check(spec: CampaignSpec, depth: int, survivors: dict[int, int], facto
                 rng: random.Random) -> None:
     form = form_for(spec)
     check_depth = min(depth, SURVIVOR_CHECK_DEPTH)
-    removed = []
+    listed = np.array(sorted(survivors) + sorted(factors), dtype=np.int64)
+    unexplained = []  # removed by the file, no factor up to the quick check's depth: it needs a larger one
     for block in range(spec.block_count):
         lo, hi = spec.block_range(block)
-        struck = form.sieve(lo, hi, prime_chunks(2, check_depth))
-        for i, p in enumerate(struck.tolist()):
-            n = lo + i
-            if n in survivors and p and not form.excluded(n):
+        values = np.arange(lo, hi, dtype=np.int64)
+        struck = form.sieve(lo, hi, prime_chunks(2, check_depth)).astype(np.int64)
+        in_file = np.isin(values, listed)
+        for n, p in zip(values[in_file & (struck != 0)].tolist(), struck[in_file & (struck != 0)].tolist(),
+                        strict=True):
+            if n in survivors and not form.excluded(n):
                 raise FormatError(source, survivors[n], f"{form.expression(n)} is divisible by {p}, below the depth "
                                   f"{depth} the file claims: it is no sieve of this campaign to that depth")
-            if n not in survivors and n not in factors and not form.excluded(n):
-                removed.append((n, p))
+        unexplained += [n for n in values[~in_file & (struck == 0)].tolist() if not form.excluded(n)]
     if depth > REMOVED_CHECK_DEPTH:
         return
-    unexplained = [n for n, p in removed if not p]  # a factor above the quick check's depth is needed
     for n in rng.sample(unexplained, min(REMOVED_SAMPLE, len(unexplained))):
         if not form.sieve(n, n + 1, prime_chunks(check_depth, depth))[0]:
             raise FormatError(source, 0, f"{form.expression(n)} is missing from the file but has no factor up to "

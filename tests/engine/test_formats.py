@@ -70,6 +70,8 @@ def test_documented_examples():
     abc = parse_sieve_text("ABC $a*$b^$c$d\n3 2 10 +1\n5 6 7 -1\nABC $a*10^20+1 // Sieved to 77\n9\n", "doc")
     assert abc.terms == [Term(3, 2, 10, 1), Term(5, 6, 7, -1), Term(9, 10, 20, 1)]
     assert abc.sieved_to is None  # the first header states no depth: the file's depth is unknown
+    numbered = parse_sieve_text("ABC $a*2^$b+1 // {number_primes,$a,1} Sieved to 1000\n3 5\n", "srsieve -fP")
+    assert (numbered.terms, numbered.sieved_to) == ([Term(3, 2, 5, 1)], 1000)
     abc2 = parse_sieve_text("ABC2 $a*2^$b+1\na: from 1 to 5 step 2\nb: primes from 10 to 20\n", "doc")
     assert abc2.terms == [Term(a, 2, b, 1) for a in (1, 3, 5) for b in (11, 13, 17, 19)]
     down = parse_sieve_text("ABC2 7*2^$a-1\na: from 20 downto 10 step 5\n", "doc")
