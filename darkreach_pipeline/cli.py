@@ -534,13 +534,14 @@ def cmd_import_sieve(args) -> int:
         print(f"blocks sieve the survivors further here, from {first.sieved_to} to the campaign's depth "
               f"{spec.sieve_depth}")
     if done:
-        print(f"{done} of {spec.block_count} blocks are finished and keep the sieve they were tested with; the others "
-              "use the import when they run")
+        rest = spec.block_count - done
+        print(f"{done} of {spec.block_count} blocks are finished and keep the sieve they were tested with"
+              + (f"; the other {rest} use the import when they run" if rest else ": the import changes none of them"))
     return 0
 
 
 def cmd_export_sieve(args) -> int:
-    """The campaign's survivors as a sieve file for LLR / PFGW / PRST (blocks not yet sieved are sieved now)."""
+    """The campaign's survivors as a sieve file for LLR / PFGW (blocks not yet sieved are sieved now)."""
     from darkreach_pipeline.sieve_import import campaign_survivors, export_text
     from darkreach_pipeline.stores.integrity import DamagedBlockError
     from darkreach_pipeline.stores.sieve_imports import open_sieve_import_store
@@ -655,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="the sieve's depth, for files whose header states none (ABC2, ABC without a comment)")
     p.add_argument("--factors", default=None, help="the sieve's factor file ('p | k*b^n+c' lines), re-verified")
     p.set_defaults(func=cmd_import_sieve)
-    p = sub.add_parser("export-sieve", help="write a campaign's survivors for LLR / PFGW / PRST")
+    p = sub.add_parser("export-sieve", help="write a campaign's survivors for LLR / PFGW")
     p.add_argument("campaign")
     p.add_argument("--format", choices=["abcd", "newpgen", "abc2", "abc"], default="abcd")
     p.add_argument("-o", "--output", default=None, help="file to write (default: standard output)")
