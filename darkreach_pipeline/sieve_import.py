@@ -1,5 +1,5 @@
 """A sieve file made elsewhere (srsieve2, NewPGen, fbncsieve, ...) as a campaign's sieve, and the campaign's
-survivors as a file for LLR / PFGW / PRST.
+survivors as a file for LLR / PFGW.
 
 Import checks the file against the campaign before anything is stored, and refuses it whole, naming the line:
 a candidate of another form (k, b or c), outside the campaign's range, or listed twice; a factor (from an
@@ -142,7 +142,7 @@ def plan_import(spec: CampaignSpec, path: str | Path, fmt: str | None = None, si
 
 
 def export_text(spec: CampaignSpec, survivors: list[int], fmt: str, sieved_to: int) -> str:
-    """The survivors (axis values) of a kbn campaign as a sieve file for LLR / PFGW / PRST."""
+    """The survivors (axis values) of a kbn campaign as a sieve file for LLR / PFGW."""
     k, b, c = campaign_shape(spec)
     terms = [Term(k, b, n, c) for n in sorted(survivors)]
     if not terms:
