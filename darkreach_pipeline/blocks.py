@@ -91,7 +91,7 @@ def sieve_frame(
     reason = excluded.copy()
     if imported is not None:
         listed = np.isin(values, imported.survivors)
-        given = np.array([imported.factors.get(int(v), 0) for v in values], dtype=np.int64)
+        given = _given_factors(values, imported.factors)
         removed = (excluded == "") & ~listed
         factors = np.where(removed, given, factors)
         status[removed] = np.where(given[removed] != 0, FACTOR, IMPORTED_REMOVAL)
@@ -106,6 +106,18 @@ def sieve_frame(
             "reason": reason,
         }
     )
+
+
+def _given_factors(values: np.ndarray, factors: dict[int, int]) -> np.ndarray:
+    """The factor an import gave for each value, 0 where it gave none (vectorised: blocks hold 10^5+ values)."""
+    if not factors:
+        return np.zeros(len(values), dtype=np.int64)
+    keys = np.fromiter(factors.keys(), dtype=np.int64, count=len(factors))
+    primes = np.fromiter(factors.values(), dtype=np.int64, count=len(factors))
+    order = np.argsort(keys)
+    keys, primes = keys[order], primes[order]
+    at = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
+    return np.where(keys[at] == values, primes[at], 0).astype(np.int64)
 
 
 def test_frame(
