@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 MAX_EXPONENT = 1 << 40  # n beyond this is no number anyone sieves; a typo rather than a candidate
+MAX_DIGITS = 40  # every number in these files (k, b, n, p < 2^64) has at most 20 digits
 SIEVED_TO = re.compile(r"sieved to:?\s*(\S*)", re.IGNORECASE)
 
 
@@ -65,6 +66,9 @@ def parse_int(text: str, source: str, line: int, what: str, minimum: int | None 
     """A decimal integer (optional sign), or a FormatError naming what it should have been."""
     if not re.fullmatch(r"[+-]?[0-9]+", text):
         raise FormatError(source, line, f"{what} {text[:40]!r} is not a whole number")
+    if len(text) > MAX_DIGITS:
+        raise FormatError(source, line, f"{what} has {len(text)} digits, more than any sieve file's numbers "
+                          f"({MAX_DIGITS})")
     value = int(text)
     if minimum is not None and value < minimum:
         raise FormatError(source, line, f"{what} must be >= {minimum}, got {value}")
@@ -100,8 +104,9 @@ def parse_term(text: str, source: str, line: int) -> Term:
     if match is None:
         raise FormatError(source, line, f"{text.strip()[:80]!r} is not a number k*b^n+c (e.g. 3*2^1000+1); "
                           "other expressions are not read")
-    k, b, n, c = match.groups()
-    return checked_term(int(k or 1), int(b), int(n), int(c), source, line)
+    k, b, n, c = (parse_int(g, source, line, name) if g else 1
+                  for g, name in zip(match.groups(), ("k", "b", "n", "c"), strict=True))
+    return checked_term(k, b, n, c, source, line)
 
 
 # One slot of a template: an integer, or a variable '$a'..'$z'.

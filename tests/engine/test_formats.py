@@ -105,6 +105,7 @@ BAD_SIEVE_FILES = [
     ("1000:P:1:2:1\n3 5\n3\n", 3, "'k n'"),
     ("1000:P:1:2:1\n3 5\n3 five\n", 3, "not a whole number"),
     ("1000:P:1:2:1\n0 5\n", 2, "k must be >= 1"),
+    ("1000:P:1:2:1\n" + "3" * 5000 + " 5\n", 2, "k has 5000 digits"),
     ("1000:P:1:2:1\n3 -5\n", 2, "n must be >= 0"),
     ("ABCD 3*2^$a+1 [5]\n4\nx\n", 3, "not a whole number"),
     ("ABCD 3*2^$a+1\n4\n", 1, "not 'ABCD <expression> [<start values>]'"),
@@ -159,6 +160,7 @@ BAD_FACTOR_LINES = [
     ("1 | 3*2^3+1\n", 1, "factor must be >= 2"),
     ("5 | 3*2^3+1\n5 | 3*x^3+1\n", 2, "is not a number k*b^n+c"),
     ("pmin=abc\n", 1, "pmin"),
+    ("5 | " + "7" * 5000 + "*2^3+1\n", 1, "k has 5000 digits"),
 ]
 
 
