@@ -96,3 +96,29 @@ def test_import_run_export_and_cross_check(tmp_path, darkreach_home, capsys, par
     malformed.write_text("3*2^33+1 is not prime.  RES64: 12\n")
     assert main(["import-results", "proth", str(malformed)]) == 2
     assert f"{malformed} line 1: a composite without its RES64" in capsys.readouterr().err
+
+
+def test_a_damaged_import_fails_the_blocks_sieve_step_with_the_fix(darkreach_home):
+    import sqlalchemy as sa
+
+    from darkreach_pipeline.sieve_import import plan_import
+    from darkreach_pipeline.stores.registry import open_registry
+
+    spec = parse_campaign(PROTH)
+    open_registry(settings.registry_url()).register(spec)
+    store = SieveImportStore(settings.registry_url())
+    store.replace(spec.name, plan_import(spec, SAMPLES / "proth_1000.abc"))
+    with store.engine.begin() as conn:  # the stored survivors change behind the checksum's back
+        table = sa.Table("darkreach_sieve_imports", sa.MetaData(), autoload_with=conn)
+        conn.execute(table.update().where(table.c.campaign == spec.name).values(source="other.abc"))
+    instance = DagsterInstance.ephemeral()
+    try:
+        instance.add_dynamic_partitions("campaign_blocks", spec.partition_keys())
+        result = materialize_block(instance, spec.partition_key(0), fresh_resources(), raise_on_error=False)
+    finally:
+        instance.dispose()
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.event_specific_data.error.message
+    assert "imported sieve of campaign 'proth' block 0 fails its checksum" in message
+    assert "import the sieve file again" in message
