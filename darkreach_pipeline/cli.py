@@ -396,6 +396,37 @@ def cmd_ui(args) -> int:
     return 0
 
 
+def cmd_plan(args) -> int:
+    """Rank proposals over a form's parameter space; print the table, write the campaign files."""
+    from darkreach_pipeline.stores.costs import open_cost_store
+    from darkreach_pipeline.strategy.planner import PlanRequest, parse_values, plan, plan_table, write_campaign_files
+
+    params = {}
+    for item in args.param:
+        key, sep, values = item.partition("=")
+        if not sep:
+            raise CampaignError(item, "write --param NAME=VALUES, e.g. --param k=3,5,7 or --param k=1..99:2")
+        params[key.strip()] = parse_values(key.strip(), values)
+    key, sep, span = args.range.partition("=")
+    bounds = parse_values(key or "range", span) if sep else []
+    if len(bounds) < 2 or ".." not in span:
+        raise CampaignError("range", f"{args.range!r}: write --range AXIS=MIN..MAX, e.g. --range n=100000..200000")
+    request = PlanRequest(form=args.form, params=params, range_key=key.strip(), range_min=bounds[0],
+                          range_max=bounds[-1], pieces=args.pieces, rank_by=args.rank, name_prefix=args.prefix)
+    store = None
+    if not args.model_costs:
+        with settings.setup_lock():  # creates the home and the registry's tables on a new deployment
+            store = open_cost_store(settings.registry_url())
+    proposals, skipped = plan(request, store)
+    print(plan_table(proposals, args.rank, args.top), end="")
+    for reason in skipped:
+        print(f"skipped: {reason}")
+    if args.write:
+        paths = write_campaign_files(proposals[:args.top], Path(args.write))
+        print(f"{len(paths)} campaign files in {args.write} (run one with `darkreach run FILE`)")
+    return 0 if proposals else 1
+
+
 WORKER_QUEUES = "dagster,sieve,prp,cert"  # asset op_tags "dagster-celery/queue"; untagged steps (checks) use "dagster"
 
 
@@ -563,6 +594,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample", type=int, default=None,
                    help="blocks to re-derive (default: 5%% of the finished blocks, at least one)")
     p.set_defaults(func=cmd_audit)
+    p = sub.add_parser("plan", help="rank campaigns of a form by expected primes per CPU hour; write them as files")
+    p.add_argument("form")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUES",
+                   help="candidate values of a form parameter: k=3,5,7 or k=1..99:2 (repeat per parameter)")
+    p.add_argument("--range", required=True, metavar="AXIS=MIN..MAX", help="the axis range, e.g. n=100000..200000")
+    p.add_argument("--pieces", type=_positive, default=1, help="cut the range into this many proposals (default 1)")
+    p.add_argument("--rank", choices=["primes", "top5000", "top20"], default="primes",
+                   help="rank by expected primes, Top 5000 entries or top-20 entries per CPU hour")
+    p.add_argument("--top", type=_positive, default=None, help="show and write only the best N")
+    p.add_argument("--write", metavar="DIR", help="write each proposal as a ready campaign file in DIR")
+    p.add_argument("--prefix", default="plan", help="campaign name prefix (default: plan)")
+    p.add_argument("--model-costs", action="store_true",
+                   help="price with the model only, ignoring the test costs this deployment measured")
+    p.set_defaults(func=cmd_plan)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -9,15 +9,19 @@ that must not share the first test's arithmetic), `fft` wherever an FFT arithmet
 
 from __future__ import annotations
 
+import math
 import os
 
 from gmpy2 import mpz
 
 from darkreach_pipeline.arith import ibdwt
 from darkreach_pipeline.arith.base import ModularArithmetic
+from darkreach_pipeline.arith.generic_fft import CROSSOVER_BITS as GENERIC_CROSSOVER_BITS
 from darkreach_pipeline.arith.generic_fft import generic_arithmetic
+from darkreach_pipeline.arith.gfn import CROSSOVER_BITS as GFN_CROSSOVER_BITS
 from darkreach_pipeline.arith.gfn import gfn_arithmetic
 from darkreach_pipeline.arith.gmp import GMPArithmetic
+from darkreach_pipeline.primality.special_form import MAX_SPECIAL_K_BITS as SPECIAL_K_BITS
 
 ENV_VAR = "DARKREACH_ARITH"
 MODES = ("auto", "gmp", "fft")
@@ -72,3 +76,34 @@ def arithmetic_for(N: int, K: int | None = None, e: int | None = None, c: int | 
         if arith is not None:
             return arith
     return gmp
+
+
+# Whole-test speed-up of each FFT arithmetic over GMP at one measured size (benchmarks/RESULTS.md): the weighted
+# FFT 4.97x on the tests of 3*2^n+1, n = 100k ("FFT arithmetic in the pipeline"); the generic FFT 4.2x at 200k
+# bits and the GFN transform 15x at 86k bits, per squaring against powmod ("FFT arithmetic for generic moduli").
+FFT_SPEEDUP = {"fft-ibdwt": (100_000, 4.97), "fft-generic": (200_000, 4.2), "fft-gfn": (86_000, 15.0)}
+
+
+def arithmetic_name(bits: float, K_bits: int | None = None, gfn: bool = False) -> str:
+    """Which arithmetic `arithmetic_for` picks (auto mode) for a number of `bits`, from its shape alone:
+    K_bits = bits of K when N = K*2^e+-1, gfn for b^(2^m)+1. For plans and cost estimates: N is never built."""
+    if K_bits is not None and K_bits <= ibdwt.MAX_K_BITS and bits >= crossover_bits((1 << max(K_bits, 1)) - 1):
+        return "fft-ibdwt"
+    if gfn and bits >= GFN_CROSSOVER_BITS:
+        return "fft-gfn"
+    if K_bits is not None and K_bits <= SPECIAL_K_BITS:
+        return "gmp-special"
+    return "fft-generic" if bits >= GENERIC_CROSSOVER_BITS else "gmp"
+
+
+def fft_speedup(name: str, bits: float) -> float:
+    """Test-time speed-up of arithmetic `name` over GMP at `bits`: 1 at its crossover, rising linearly in
+    log(bits) to the measured factor at the measured size, that factor beyond (never extrapolated up)."""
+    if name not in FFT_SPEEDUP:
+        return 1.0
+    start = {"fft-ibdwt": CROSSOVER_BITS_SMALL_K, "fft-gfn": GFN_CROSSOVER_BITS}.get(name, GENERIC_CROSSOVER_BITS)
+    size, factor = FFT_SPEEDUP[name]
+    if bits >= size:
+        return factor
+    share = max(0.0, math.log(max(bits, start) / start) / math.log(size / start))
+    return 1.0 + share * (factor - 1.0)

@@ -1,0 +1,61 @@
+"""What a range costs: survivors x seconds per test, from the engine's cost model.
+
+Seconds per test: the cost store's measurement for the form at the nearest size (scaled by bits^2 log2 bits)
+once a block of the form has finished; before that the forms' own constant (stores/costs.py: 1.4e-10 for
+K*2^e+-1 with K < 2^64, 3.5e-10 otherwise) divided by the speed-up of the FFT arithmetic that arith/select.py
+would pick at that size. The sieve's own time is left out: the auto depth stops where a sieve prime costs
+what the tests it saves do, so it is a small share by construction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from darkreach_pipeline.arith.select import arithmetic_name, fft_speedup
+from darkreach_pipeline.forms.base import PrimeForm
+from darkreach_pipeline.stores.costs import GENERIC_CONSTANT, SPECIAL_FORM_CONSTANT, CostStore
+
+MIN_BITS = 64.0
+# Orchestration per Dagster run measured in fleet mode (benchmarks/RESULTS.md "Fleet mode": about 10 s per
+# one-block run on 2 loaded cores): a block of tests must be 100x that for orchestration to stay under 1%.
+ORCHESTRATION_SECONDS = 10.0
+ORCHESTRATION_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class TestCost:
+    seconds: float
+    arithmetic: str
+    source: str  # "measured" (cost store) or "model"
+
+
+def shape_bits(form: PrimeForm, value: int) -> int | None:
+    """Bits of K when the number is K*2^e+-1 (what picks the special loop or the weighted FFT), else None."""
+    shape = form.binary_shape(value)
+    if shape is None:
+        return None
+    return int(shape[0]).bit_length()
+
+
+def test_cost(form: PrimeForm, value: int, store: CostStore | None = None, K_bits: int | None = None) -> TestCost:
+    """Seconds one Fermat test of form's number at `value` costs (K_bits: shape_bits, when already known)."""
+    bits = max(MIN_BITS, form.bits(value))
+    arithmetic = arithmetic_name(bits, K_bits, gfn=form.name == "gfn")
+    if store is not None:
+        measured = store.measured_seconds_per_test(form.name, bits)
+        if measured is not None:
+            return TestCost(measured, arithmetic, "measured")
+    special = arithmetic in ("gmp-special", "fft-ibdwt")
+    constant = SPECIAL_FORM_CONSTANT if special else GENERIC_CONSTANT
+    seconds = constant * bits * bits * math.log2(bits) / fft_speedup(arithmetic, bits)
+    return TestCost(seconds, arithmetic, "model")
+
+
+def block_size_for(seconds_per_value: float, range_values: int, max_blocks: int, max_block_size: int,
+                   orchestration_seconds: float = ORCHESTRATION_SECONDS) -> int:
+    """Smallest block whose tests take 100x a run's orchestration (overhead under 1%), within the campaign
+    limits (at most max_blocks blocks, at most max_block_size values), never more than the range."""
+    wanted = orchestration_seconds / ORCHESTRATION_SHARE / max(seconds_per_value, 1e-9)
+    fewest = -(-range_values // max_blocks)
+    return int(max(1, min(range_values, max_block_size, max(fewest, math.ceil(wanted)))))
