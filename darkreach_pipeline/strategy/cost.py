@@ -52,10 +52,9 @@ def test_cost(form: PrimeForm, value: int, store: CostStore | None = None, K_bit
     return TestCost(seconds, arithmetic, "model")
 
 
-def block_size_for(seconds_per_value: float, range_values: int, max_blocks: int, max_block_size: int,
+def block_size_for(test_seconds: float, range_values: int, max_blocks: int, max_block_size: int,
                    orchestration_seconds: float = ORCHESTRATION_SECONDS) -> int:
-    """Smallest block whose tests take 100x a run's orchestration (overhead under 1%), within the campaign
-    limits (at most max_blocks blocks, at most max_block_size values), never more than the range."""
-    wanted = orchestration_seconds / ORCHESTRATION_SHARE / max(seconds_per_value, 1e-9)
-    fewest = -(-range_values // max_blocks)
-    return int(max(1, min(range_values, max_block_size, max(fewest, math.ceil(wanted)))))
+    """Block size giving as many blocks as keep the campaign's orchestration (a run's fixed cost per block) under
+    1% of its `test_seconds`, within the campaign limits (at most max_blocks blocks of max_block_size values)."""
+    blocks = max(1, min(max_blocks, math.floor(test_seconds * ORCHESTRATION_SHARE / orchestration_seconds)))
+    return int(max(1, min(range_values, max_block_size, -(-range_values // blocks))))

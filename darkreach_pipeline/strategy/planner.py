@@ -166,11 +166,15 @@ def propose(request: PlanRequest, params: dict[str, int], lo: int, hi: int, stor
     seventy = int(provisional.axis_min + 0.7 * (provisional.axis_max - provisional.axis_min))
     K_bits = shape_bits(density.form, seventy)
     cost70 = test_cost(density.form, seventy, store, K_bits)
-    survival70 = density.survival(seventy, provisional.sieve_depth)
-    block = block_size_for(survival70 * cost70.seconds, provisional.axis_max - provisional.axis_min + 1,
-                           MAX_BLOCKS, MAX_BLOCK_SIZE)
-    spec = parse_campaign({**raw, "block_size": block})
-    primes, survivors, seconds, top5000, top20 = price(density, spec, store, K_bits, snapshot)
+    values = provisional.axis_max - provisional.axis_min + 1
+    spec, priced = provisional, price(density, provisional, store, K_bits, snapshot)
+    for _ in range(3):  # the block size sets the auto depth, which sets the survivors, which set the block size
+        block = block_size_for(priced[2], values, MAX_BLOCKS, MAX_BLOCK_SIZE)
+        if block == spec.block_size:
+            break
+        spec = parse_campaign({**raw, "block_size": block})
+        priced = price(density, spec, store, K_bits, snapshot)
+    primes, survivors, seconds, top5000, top20 = priced
     weight = density.weight(seventy)
     nash = nash_weight(params["k"], params["c"]) if request.form == "kbn" and params["b"] == 2 else None
     proposal = Proposal(
