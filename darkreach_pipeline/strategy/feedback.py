@@ -15,6 +15,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import pandas as pd
+
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.strategy.cost import shape_bits, test_cost
@@ -126,3 +128,19 @@ def feedback_table(feedback: list[Feedback]) -> str:
         lines.append(f"| {f.campaign} | {f.blocks_done}/{f.blocks} | {f.expected:.2f} ± {f.sigma:.2f} | {f.found} "
                      f"| {f.p_at_most:.3f} | {f.expected_remaining:.2f} | {f.verdict} | {ratio} |")
     return "\n".join(lines) + "\n"
+
+
+def feedback_from_results(spec: CampaignSpec, finished_keys: Iterable[str], results: pd.DataFrame,
+                          certificates: pd.DataFrame) -> Feedback:
+    """Feedback from a campaign's stored stages: the primes (proven or probable, never rejected) and the test
+    seconds of its finished blocks (keys as `campaign/000003`)."""
+    done = sorted(int(key.rsplit("/", 1)[1]) for key in finished_keys if key.startswith(f"{spec.name}/"))
+    found = 0
+    if len(certificates):
+        mine = certificates[(certificates["campaign"] == spec.name) & certificates["block"].isin(done)]
+        found = int(mine["status"].isin(["proven", "prp"]).sum())
+    measured = None
+    if done and len(results):
+        mine = results[(results["campaign"] == spec.name) & results["block"].isin(done)]
+        measured = float(mine["seconds"].sum()) if len(mine) else None
+    return campaign_feedback(spec, done, found, measured)

@@ -1,0 +1,153 @@
+"""The strategist in Dagster (group `strategy`): a plan from Launchpad config, feedback on every campaign, and
+the announcements of verified primes with their extra verification queued. Thin: the engine decides
+(darkreach_pipeline/strategy/)."""
+
+import json
+import os
+import re
+import uuid
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    Config,
+    DefaultSensorStatus,
+    MetadataValue,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    asset,
+    sensor,
+)
+from upath import UPath
+
+from assets.campaign import certificates
+from assets.jobs import double_check_job
+from assets.progress import finished_blocks
+from darkreach_pipeline import settings
+from darkreach_pipeline.stores.results import read_stage_checked
+from darkreach_pipeline.strategy.announcer import announcements as announce_all
+from darkreach_pipeline.strategy.announcer import verification_queue
+from darkreach_pipeline.strategy.feedback import feedback_from_results, feedback_table
+from darkreach_pipeline.strategy.planner import PlanRequest, parse_values, plan, plan_table, write_campaign_files
+from darkreach_pipeline.strategy.snapshot import load_snapshot
+from resources.campaigns import CampaignRegistryResource
+from resources.results import ResultsLocation
+
+QUEUE_FILE = "verification_queue.json"
+
+
+class PlanConfig(Config):
+    """The same request as `darkreach plan`: values as '3,5,7' or '1..99:2', range as 'MIN..MAX'."""
+
+    form: str = "kbn"
+    params: dict[str, str] = {"k": "3,5,7,15", "b": "2", "c": "1"}
+    range_key: str = "n"
+    range: str = "100000..200000"
+    pieces: int = 1
+    rank_by: str = "primes"
+    top: int = 20
+
+
+def _write_text(path: UPath, text: str) -> None:
+    """Whole or not at all: a temporary name unique to the writer, then a rename."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    with tmp.open("w") as f:
+        f.write(text)
+    tmp.rename(path)
+
+
+@asset(group_name="strategy")
+def campaign_plan(context: AssetExecutionContext, config: PlanConfig,
+                  campaign_registry: CampaignRegistryResource) -> pd.DataFrame:
+    """Ranked proposals with the numbers behind them; each written as a ready campaign file in
+    $DARKREACH_HOME/plans/ (drop one into the campaigns folder to run it)."""
+    bounds = parse_values("range", config.range)
+    request = PlanRequest(config.form, {k: parse_values(k, v) for k, v in config.params.items()},
+                          config.range_key, bounds[0], bounds[-1], config.pieces, config.rank_by)
+    proposals, skipped = plan(request, campaign_registry.costs())
+    best = proposals[:config.top]
+    paths = write_campaign_files(best, settings.darkreach_home() / "plans")
+    for reason in skipped:
+        context.log.warning(f"skipped: {reason}")
+    context.add_output_metadata({
+        "plan": MetadataValue.md(plan_table(best, config.rank_by)), "proposals": len(proposals),
+        "skipped": len(skipped), "files": MetadataValue.path(str(paths[0].parent)) if paths else "none",
+        "lists_snapshot": load_snapshot().label(),
+    })
+    return pd.DataFrame([{"rank": p.rank, "campaign": p.spec.name, "range_min": p.spec.range_min,
+                          "range_max": p.spec.range_max, "expected_primes": p.expected_primes, "sigma": p.sigma,
+                          "survivors": p.survivors, "sieve_depth": p.spec.sieve_depth, "cpu_hours": p.cpu_hours,
+                          "p_top5000": p.p_top5000, "p_top20": p.p_top20, "arithmetic": p.arithmetic,
+                          "cost_source": p.cost_source, "file": str(path)}
+                         for p, path in zip(best, paths, strict=True)])
+
+
+@asset(deps=[certificates], group_name="strategy")
+def campaign_feedback(context: AssetExecutionContext, campaign_registry: CampaignRegistryResource,
+                      results_location: ResultsLocation) -> pd.DataFrame:
+    """Per campaign: primes found in its finished blocks against the model (± Poisson σ), the primes still
+    expected, and the verdict: push on, widen or pivot; measured test seconds against the cost model."""
+    base, options = results_location.base_path, results_location.storage_options
+    rows = []
+    for spec in campaign_registry.registry().all():
+        finished, _ = finished_blocks(context.instance, spec.partition_keys(), base, options)
+        results, _ = read_stage_checked(base, "prp_results", spec.name, options)
+        certs, _ = read_stage_checked(base, "certificates", spec.name, options)
+        rows.append(feedback_from_results(spec, finished, results, certs))
+    context.add_output_metadata({"feedback": MetadataValue.md(feedback_table(rows)), "campaigns": len(rows),
+                                 **{f"{f.campaign}_verdict": f.verdict for f in rows}})
+    return pd.DataFrame([{**f.__dict__, "sigma": f.sigma, "cost_ratio": f.cost_ratio} for f in rows])
+
+
+@asset(group_name="strategy")
+def announcements(context: AssetExecutionContext, verified_primes: pd.DataFrame,
+                  results_location: ResultsLocation) -> pd.DataFrame:
+    """An announcement per verified prime (and a Top 5000 draft for a proven one above the cut-off) under
+    data/announcements/; blocks still needing their extra verification go to the queue that
+    `announcement_verification_sensor` launches double checks from."""
+    snapshot = load_snapshot()
+    rows = verified_primes.to_dict("records") if len(verified_primes) else []
+    made = announce_all(rows, snapshot)
+    checked = set(context.instance.get_materialized_partitions(AssetKey("double_checks")))
+    queue = verification_queue(rows, checked, snapshot)
+    root = UPath(results_location.base_path, **results_location.storage_options) / "announcements"
+    root.mkdir(parents=True, exist_ok=True)
+    for a in made:
+        stem = re.sub(r"[^A-Za-z0-9+-]", "_", a.expression)
+        _write_text(root / f"{stem}.md", a.text)
+        if a.t5k_draft:
+            _write_text(root / f"{stem}.t5k.txt", a.t5k_draft)
+    _write_text(root / QUEUE_FILE, json.dumps({"blocks": queue}))
+    table = "\n".join(["| prime | digits | status | proof | Top5000 | top20 | OEIS |", "|---|---|---|---|---|---|---|",
+                       *(f"| {a.expression} | {a.digits:,} | {a.status} | {a.method} | {a.top5000} | {a.top20} "
+                         f"| {a.oeis.split(' ')[0]} |" for a in made)])
+    context.add_output_metadata({"announced": len(made), "drafts": sum(1 for a in made if a.t5k_draft),
+                                 "verification_queued": ", ".join(queue) or "none",
+                                 "announcements": MetadataValue.md(table), "lists_snapshot": snapshot.label()})
+    return pd.DataFrame([a.__dict__ for a in made],
+                        columns=["campaign", "block", "expression", "digits", "form", "status", "method", "proof",
+                                 "top5000", "top20", "oeis", "text", "t5k_draft"])
+
+
+@sensor(job=double_check_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
+def announcement_verification_sensor(context: SensorEvaluationContext,
+                                     results_location: ResultsLocation) -> SensorResult | SkipReason:
+    """Launch the double check of every block the announcer queued (one run per block: run keys)."""
+    path = UPath(results_location.base_path, **results_location.storage_options) / "announcements" / QUEUE_FILE
+    try:
+        queue = json.loads(path.read_text())["blocks"]
+    except FileNotFoundError:
+        return SkipReason("nothing announced yet")
+    except (ValueError, KeyError, TypeError) as exc:
+        return SkipReason(f"{path} is damaged ({exc}); materialise `announcements` to rewrite it")
+    if not queue:
+        return SkipReason("no block waits for its extra verification")
+    return SensorResult(run_requests=[RunRequest(partition_key=key, run_key=f"announce:{key}",
+                                                 tags={"darkreach/why": "announced prime: extra verification"})
+                                      for key in queue])
+
+
+STRATEGY_ASSETS = [campaign_plan, campaign_feedback, announcements]
