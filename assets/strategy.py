@@ -23,14 +23,22 @@ from dagster import (
 )
 from upath import UPath
 
-from assets.campaign import certificates
+from assets.campaign import certificates, prp_results
 from assets.jobs import double_check_job
-from assets.progress import finished_blocks
+from assets.progress import campaign_runs, finished_blocks
 from darkreach_pipeline import settings
+from darkreach_pipeline.campaign import MAX_BLOCK_SIZE, MAX_BLOCKS
 from darkreach_pipeline.stores.results import read_stage_checked
 from darkreach_pipeline.strategy.announcer import announcements as announce_all
 from darkreach_pipeline.strategy.announcer import verification_queue
-from darkreach_pipeline.strategy.feedback import feedback_from_results, feedback_table
+from darkreach_pipeline.strategy.feedback import feedback_from_results, feedback_table, queued_test_seconds
+from darkreach_pipeline.strategy.fleet_advisor import (
+    advice_tables,
+    block_size_advice,
+    block_work,
+    worker_advice,
+    workers_needed,
+)
 from darkreach_pipeline.strategy.planner import PlanRequest, parse_values, plan, plan_table, write_campaign_files
 from darkreach_pipeline.strategy.snapshot import load_snapshot
 from resources.campaigns import CampaignRegistryResource
@@ -150,4 +158,54 @@ def announcement_verification_sensor(context: SensorEvaluationContext,
                                       for key in queue])
 
 
-STRATEGY_ASSETS = [campaign_plan, campaign_feedback, announcements]
+
+
+def block_finish_times(instance) -> dict[str, float]:
+    """Block key -> when its prp_results was last materialised (unix seconds), paging through the events."""
+    out, cursor = {}, None
+    while True:
+        page = instance.fetch_materializations(AssetKey("prp_results"), limit=1000, cursor=cursor, ascending=True)
+        out.update({r.partition_key: r.timestamp for r in page.records if r.partition_key})
+        if not page.has_more:
+            return out
+        cursor = page.cursor
+
+
+class FleetConfig(Config):
+    drain_hours: float = 24.0  # the queue should be done within this many hours
+
+
+@asset(deps=[prp_results], group_name="strategy")
+def fleet_advice(context: AssetExecutionContext, config: FleetConfig, campaign_registry: CampaignRegistryResource,
+                 results_location: ResultsLocation) -> pd.DataFrame:
+    """Slow, degrading or rollback-prone workers; per campaign the block size that keeps overhead under 1%;
+    and `workers_needed`: single-core worker slots that drain the queue in `drain_hours` (for an autoscaler)."""
+    base, options = results_location.base_path, results_location.storage_options
+    results, _ = read_stage_checked(base, "prp_results", storage_options=options)
+    finished_at = block_finish_times(context.instance)
+    work = block_work(results, finished_at)
+    sizes, queued = [], 0.0
+    store = campaign_registry.costs()
+    for spec in campaign_registry.registry().all():
+        keys = spec.partition_keys()
+        done, _ = finished_blocks(context.instance, keys, base, options)
+        mine = work[work["key"].str.startswith(f"{spec.name}/")]
+        advice = block_size_advice(spec.name, spec.block_size, spec.axis_max - spec.axis_min + 1, MAX_BLOCKS,
+                                   MAX_BLOCK_SIZE, campaign_runs(context.instance, keys),
+                                   dict(zip(mine["key"], mine["seconds"], strict=True)))
+        if advice is not None:
+            sizes.append(advice)
+        queued += queued_test_seconds(spec, [i for i, k in enumerate(keys) if k not in done], store)
+    workers = worker_advice(work)
+    needed = workers_needed(queued, config.drain_hours)
+    context.add_output_metadata({
+        "workers_needed": needed, "queued_cpu_hours": round(queued / 3600, 3),
+        "flagged_workers": ", ".join(f"{w.worker[:8]}: {w.verdict}" for w in workers if w.verdict != "ok") or "none",
+        "advice": MetadataValue.md(advice_tables(workers, sizes, needed, config.drain_hours, queued / 3600)),
+    })
+    return pd.DataFrame([w.__dict__ for w in workers],
+                        columns=["worker", "blocks", "tests", "work_rate", "vs_fleet", "trend", "rollbacks_early",
+                                 "rollbacks_late", "verdict"])
+
+
+STRATEGY_ASSETS = [campaign_plan, campaign_feedback, announcements, fleet_advice]

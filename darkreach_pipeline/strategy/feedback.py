@@ -19,6 +19,7 @@ import pandas as pd
 
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.forms import form_for
+from darkreach_pipeline.stores.costs import CostStore
 from darkreach_pipeline.strategy.cost import shape_bits, test_cost
 from darkreach_pipeline.strategy.density import FormDensity, density_for
 
@@ -78,8 +79,10 @@ def spans(spec: CampaignSpec, blocks: Iterable[int]) -> list[tuple[int, int]]:
     return out
 
 
-def predicted_seconds(density: FormDensity, spec: CampaignSpec, ranges: list[tuple[int, int]]) -> float:
-    """Model test seconds (no measured costs) of the survivors of the ranges after the campaign's sieve."""
+def predicted_seconds(density: FormDensity, spec: CampaignSpec, ranges: list[tuple[int, int]],
+                      store: CostStore | None = None) -> float:
+    """Test seconds of the survivors of the ranges after the campaign's sieve: the model's (store None) or
+    scaled from the costs measured so far."""
     form = form_for(spec)
     total = 0.0
     for lo, hi in ranges:
@@ -88,7 +91,7 @@ def predicted_seconds(density: FormDensity, spec: CampaignSpec, ranges: list[tup
             b = min(hi, a + step - 1)
             mid = (a + b) // 2
             survivors = density.estimate(a, b, spec.sieve_depth).expected_survivors
-            total += survivors * test_cost(form, mid, None, shape_bits(form, mid)).seconds
+            total += survivors * test_cost(form, mid, store, shape_bits(form, mid)).seconds
     return total
 
 
@@ -144,3 +147,12 @@ def feedback_from_results(spec: CampaignSpec, finished_keys: Iterable[str], resu
         mine = results[(results["campaign"] == spec.name) & results["block"].isin(done)]
         measured = float(mine["seconds"].sum()) if len(mine) else None
     return campaign_feedback(spec, done, found, measured)
+
+
+def queued_test_seconds(spec: CampaignSpec, unfinished_blocks: Iterable[int], store: CostStore | None) -> float:
+    """Test seconds the campaign's unfinished blocks still need (measured costs where recorded)."""
+    ranges = spans(spec, unfinished_blocks)
+    if not ranges:
+        return 0.0
+    density = density_for(spec.form, spec.range_key, spec.params, spec.axis_min, spec.axis_max)
+    return predicted_seconds(density, spec, ranges, store)

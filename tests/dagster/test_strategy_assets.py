@@ -11,7 +11,13 @@ from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_contex
 
 from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
-from assets.strategy import announcement_verification_sensor, announcements, campaign_feedback, campaign_plan
+from assets.strategy import (
+    announcement_verification_sensor,
+    announcements,
+    campaign_feedback,
+    campaign_plan,
+    fleet_advice,
+)
 from assets.verification import verified_primes
 from darkreach_pipeline import settings
 from darkreach_pipeline.campaign import load_campaign, parse_campaign
@@ -56,8 +62,8 @@ def test_feedback_and_announcements_after_a_campaign(darkreach_home, instance):
     for key in spec.partition_keys():
         assert materialize([*CAMPAIGN_ASSETS, *CAMPAIGN_CHECKS], partition_key=key, instance=instance,
                            resources=res).success
-    result = materialize([*CAMPAIGN_ASSETS, verified_primes, announcements, campaign_feedback], instance=instance,
-                         resources=res, selection=[verified_primes, announcements, campaign_feedback])
+    strategy = [verified_primes, announcements, campaign_feedback, fleet_advice]
+    result = materialize([*CAMPAIGN_ASSETS, *strategy], instance=instance, resources=res, selection=strategy)
     assert result.success
     verified = result.output_for_node("verified_primes")
     made = result.output_for_node("announcements")
@@ -73,6 +79,11 @@ def test_feedback_and_announcements_after_a_campaign(darkreach_home, instance):
     assert row["verdict"] in ("push on", "widen", "pivot") and row["measured_test_seconds"] > 0
     meta = result.asset_materializations_for_node("campaign_feedback")[0].metadata
     assert meta["proth_verdict"].value == row["verdict"]
+    fleet = result.asset_materializations_for_node("fleet_advice")[0].metadata
+    assert fleet["workers_needed"].value == 0 and fleet["queued_cpu_hours"].value == 0  # every block is done
+    (worker,) = result.output_for_node("fleet_advice").to_dict("records")  # this home's one worker
+    assert worker["blocks"] == spec.block_count and worker["tests"] > 0
+    assert "| proth | 3 |" in fleet["advice"].value  # its block size advice, from the three runs
 
 
 def test_announcement_sensor_launches_the_queued_double_checks(darkreach_home, instance):
