@@ -93,18 +93,24 @@ def campaign_plan(context: AssetExecutionContext, config: PlanConfig,
                          for p, path in zip(best, paths, strict=True)])
 
 
+def feedback_rows(instance, registry, base: str, options: dict) -> list:
+    """Feedback on every registered campaign from its finished blocks' stored stages."""
+    rows = []
+    for spec in registry.all():
+        finished, _ = finished_blocks(instance, spec.partition_keys(), base, options)
+        results, _ = read_stage_checked(base, "prp_results", spec.name, options)
+        certs, _ = read_stage_checked(base, "certificates", spec.name, options)
+        rows.append(feedback_from_results(spec, finished, results, certs))
+    return rows
+
+
 @asset(deps=[certificates], group_name="strategy")
 def campaign_feedback(context: AssetExecutionContext, campaign_registry: CampaignRegistryResource,
                       results_location: ResultsLocation) -> pd.DataFrame:
     """Per campaign: primes found in its finished blocks against the model (± Poisson σ), the primes still
     expected, and the verdict: push on, widen or pivot; measured test seconds against the cost model."""
-    base, options = results_location.base_path, results_location.storage_options
-    rows = []
-    for spec in campaign_registry.registry().all():
-        finished, _ = finished_blocks(context.instance, spec.partition_keys(), base, options)
-        results, _ = read_stage_checked(base, "prp_results", spec.name, options)
-        certs, _ = read_stage_checked(base, "certificates", spec.name, options)
-        rows.append(feedback_from_results(spec, finished, results, certs))
+    rows = feedback_rows(context.instance, campaign_registry.registry(), results_location.base_path,
+                         results_location.storage_options)
     context.add_output_metadata({"feedback": MetadataValue.md(feedback_table(rows)), "campaigns": len(rows),
                                  **{f"{f.campaign}_verdict": f.verdict for f in rows}})
     return pd.DataFrame([{**f.__dict__, "sigma": f.sigma, "cost_ratio": f.cost_ratio} for f in rows])
@@ -158,8 +164,6 @@ def announcement_verification_sensor(context: SensorEvaluationContext,
                                       for key in queue])
 
 
-
-
 def block_finish_times(instance) -> dict[str, float]:
     """Block key -> when its prp_results was last materialised (unix seconds), paging through the events."""
     out, cursor = {}, None
@@ -171,6 +175,24 @@ def block_finish_times(instance) -> dict[str, float]:
         cursor = page.cursor
 
 
+def fleet_report(instance, registry, store, base: str, options: dict, drain_hours: float) -> tuple:
+    """(worker advice, block size advice per campaign, worker slots needed, queued test seconds)."""
+    results, _ = read_stage_checked(base, "prp_results", storage_options=options)
+    work = block_work(results, block_finish_times(instance))
+    sizes, queued = [], 0.0
+    for spec in registry.all():
+        keys = spec.partition_keys()
+        done, _ = finished_blocks(instance, keys, base, options)
+        mine = work[work["key"].str.startswith(f"{spec.name}/")]
+        advice = block_size_advice(spec.name, spec.block_size, spec.axis_max - spec.axis_min + 1, MAX_BLOCKS,
+                                   MAX_BLOCK_SIZE, campaign_runs(instance, keys),
+                                   dict(zip(mine["key"], mine["seconds"], strict=True)))
+        if advice is not None:
+            sizes.append(advice)
+        queued += queued_test_seconds(spec, [i for i, k in enumerate(keys) if k not in done], store)
+    return worker_advice(work), sizes, workers_needed(queued, drain_hours), queued
+
+
 class FleetConfig(Config):
     drain_hours: float = 24.0  # the queue should be done within this many hours
 
@@ -180,24 +202,9 @@ def fleet_advice(context: AssetExecutionContext, config: FleetConfig, campaign_r
                  results_location: ResultsLocation) -> pd.DataFrame:
     """Slow, degrading or rollback-prone workers; per campaign the block size that keeps overhead under 1%;
     and `workers_needed`: single-core worker slots that drain the queue in `drain_hours` (for an autoscaler)."""
-    base, options = results_location.base_path, results_location.storage_options
-    results, _ = read_stage_checked(base, "prp_results", storage_options=options)
-    finished_at = block_finish_times(context.instance)
-    work = block_work(results, finished_at)
-    sizes, queued = [], 0.0
-    store = campaign_registry.costs()
-    for spec in campaign_registry.registry().all():
-        keys = spec.partition_keys()
-        done, _ = finished_blocks(context.instance, keys, base, options)
-        mine = work[work["key"].str.startswith(f"{spec.name}/")]
-        advice = block_size_advice(spec.name, spec.block_size, spec.axis_max - spec.axis_min + 1, MAX_BLOCKS,
-                                   MAX_BLOCK_SIZE, campaign_runs(context.instance, keys),
-                                   dict(zip(mine["key"], mine["seconds"], strict=True)))
-        if advice is not None:
-            sizes.append(advice)
-        queued += queued_test_seconds(spec, [i for i, k in enumerate(keys) if k not in done], store)
-    workers = worker_advice(work)
-    needed = workers_needed(queued, config.drain_hours)
+    workers, sizes, needed, queued = fleet_report(context.instance, campaign_registry.registry(),
+                                                  campaign_registry.costs(), results_location.base_path,
+                                                  results_location.storage_options, config.drain_hours)
     context.add_output_metadata({
         "workers_needed": needed, "queued_cpu_hours": round(queued / 3600, 3),
         "flagged_workers": ", ".join(f"{w.worker[:8]}: {w.verdict}" for w in workers if w.verdict != "ok") or "none",

@@ -427,6 +427,39 @@ def cmd_plan(args) -> int:
     return 0 if proposals else 1
 
 
+def cmd_feedback(args) -> int:
+    """Per campaign: primes found in its finished blocks against the model, and push on / widen / pivot."""
+    from assets.strategy import feedback_rows
+    from darkreach_pipeline.strategy.feedback import feedback_table
+
+    registry = open_registry(settings.registry_url())
+    rows = feedback_rows(_instance(), registry, settings.data_path(), {})
+    rows = [r for r in rows if args.name in (None, r.campaign)]
+    if not rows:
+        print(f"no campaign {args.name!r} registered" if args.name else "no campaigns registered")
+        return 1
+    print(feedback_table(rows), end="")
+    for row in rows:
+        print(f"{row.campaign}: {row.verdict}: {row.reason}")
+    return 0
+
+
+def cmd_advise(args) -> int:
+    """The fleet advisor: flagged workers, block sizes, and worker slots for the queue (--number: that alone)."""
+    from assets.strategy import fleet_report
+    from darkreach_pipeline.stores.costs import open_cost_store
+    from darkreach_pipeline.strategy.fleet_advisor import advice_tables
+
+    url = settings.registry_url()
+    workers, sizes, needed, queued = fleet_report(_instance(), open_registry(url), open_cost_store(url),
+                                                  settings.data_path(), {}, args.drain_hours)
+    if args.number:
+        print(needed)
+    else:
+        print(advice_tables(workers, sizes, needed, args.drain_hours, queued / 3600), end="")
+    return 0
+
+
 WORKER_QUEUES = "dagster,sieve,prp,cert"  # asset op_tags "dagster-celery/queue"; untagged steps (checks) use "dagster"
 
 
@@ -608,6 +641,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model-costs", action="store_true",
                    help="price with the model only, ignoring the test costs this deployment measured")
     p.set_defaults(func=cmd_plan)
+    p = sub.add_parser("feedback", help="per campaign: primes found vs expected, and push on / widen / pivot")
+    p.add_argument("name", nargs="?")
+    p.set_defaults(func=cmd_feedback)
+    p = sub.add_parser("advise", help="fleet advisor: slow or degrading workers, block sizes, workers the queue needs")
+    p.add_argument("--drain-hours", type=float, default=24.0, help="finish the queue within this many hours")
+    p.add_argument("--number", action="store_true", help="print only the worker slots needed (for an autoscaler)")
+    p.set_defaults(func=cmd_advise)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
