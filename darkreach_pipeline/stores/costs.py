@@ -70,19 +70,22 @@ class CostStore:
 
     def seconds_per_test(self, form: str, bits: float) -> float:
         """Measured mean at the nearest recorded size, scaled by the model to `bits`; else the model."""
-        measured = self.measured_seconds_per_test(form, bits)
-        return model_seconds(bits) if measured is None else measured
+        nearest = self.nearest_measurement(form, bits)
+        if nearest is None:
+            return model_seconds(bits)
+        seconds, measured_bits = nearest
+        return seconds * model_seconds(bits) / model_seconds(measured_bits)
 
     @retrying
-    def measured_seconds_per_test(self, form: str, bits: float) -> float | None:
-        """Measured mean at the nearest recorded size, scaled by the model to `bits`; None before any block."""
+    def nearest_measurement(self, form: str, bits: float) -> tuple[float, float] | None:
+        """(mean seconds per test, mean bits) measured at the recorded size nearest `bits`; None before any
+        block of the form has finished."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(_costs).where(_costs.c.form == form)).all()
         if not rows:
             return None
         nearest = min(rows, key=lambda r: abs(r.bits_bucket - bucket(bits)))
-        measured_bits = nearest.bits / nearest.tests
-        return nearest.seconds / nearest.tests * model_seconds(bits) / model_seconds(measured_bits)
+        return nearest.seconds / nearest.tests, nearest.bits / nearest.tests
 
 
 def max_runtime(expected_tests: float, seconds_per_test: float, fixed_seconds: float = 30.0) -> int:

@@ -38,18 +38,26 @@ def shape_bits(form: PrimeForm, value: int) -> int | None:
     return int(shape[0]).bit_length()
 
 
+def modelled_seconds(bits: float, K_bits: int | None, gfn: bool) -> TestCost:
+    """The cost model alone: the forms' constant x bits^2 log2 bits over the picked arithmetic's speed-up."""
+    bits = max(MIN_BITS, bits)
+    arithmetic = arithmetic_name(bits, K_bits, gfn)
+    constant = SPECIAL_FORM_CONSTANT if arithmetic in ("gmp-special", "fft-ibdwt") else GENERIC_CONSTANT
+    return TestCost(constant * bits * bits * math.log2(bits) / fft_speedup(arithmetic, bits), arithmetic, "model")
+
+
 def test_cost(form: PrimeForm, value: int, store: CostStore | None = None, K_bits: int | None = None) -> TestCost:
-    """Seconds one Fermat test of form's number at `value` costs (K_bits: shape_bits, when already known)."""
-    bits = max(MIN_BITS, form.bits(value))
-    arithmetic = arithmetic_name(bits, K_bits, gfn=form.name == "gfn")
-    if store is not None:
-        measured = store.measured_seconds_per_test(form.name, bits)
-        if measured is not None:
-            return TestCost(measured, arithmetic, "measured")
-    special = arithmetic in ("gmp-special", "fft-ibdwt")
-    constant = SPECIAL_FORM_CONSTANT if special else GENERIC_CONSTANT
-    seconds = constant * bits * bits * math.log2(bits) / fft_speedup(arithmetic, bits)
-    return TestCost(seconds, arithmetic, "model")
+    """Seconds one Fermat test of form's number at `value` costs (K_bits: shape_bits, when already known). With
+    a store holding a measurement of the form: that, scaled by the model from the measured size to this one
+    (so a measurement on GMP sizes is not carried unchanged onto FFT sizes)."""
+    gfn = form.name == "gfn"
+    model = modelled_seconds(form.bits(value), K_bits, gfn)
+    nearest = store.nearest_measurement(form.name, form.bits(value)) if store is not None else None
+    if nearest is None:
+        return model
+    seconds, measured_bits = nearest
+    scale = model.seconds / modelled_seconds(measured_bits, K_bits, gfn).seconds
+    return TestCost(seconds * scale, model.arithmetic, "measured")
 
 
 def block_size_for(test_seconds: float, range_values: int, max_blocks: int, max_block_size: int,

@@ -61,3 +61,20 @@ def test_bad_requests_name_the_field():
     with pytest.raises(CampaignError, match="'k'.*1..99:2"):
         parse_values("k", "three")
     assert parse_values("k", "1..9:2,15") == [1, 3, 5, 7, 9, 15]
+
+
+def test_a_measurement_on_gmp_sizes_is_scaled_onto_fft_sizes(tmp_path):
+    """3*2^n+1 measured at 5,000 bits (GMP's special loop) priced at 100,000 bits (the weighted FFT): the
+    measurement scales by the model including the FFT's measured 4.97x, not by bits^2 log bits alone."""
+    from darkreach_pipeline.forms.kbn import KbnForm
+    from darkreach_pipeline.stores.costs import model_seconds
+    from darkreach_pipeline.strategy.cost import test_cost
+
+    store = CostStore(f"sqlite:///{tmp_path / 'costs.db'}")
+    form = KbnForm(3, 2, 1)
+    store.record("kbn", form.bits(5000), 10, 10 * 0.05)
+    small, big = test_cost(form, 5000, store, 2), test_cost(form, 100_000, store, 2)
+    assert small.arithmetic == "gmp-special" and big.arithmetic == "fft-ibdwt" and big.source == "measured"
+    assert small.seconds == pytest.approx(0.05)
+    plain = 0.05 * model_seconds(form.bits(100_000)) / model_seconds(form.bits(5000))
+    assert big.seconds == pytest.approx(plain / 4.97, rel=1e-3)

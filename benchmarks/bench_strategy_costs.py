@@ -1,0 +1,77 @@
+"""The strategist's cost predictions against measured block times (issue #16: within +-30%).
+
+For each campaign, two consecutive blocks are sieved and tested by the engine's own block functions (what the
+prp_results asset runs, without Dagster). Predicted test seconds of a block:
+- model: expected survivors (density.py, the campaign's auto sieve depth) x the cost model's seconds per test
+  (stores/costs.py constants over the FFT speed-up arith/select.py gives that size), nothing measured;
+- measured: the same after block 0's tests are recorded in a cost store, as the pipeline records every block
+  (CostStore.record), so block 1 is priced from this machine's measured cost: how plans are priced once a
+  campaign of the form has run.
+Each is printed as measured / predicted; survivors predicted / actual and seconds per test separate the two
+sources of error. Wall seconds (the pipeline's `seconds` column); the load average is printed with them.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_strategy_costs.py        # about 5 minutes on 2 idle cores
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+
+from darkreach_pipeline import blocks
+from darkreach_pipeline.campaign import parse_campaign
+from darkreach_pipeline.forms import form_for
+from darkreach_pipeline.stores.costs import CostStore
+from darkreach_pipeline.strategy.cost import shape_bits, test_cost
+from darkreach_pipeline.strategy.density import density_for
+from darkreach_pipeline.strategy.feedback import predicted_seconds
+
+CASES = [
+    {"name": "bench-riesel", "form": "kbn", "k": 3, "b": 2, "c": -1, "n_min": 20000, "n_max": 20399, "block_size": 200},
+    {"name": "bench-proth-fft", "form": "kbn", "k": 3, "b": 2, "c": 1, "n_min": 40000, "n_max": 40199,
+     "block_size": 100},
+    {"name": "bench-factorial", "form": "factorial", "c": 1, "n_min": 2000, "n_max": 2079, "block_size": 40},
+    {"name": "bench-gfn", "form": "gfn", "m": 12, "b_min": 1000, "b_max": 1199, "block_size": 100},
+    {"name": "bench-carol", "form": "carol", "n_min": 8000, "n_max": 8119, "block_size": 60},
+]
+
+
+def main() -> int:
+    store = CostStore(f"sqlite:///{tempfile.mkdtemp(prefix='bench-costs-')}/costs.db")
+    print(f"# bench_strategy_costs  {time.strftime('%Y-%m-%d %H:%M:%S')}  cpus {os.cpu_count()}  "
+          f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("| campaign | block | arithmetic | survivors predicted / actual | s/test model / actual | test s measured "
+          "| model prediction | measured / model | measured-cost prediction | measured / prediction |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for raw in CASES:
+        spec = parse_campaign({**raw, "sieve_depth": "auto"})
+        form = form_for(spec)
+        density = density_for(spec.form, spec.range_key, spec.params, spec.axis_min, spec.axis_max)
+        for block in (0, 1):
+            lo, hi = spec.block_range(block)
+            informed = predicted_seconds(density, spec, [(lo, hi - 1)], store) if block == 1 else None
+            model = predicted_seconds(density, spec, [(lo, hi - 1)])
+            survivors_predicted = density.estimate(lo, hi - 1, spec.sieve_depth).expected_survivors
+            sieved = blocks.sieve_frame(spec, block, blocks.candidate_frame(spec, block))
+            start = time.perf_counter()
+            results = blocks.test_frame(spec, block, sieved)
+            print(f"{spec.name} block {block}: {len(results)} tests, {time.perf_counter() - start:.1f} s",
+                  file=sys.stderr)
+            measured = float(results["seconds"].sum())
+            values = [int(v) for v in results[spec.axis]]
+            per_test_model = sum(test_cost(form, v, None, shape_bits(form, v)).seconds for v in values) / len(values)
+            arithmetic = test_cost(form, values[0], None, shape_bits(form, values[0])).arithmetic
+            mean_bits = sum(form.bits(v) for v in values) / len(values)
+            store.record(spec.form, mean_bits, len(values), measured)
+            informed_cells = "- | -" if informed is None else f"{informed:.1f} | {measured / informed:.2f}"
+            print(f"| {spec.name} | {block} | {arithmetic} | {survivors_predicted:.1f} / {len(values)} "
+                  f"| {per_test_model:.3f} / {measured / len(values):.3f} | {measured:.1f} | {model:.1f} "
+                  f"| {measured / model:.2f} | {informed_cells} |")
+    print(f"\nload average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
