@@ -25,7 +25,7 @@ from darkreach_pipeline.strategy.snapshot import ListsSnapshot, load_snapshot
 
 RANK_BY = ("primes", "top5000", "top20")
 SEGMENTS = 24  # the range is priced in this many pieces (cost and digits change along it)
-MAX_PROPOSALS = 500
+MAX_PROPOSALS = 200
 PROVISIONAL_BLOCKS = 100
 
 
