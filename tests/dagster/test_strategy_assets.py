@@ -11,6 +11,7 @@ from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_contex
 
 from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
+from assets.sensors import REFRESHED, progress_sensor
 from assets.strategy import (
     announcement_verification_sensor,
     announcements,
@@ -18,7 +19,7 @@ from assets.strategy import (
     campaign_plan,
     fleet_advice,
 )
-from assets.verification import verified_primes
+from assets.verification import double_checks, verified_primes
 from darkreach_pipeline import settings
 from darkreach_pipeline.campaign import load_campaign, parse_campaign
 from darkreach_pipeline.stores.registry import open_registry
@@ -79,6 +80,13 @@ def test_feedback_and_announcements_after_a_campaign(darkreach_home, instance):
     assert row["verdict"] in ("push on", "widen", "pivot") and row["measured_test_seconds"] > 0
     meta = result.asset_materializations_for_node("campaign_feedback")[0].metadata
     assert meta["proth_verdict"].value == row["verdict"]
+    tick = progress_sensor(build_sensor_context(instance=instance))  # blocks finished: the summaries refresh
+    assert len(tick.run_requests) == 1 and {"announcements", "campaign_feedback", "fleet_advice"} <= set(REFRESHED)
+    assert isinstance(progress_sensor(build_sensor_context(instance=instance, cursor=tick.cursor)), SkipReason)
+    check = materialize([*CAMPAIGN_ASSETS, double_checks], selection=[double_checks], instance=instance,
+                        resources=res, partition_key=spec.partition_key(0))
+    assert check.success  # a double check finished: announcements must follow (prp -> prp-double-checked)
+    assert len(progress_sensor(build_sensor_context(instance=instance, cursor=tick.cursor)).run_requests) == 1
     fleet = result.asset_materializations_for_node("fleet_advice")[0].metadata
     assert fleet["workers_needed"].value == 0 and fleet["queued_cpu_hours"].value == 0  # every block is done
     (worker,) = result.output_for_node("fleet_advice").to_dict("records")  # this home's one worker
