@@ -78,10 +78,16 @@ def arithmetic_for(N: int, K: int | None = None, e: int | None = None, c: int | 
     return gmp
 
 
-# Whole-test speed-up of each FFT arithmetic over GMP at one measured size (benchmarks/RESULTS.md): the weighted
-# FFT 4.97x on the tests of 3*2^n+1, n = 100k ("FFT arithmetic in the pipeline"); the generic FFT 4.2x at 200k
-# bits and the GFN transform 15x at 86k bits, per squaring against powmod ("FFT arithmetic for generic moduli").
-FFT_SPEEDUP = {"fft-ibdwt": (100_000, 4.97), "fft-generic": (200_000, 4.2), "fft-gfn": (86_000, 15.0)}
+# Speed-up of each FFT arithmetic over GMP at measured sizes (bits, factor), benchmarks/RESULTS.md: the weighted FFT
+# per squaring for 3*2^n+-1 against the special-form loop ("FFT arithmetic", bench_fft; at 100k bits the whole
+# tests of a campaign, "FFT arithmetic in the pipeline": larger k gain less, 2-4x at 20 bits); the generic FFT and
+# the GFN transform per squaring against powmod ("FFT arithmetic for generic moduli and GFNs"; GFN: the b = 1000
+# rows, the least a b gains at its m: b near the float64 limit gains up to 3x more).
+FFT_SPEEDUP = {
+    "fft-ibdwt": ((10_000, 1.5), (50_000, 4.1), (100_000, 4.97), (200_000, 5.3), (1_000_000, 5.0)),
+    "fft-generic": ((16_000, 1.24), (50_000, 2.7), (200_000, 4.2), (500_000, 4.2), (1_000_000, 4.4)),
+    "fft-gfn": ((4_000, 1.28), (10_205, 2.12), (40_820, 4.67), (163_280, 7.96), (653_118, 7.46)),
+}
 
 
 def arithmetic_name(bits: float, K_bits: int | None = None, gfn: bool = False) -> str:
@@ -97,13 +103,14 @@ def arithmetic_name(bits: float, K_bits: int | None = None, gfn: bool = False) -
 
 
 def fft_speedup(name: str, bits: float) -> float:
-    """Test-time speed-up of arithmetic `name` over GMP at `bits`: 1 at its crossover, rising linearly in
-    log(bits) to the measured factor at the measured size, that factor beyond (never extrapolated up)."""
-    if name not in FFT_SPEEDUP:
+    """Test-time speed-up of arithmetic `name` over GMP at `bits`: linear in log(bits) between the measured
+    points, the nearest measured factor outside them (never extrapolated); 1 for the GMP arithmetics."""
+    points = FFT_SPEEDUP.get(name)
+    if points is None:
         return 1.0
-    start = {"fft-ibdwt": CROSSOVER_BITS_SMALL_K, "fft-gfn": GFN_CROSSOVER_BITS}.get(name, GENERIC_CROSSOVER_BITS)
-    size, factor = FFT_SPEEDUP[name]
-    if bits >= size:
-        return factor
-    share = max(0.0, math.log(max(bits, start) / start) / math.log(size / start))
-    return 1.0 + share * (factor - 1.0)
+    if bits <= points[0][0]:
+        return points[0][1]
+    for (b0, f0), (b1, f1) in zip(points, points[1:], strict=False):
+        if bits <= b1:
+            return f0 + (f1 - f0) * math.log(bits / b0) / math.log(b1 / b0)
+    return points[-1][1]

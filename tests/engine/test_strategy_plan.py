@@ -78,3 +78,25 @@ def test_a_measurement_on_gmp_sizes_is_scaled_onto_fft_sizes(tmp_path):
     assert small.seconds == pytest.approx(0.05)
     plain = 0.05 * model_seconds(form.bits(100_000)) / model_seconds(form.bits(5000))
     assert big.seconds == pytest.approx(plain / 4.97, rel=1e-3)
+
+
+@pytest.mark.parametrize("form_name, params, value", [
+    ("kbn", {"k": 3, "b": 2, "c": 1}, 5_000),  # GMP's special-form loop
+    ("kbn", {"k": 3, "b": 2, "c": -1}, 12_000),  # the weighted FFT
+    ("factorial", {"c": 1}, 2_500),  # 25,000+ bits, no special shape: the generic FFT
+    ("factorial", {"c": -1}, 300),  # small: GMP
+    ("gfn", {"m": 12}, 1000),  # the GFN transform
+])
+def test_arithmetic_named_for_a_plan_is_the_one_the_engine_picks(form_name, params, value, monkeypatch):
+    """The planner names the arithmetic from the number's shape alone; arith/select.py builds N and picks."""
+    from darkreach_pipeline.arith.select import arithmetic_for
+    from darkreach_pipeline.forms import form_class
+    from darkreach_pipeline.strategy.cost import shape_bits, test_cost
+
+    monkeypatch.delenv("DARKREACH_ARITH", raising=False)
+    form = form_class(form_name, "b" if form_name == "gfn" else "n")(**params)
+    shape = form.binary_shape(value)
+    gfn = (value, params["m"]) if form_name == "gfn" else None
+    engine = arithmetic_for(form.number(value), *(shape or (None, None, None)), gfn=gfn)
+    named = test_cost(form, value, None, shape_bits(form, value)).arithmetic
+    assert named == ("gmp-special" if engine.name == "gmp" and engine.special is not None else engine.name)
