@@ -128,6 +128,10 @@ def plan(request: PlanRequest, store: CostStore | None = None, snapshot: ListsSn
     missing = [p for p in cls.param_names if p not in request.params]
     if missing:
         raise CampaignError(missing[0], f"form {request.form!r} needs a value for {missing[0]}")
+    unknown = sorted(set(request.params) - set(cls.param_names))
+    if unknown:
+        raise CampaignError(unknown[0], f"is not a parameter of form {request.form!r} over {request.range_key!r}; "
+                            f"its parameters: {', '.join(cls.param_names) or 'none'}")
     names = list(cls.param_names)
     combos = list(itertools.product(*(request.params[p] for p in names)))
     if len(combos) * request.pieces > MAX_PROPOSALS:

@@ -58,6 +58,8 @@ def test_bad_requests_name_the_field():
         plan(PlanRequest("kbn", {"k": [3], "b": [2], "c": [1]}, "p", 100, 200))
     with pytest.raises(CampaignError, match="'c'"):
         plan(PlanRequest("kbn", {"k": [3], "b": [2]}, "n", 100, 200))
+    with pytest.raises(CampaignError, match="'x': is not a parameter of form 'kbn'"):
+        plan(PlanRequest("kbn", {"k": [3], "b": [2], "c": [1], "x": [1]}, "n", 100, 200))
     with pytest.raises(CampaignError, match="'k'.*1..99:2"):
         parse_values("k", "three")
     assert parse_values("k", "1..9:2,15") == [1, 3, 5, 7, 9, 15]
