@@ -13,6 +13,7 @@ from dagster import (
     AssetKey,
     Config,
     DefaultSensorStatus,
+    Failure,
     MetadataValue,
     RunRequest,
     SensorEvaluationContext,
@@ -28,6 +29,7 @@ from assets.jobs import double_check_job
 from assets.progress import campaign_runs, finished_blocks
 from darkreach_pipeline import settings
 from darkreach_pipeline.campaign import MAX_BLOCK_SIZE, MAX_BLOCKS
+from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.stores.results import read_stage_checked
 from darkreach_pipeline.strategy.announcer import announcements as announce_all
 from darkreach_pipeline.strategy.announcer import verification_queue
@@ -39,7 +41,14 @@ from darkreach_pipeline.strategy.fleet_advisor import (
     worker_advice,
     workers_needed,
 )
-from darkreach_pipeline.strategy.planner import PlanRequest, parse_values, plan, plan_table, write_campaign_files
+from darkreach_pipeline.strategy.planner import (
+    PlanRequest,
+    parse_range,
+    parse_values,
+    plan,
+    plan_table,
+    write_campaign_files,
+)
 from darkreach_pipeline.strategy.snapshot import load_snapshot
 from resources.campaigns import CampaignRegistryResource
 from resources.results import ResultsLocation
@@ -72,10 +81,13 @@ def campaign_plan(context: AssetExecutionContext, config: PlanConfig,
                   campaign_registry: CampaignRegistryResource) -> pd.DataFrame:
     """Ranked proposals with the numbers behind them; each written as a ready campaign file in
     $DARKREACH_HOME/plans/ (drop one into the campaigns folder to run it)."""
-    bounds = parse_values("range", config.range)
-    request = PlanRequest(config.form, {k: parse_values(k, v) for k, v in config.params.items()},
-                          config.range_key, bounds[0], bounds[-1], config.pieces, config.rank_by)
-    proposals, skipped = plan(request, campaign_registry.costs())
+    try:
+        lo, hi = parse_range("range", config.range)
+        request = PlanRequest(config.form, {k: parse_values(k, v) for k, v in config.params.items()},
+                              config.range_key, lo, hi, config.pieces, config.rank_by)
+        proposals, skipped = plan(request, campaign_registry.costs())
+    except CampaignError as exc:  # the run fails with the field and the fix, like register_campaign
+        raise Failure(description=str(exc)) from None
     best = proposals[:config.top]
     paths = write_campaign_files(best, settings.darkreach_home() / "plans")
     for reason in skipped:

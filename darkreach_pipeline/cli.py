@@ -399,7 +399,14 @@ def cmd_ui(args) -> int:
 def cmd_plan(args) -> int:
     """Rank proposals over a form's parameter space; print the table, write the campaign files."""
     from darkreach_pipeline.stores.costs import open_cost_store
-    from darkreach_pipeline.strategy.planner import PlanRequest, parse_values, plan, plan_table, write_campaign_files
+    from darkreach_pipeline.strategy.planner import (
+        PlanRequest,
+        parse_range,
+        parse_values,
+        plan,
+        plan_table,
+        write_campaign_files,
+    )
 
     params = {}
     for item in args.param:
@@ -408,11 +415,11 @@ def cmd_plan(args) -> int:
             raise CampaignError(item, "write --param NAME=VALUES, e.g. --param k=3,5,7 or --param k=1..99:2")
         params[key.strip()] = parse_values(key.strip(), values)
     key, sep, span = args.range.partition("=")
-    bounds = parse_values(key or "range", span) if sep else []
-    if len(bounds) < 2 or ".." not in span:
+    if not sep:
         raise CampaignError("range", f"{args.range!r}: write --range AXIS=MIN..MAX, e.g. --range n=100000..200000")
-    request = PlanRequest(form=args.form, params=params, range_key=key.strip(), range_min=bounds[0],
-                          range_max=bounds[-1], pieces=args.pieces, rank_by=args.rank, name_prefix=args.prefix)
+    lo, hi = parse_range("range", span)
+    request = PlanRequest(form=args.form, params=params, range_key=key.strip(), range_min=lo, range_max=hi,
+                          pieces=args.pieces, rank_by=args.rank, name_prefix=args.prefix)
     store = None
     if not args.model_costs:
         with settings.setup_lock():  # creates the home and the registry's tables on a new deployment

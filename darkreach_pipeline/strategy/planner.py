@@ -110,6 +110,18 @@ def parse_values(field_name: str, text: str) -> list[int]:
     return values
 
 
+def parse_range(field_name: str, text: str) -> tuple[int, int]:
+    """'MIN..MAX' into (MIN, MAX), never expanded (a range may hold millions of values)."""
+    lo, sep, hi = text.partition("..")
+    try:
+        bounds = int(lo), int(hi)
+    except ValueError:
+        bounds = None
+    if not sep or bounds is None or bounds[0] > bounds[1]:
+        raise CampaignError(field_name, f"{text!r} is not a range: write MIN..MAX, e.g. 100000..200000")
+    return bounds
+
+
 def plan(request: PlanRequest, store: CostStore | None = None, snapshot: ListsSnapshot | None = None) \
         -> tuple[list[Proposal], list[str]]:
     """Every valid proposal, ranked best first, and why the others were skipped."""

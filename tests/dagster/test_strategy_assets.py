@@ -110,3 +110,12 @@ def test_announcement_sensor_launches_the_queued_double_checks(darkreach_home, i
     skipped = announcement_verification_sensor(build_sensor_context(instance=instance,
                                                                     resources={"results_location": location}))
     assert isinstance(skipped, SkipReason) and "damaged" in skipped.skip_message
+
+
+def test_a_refused_plan_fails_the_run_naming_the_field(darkreach_home, instance):
+    config = {"form": "kbn", "params": {"k": "3", "b": "2"}, "range_key": "n", "range": "100..200"}
+    result = materialize([campaign_plan], instance=instance, resources=resources(), raise_on_error=False,
+                         run_config={"ops": {"campaign_plan": {"config": config}}})
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "campaign field 'c'" in failure.step_failure_data.error.message

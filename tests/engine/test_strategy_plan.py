@@ -102,3 +102,12 @@ def test_arithmetic_named_for_a_plan_is_the_one_the_engine_picks(form_name, para
     engine = arithmetic_for(form.number(value), *(shape or (None, None, None)), gfn=gfn)
     named = test_cost(form, value, None, shape_bits(form, value)).arithmetic
     assert named == ("gmp-special" if engine.name == "gmp" and engine.special is not None else engine.name)
+
+
+def test_parse_range():
+    from darkreach_pipeline.strategy.planner import parse_range
+
+    assert parse_range("range", "1000000..50000000") == (1_000_000, 50_000_000)  # never expanded
+    for bad in ("100", "9..1", "a..b"):
+        with pytest.raises(CampaignError, match="'range'.*MIN..MAX"):
+            parse_range("range", bad)
