@@ -6,11 +6,12 @@ prp_results asset runs, without Dagster). Predicted test seconds of a block:
   (stores/costs.py constants over the FFT speed-up arith/select.py gives that size), nothing measured;
 - measured: the same after block 0's tests are recorded in a cost store, as the pipeline records every block
   (CostStore.record), so block 1 is priced from this machine's measured cost: how plans are priced once a
-  campaign of the form has run.
+  campaign of the form has run. Recorded twice: block 0's CPU seconds (a core of its own) and its wall seconds
+  (what the pipeline records; on a shared host they move with the load).
 Each is printed as measured / predicted; survivors predicted / actual and seconds per test separate the two
-sources of error. The model is set against the CPU seconds of the block's tests (what a core of its own would
-take: the host is shared), the measured-cost prediction against the wall seconds the pipeline records (its
-`seconds` column, what the cost store learns from); the load average is printed with them.
+sources of error. The model and the CPU-trained prediction are set against the CPU seconds of the block's tests (what a core
+of its own would take), the wall-trained prediction against the wall seconds the pipeline records (its
+`seconds` column); the load average is printed with them.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_strategy_costs.py        # about 5 minutes on 2 idle cores
 """
@@ -30,30 +31,33 @@ from darkreach_pipeline.strategy.cost import shape_bits, test_cost
 from darkreach_pipeline.strategy.density import density_for
 from darkreach_pipeline.strategy.feedback import predicted_seconds
 
-CASES = [
-    {"name": "bench-riesel", "form": "kbn", "k": 3, "b": 2, "c": -1, "n_min": 20000, "n_max": 20399, "block_size": 200},
-    {"name": "bench-proth-fft", "form": "kbn", "k": 3, "b": 2, "c": 1, "n_min": 40000, "n_max": 40199,
-     "block_size": 100},
-    {"name": "bench-factorial", "form": "factorial", "c": 1, "n_min": 2000, "n_max": 2079, "block_size": 40},
-    {"name": "bench-gfn", "form": "gfn", "m": 12, "b_min": 1000, "b_max": 1199, "block_size": 100},
-    {"name": "bench-carol", "form": "carol", "n_min": 8000, "n_max": 8119, "block_size": 60},
+CASES = [  # blocks of about 25 survivors: the survivor count alone then varies by about +-20% (Poisson)
+    {"name": "bench-riesel", "form": "kbn", "k": 3, "b": 2, "c": -1, "n_min": 20000, "n_max": 20599, "block_size": 300},
+    {"name": "bench-proth-fft", "form": "kbn", "k": 3, "b": 2, "c": 1, "n_min": 30000, "n_max": 30499,
+     "block_size": 250},
+    {"name": "bench-factorial", "form": "factorial", "c": 1, "n_min": 2000, "n_max": 2119, "block_size": 60},
+    {"name": "bench-gfn", "form": "gfn", "m": 11, "b_min": 1000, "b_max": 1239, "block_size": 120},
+    {"name": "bench-carol", "form": "carol", "n_min": 8000, "n_max": 8279, "block_size": 140},
 ]
 
 
 def main() -> int:
-    store = CostStore(f"sqlite:///{tempfile.mkdtemp(prefix='bench-costs-')}/costs.db")
+    folder = tempfile.mkdtemp(prefix="bench-costs-")
+    by_cpu, by_wall = CostStore(f"sqlite:///{folder}/cpu.db"), CostStore(f"sqlite:///{folder}/wall.db")
     print(f"# bench_strategy_costs  {time.strftime('%Y-%m-%d %H:%M:%S')}  cpus {os.cpu_count()}  "
           f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print("| campaign | block | arithmetic | survivors predicted / actual | s/test model / CPU | test s CPU "
-          "| model prediction | CPU / model | test s wall | measured-cost prediction | wall / prediction |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| campaign | block | arithmetic | survivors predicted / actual | s/test model / CPU | s/test CPU / model "
+          "| test s CPU | model prediction | CPU / model | CPU-trained prediction | CPU / it | test s wall "
+          "| wall-trained prediction | wall / it |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for raw in CASES:
         spec = parse_campaign({**raw, "sieve_depth": "auto"})
         form = form_for(spec)
         density = density_for(spec.form, spec.range_key, spec.params, spec.axis_min, spec.axis_max)
         for block in (0, 1):
             lo, hi = spec.block_range(block)
-            informed = predicted_seconds(density, spec, [(lo, hi - 1)], store) if block == 1 else None
+            on_cpu = predicted_seconds(density, spec, [(lo, hi - 1)], by_cpu) if block == 1 else None
+            on_wall = predicted_seconds(density, spec, [(lo, hi - 1)], by_wall) if block == 1 else None
             model = predicted_seconds(density, spec, [(lo, hi - 1)])
             survivors_predicted = density.estimate(lo, hi - 1, spec.sieve_depth).expected_survivors
             sieved = blocks.sieve_frame(spec, block, blocks.candidate_frame(spec, block))
@@ -67,11 +71,14 @@ def main() -> int:
             per_test_model = sum(test_cost(form, v, None, shape_bits(form, v)).seconds for v in values) / len(values)
             arithmetic = test_cost(form, values[0], None, shape_bits(form, values[0])).arithmetic
             mean_bits = sum(form.bits(v) for v in values) / len(values)
-            store.record(spec.form, mean_bits, len(values), measured)
-            informed_cells = "- | -" if informed is None else f"{informed:.1f} | {measured / informed:.2f}"
+            by_cpu.record(spec.form, mean_bits, len(values), cpu)
+            by_wall.record(spec.form, mean_bits, len(values), measured)
+            cpu_cells = "- | -" if on_cpu is None else f"{on_cpu:.1f} | {cpu / on_cpu:.2f}"
+            wall_cells = "- | -" if on_wall is None else f"{on_wall:.1f} | {measured / on_wall:.2f}"
             print(f"| {spec.name} | {block} | {arithmetic} | {survivors_predicted:.1f} / {len(values)} "
-                  f"| {per_test_model:.3f} / {cpu / len(values):.3f} | {cpu:.1f} | {model:.1f} | {cpu / model:.2f} "
-                  f"| {measured:.1f} | {informed_cells} |")
+                  f"| {per_test_model:.3f} / {cpu / len(values):.3f} | {cpu / len(values) / per_test_model:.2f} "
+                  f"| {cpu:.1f} | {model:.1f} | {cpu / model:.2f} | {cpu_cells} | {measured:.1f} | {wall_cells} |",
+                  flush=True)
     print(f"\nload average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
