@@ -9,9 +9,9 @@ prp_results asset runs, without Dagster). Predicted test seconds of a block:
   campaign of the form has run. Recorded twice: block 0's CPU seconds (a core of its own) and its wall seconds
   (what the pipeline records; on a shared host they move with the load).
 Each is printed as measured / predicted; survivors predicted / actual and seconds per test separate the two
-sources of error. The model and the CPU-trained prediction are set against the CPU seconds of the block's tests (what a core
-of its own would take), the wall-trained prediction against the wall seconds the pipeline records (its
-`seconds` column); the load average is printed with them.
+sources of error. The model and the CPU-trained prediction are set against the CPU seconds of the block's
+tests (what a core of its own would take), the wall-trained prediction against the wall seconds the
+pipeline records (its `seconds` column); the load average is printed with them.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_strategy_costs.py        # about 5 minutes on 2 idle cores
 """
