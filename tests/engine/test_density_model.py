@@ -111,3 +111,25 @@ def test_poisson_tails_against_pari():
         upper = 1 - lower + float(pari.exp(-expected) * expected**actual / pari.factorial(actual))
         assert poisson_tails(actual, expected) == pytest.approx((lower, upper), rel=1e-9)
     assert poisson_tails(0, 0.0) == (1.0, 1.0) and poisson_tails(2, 0.0) == (1.0, 0.0)
+
+
+@pytest.mark.parametrize("form_name, params, lo, hi, depth", [
+    ("factorial", {"c": 1}, 1000, 2999, 10**5),
+    ("factorial", {"c": -1}, 1000, 2999, 10**5),
+    ("kbn", {"k": 3, "b": 2, "c": -1}, 20_000, 29_999, 10**6),
+    ("kbn", {"k": 1155, "b": 2, "c": 1}, 100_000, 129_999, 10**6),  # longer than a window: measured mid-range
+    ("wagstaff", {}, 10_000, 39_999, 10**6),
+])
+def test_expected_survivors_match_the_forms_own_sieve(form_name, params, lo, hi, depth):
+    """The survivors the model expects (what the tests cost) against the form's sieve over the same range:
+    within 4 binomial standard deviations (without Wilson's factor the factorial ones are 11 off, with it 3)."""
+    from darkreach_pipeline.sieve.primes import prime_chunks
+
+    range_key = {"wagstaff": "p"}.get(form_name, "n")
+    form = form_class(form_name, range_key)(**params)
+    expected = density_for(form_name, range_key, params, lo, hi).estimate(lo, hi, depth)
+    factors = form.sieve(lo, hi + 1, prime_chunks(2, depth))
+    actual = sum(1 for i, v in enumerate(range(lo, hi + 1)) if factors[i] == 0 and form.excluded(v) is None)
+    share = expected.expected_survivors / expected.candidates
+    sd = math.sqrt(expected.candidates * share * (1 - share))
+    assert abs(actual - expected.expected_survivors) < 4 * sd, (actual, expected.expected_survivors, sd)
