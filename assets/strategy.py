@@ -105,10 +105,12 @@ def campaign_plan(context: AssetExecutionContext, config: PlanConfig,
                          for p, path in zip(best, paths, strict=True)])
 
 
-def feedback_rows(instance, registry, base: str, options: dict) -> list:
-    """Feedback on every registered campaign from its finished blocks' stored stages."""
+def feedback_rows(instance, registry, base: str, options: dict, name: str | None = None) -> list:
+    """Feedback on every registered campaign (or the one named) from its finished blocks' stored stages."""
     rows = []
     for spec in registry.all():
+        if name is not None and spec.name != name:
+            continue
         finished, _ = finished_blocks(instance, spec.partition_keys(), base, options)
         results, _ = read_stage_checked(base, "prp_results", spec.name, options)
         certs, _ = read_stage_checked(base, "certificates", spec.name, options)

@@ -440,8 +440,7 @@ def cmd_feedback(args) -> int:
     from darkreach_pipeline.strategy.feedback import feedback_table
 
     registry = open_registry(settings.registry_url())
-    rows = feedback_rows(_instance(), registry, settings.data_path(), {})
-    rows = [r for r in rows if args.name in (None, r.campaign)]
+    rows = feedback_rows(_instance(), registry, settings.data_path(), {}, args.name)
     if not rows:
         print(f"no campaign {args.name!r} registered" if args.name else "no campaigns registered")
         return 1
@@ -592,6 +591,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_hours(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number of hours above 0, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="darkreach", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -652,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name", nargs="?")
     p.set_defaults(func=cmd_feedback)
     p = sub.add_parser("advise", help="fleet advisor: slow or degrading workers, block sizes, workers the queue needs")
-    p.add_argument("--drain-hours", type=float, default=24.0, help="finish the queue within this many hours")
+    p.add_argument("--drain-hours", type=_positive_hours, default=24.0, help="finish the queue within this many hours")
     p.add_argument("--number", action="store_true", help="print only the worker slots needed (for an autoscaler)")
     p.set_defaults(func=cmd_advise)
     args = parser.parse_args(argv)
