@@ -41,14 +41,7 @@ from darkreach_pipeline.strategy.fleet_advisor import (
     worker_advice,
     workers_needed,
 )
-from darkreach_pipeline.strategy.planner import (
-    PlanRequest,
-    parse_range,
-    parse_values,
-    plan,
-    plan_table,
-    write_campaign_files,
-)
+from darkreach_pipeline.strategy.planner import PlanRequest, plan, plan_table, write_campaign_files
 from darkreach_pipeline.strategy.snapshot import load_snapshot
 from resources.campaigns import CampaignRegistryResource
 from resources.results import ResultsLocation
@@ -82,9 +75,8 @@ def campaign_plan(context: AssetExecutionContext, config: PlanConfig,
     """Ranked proposals with the numbers behind them; each written as a ready campaign file in
     $DARKREACH_HOME/plans/ (drop one into the campaigns folder to run it)."""
     try:
-        lo, hi = parse_range("range", config.range)
-        request = PlanRequest(config.form, {k: parse_values(k, v) for k, v in config.params.items()},
-                              config.range_key, lo, hi, config.pieces, config.rank_by)
+        request = PlanRequest.from_text(config.form, config.params, config.range_key, config.range, config.pieces,
+                                        config.rank_by)
         proposals, skipped = plan(request, campaign_registry.costs())
     except CampaignError as exc:  # the run fails with the field and the fix, like register_campaign
         raise Failure(description=str(exc)) from None

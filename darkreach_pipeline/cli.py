@@ -399,27 +399,18 @@ def cmd_ui(args) -> int:
 def cmd_plan(args) -> int:
     """Rank proposals over a form's parameter space; print the table, write the campaign files."""
     from darkreach_pipeline.stores.costs import open_cost_store
-    from darkreach_pipeline.strategy.planner import (
-        PlanRequest,
-        parse_range,
-        parse_values,
-        plan,
-        plan_table,
-        write_campaign_files,
-    )
+    from darkreach_pipeline.strategy.planner import PlanRequest, plan, plan_table, write_campaign_files
 
     params = {}
     for item in args.param:
         key, sep, values = item.partition("=")
         if not sep:
             raise CampaignError(item, "write --param NAME=VALUES, e.g. --param k=3,5,7 or --param k=1..99:2")
-        params[key.strip()] = parse_values(key.strip(), values)
+        params[key] = values
     key, sep, span = args.range.partition("=")
     if not sep:
         raise CampaignError("range", f"{args.range!r}: write --range AXIS=MIN..MAX, e.g. --range n=100000..200000")
-    lo, hi = parse_range("range", span)
-    request = PlanRequest(form=args.form, params=params, range_key=key.strip(), range_min=lo, range_max=hi,
-                          pieces=args.pieces, rank_by=args.rank, name_prefix=args.prefix)
+    request = PlanRequest.from_text(args.form, params, key, span, args.pieces, args.rank, args.prefix)
     store = None
     if not args.model_costs:
         with settings.setup_lock():  # creates the home and the registry's tables on a new deployment

@@ -42,6 +42,14 @@ class PlanRequest:
     rank_by: str = "primes"
     name_prefix: str = "plan"
 
+    @classmethod
+    def from_text(cls, form: str, params: Mapping[str, str], range_key: str, range_text: str, pieces: int = 1,
+                  rank_by: str = "primes", name_prefix: str = "plan") -> PlanRequest:
+        """From the words of `darkreach plan` and the campaign_plan config: {'k': '1..99:2'}, 'MIN..MAX'."""
+        lo, hi = parse_range("range", range_text)
+        return cls(form, {k.strip(): parse_values(k.strip(), v) for k, v in params.items()}, range_key.strip(),
+                   lo, hi, pieces, rank_by, name_prefix)
+
 
 @dataclass
 class Proposal:
