@@ -77,7 +77,7 @@ def announce(row: Mapping[str, Any], snapshot: ListsSnapshot) -> Announcement:
     if top20_digits is not None:
         rank.append(f"{entry['list']} top 20 (20th has about {top20_digits:,} digits): "
                     f"{'enters' if top20 else 'below'}; record {entry['record']} ({entry['record_digits']:,} digits)"
-                    f"{': NEW RECORD' if digits > entry['record_digits'] else ''}")
+                    f"{': NEW RECORD' if proven and digits > entry['record_digits'] else ''}")
     text = "\n".join([
         f"# {'Prime' if proven else 'Probable prime'} {row['expression']}",
         "",
