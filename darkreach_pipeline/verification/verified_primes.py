@@ -14,18 +14,21 @@ PENDING = "pending"
 FERMAT_PRP_RESIDUE = "0000000000000001"
 
 
-def verified_primes_frame(certificates: pd.DataFrame, double_checks: pd.DataFrame, axis: str = "n") -> pd.DataFrame:
+def verified_primes_frame(certificates: pd.DataFrame, double_checks: pd.DataFrame) -> pd.DataFrame:
     """proven-verified: a proof the independent verifier accepted. prp-double-checked: a probable prime
-    whose Fermat residue (1) a second library reproduced. pending: anything still waiting."""
+    whose Fermat residue (1) a second library reproduced. pending: anything still waiting.
+
+    Rows are matched by campaign and expression: the frames hold every campaign, whose axes differ (n, p, b...),
+    so an axis column is missing or NaN in other forms' rows."""
     if not len(certificates):
         return pd.DataFrame(columns=["campaign", "expression", "digits", "status", "evidence"])
     checked = {}
     if len(double_checks):
         for row in double_checks.to_dict("records"):
-            checked[(row["campaign"], int(row[axis]))] = row
+            checked[(row["campaign"], row["expression"])] = row
     rows = []
     for cert in certificates.to_dict("records"):
-        key = (cert["campaign"], int(cert[axis]))
+        key = (cert["campaign"], cert["expression"])
         if cert["status"] == "proven" and cert["verified"]:
             status, evidence = PROVEN_VERIFIED, f"{cert['method']}: {cert['verification']}"
         else:

@@ -20,12 +20,16 @@ from darkreach_pipeline.verification.verified_primes import PENDING, PRP_DOUBLE_
 pari = cypari2.Pari()
 
 
-def verified_row(raw: dict) -> dict:
-    """One known prime through test_frame -> certificate_frame -> verified_primes_frame."""
+def certificates_of(raw: dict) -> pd.DataFrame:
+    """One known prime through test_frame -> certificate_frame."""
     spec = parse_campaign({**raw, "block_size": 1, "sieve_depth": 1000})
     sieved = pd.DataFrame({spec.axis: [spec.axis_min], "status": [blocks.SURVIVOR]})
-    certs = blocks.certificate_frame(spec, blocks.test_frame(spec, 0, sieved))
-    frame = verified_primes_frame(certs, pd.DataFrame(), axis=spec.axis)
+    return blocks.certificate_frame(spec, blocks.test_frame(spec, 0, sieved))
+
+
+def verified_row(raw: dict) -> dict:
+    """... and verified_primes_frame: its verified_primes row."""
+    frame = verified_primes_frame(certificates_of(raw), pd.DataFrame())
     assert len(frame) == 1
     return frame.to_dict("records")[0]
 
@@ -101,3 +105,14 @@ def test_a_damaged_snapshot_is_refused(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ValueError, match="cannot be read"):
         load_snapshot(path)
+
+
+def test_campaigns_of_other_axes_are_announced_together(snapshot):
+    """verified_primes holds every campaign: a p#+1 prime (axis p, no n column) beside a k*2^n+1 one."""
+    certs = pd.concat([
+        certificates_of({"name": "ann-proth", "form": "kbn", "k": 3, "b": 2, "c": 1, "n_min": 2208, "n_max": 2208}),
+        certificates_of({"name": "ann-prim", "form": "primorial", "c": 1, "p_min": 379, "p_max": 379}),
+    ], ignore_index=True)
+    made = announcements(verified_primes_frame(certs, pd.DataFrame()).to_dict("records"), snapshot)
+    assert [a.expression for a in made] == ["3*2^2208+1", "379#+1"]
+    assert "A005234 (p = 379" in made[1].oeis and made[1].method == "pocklington"
