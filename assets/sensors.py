@@ -117,15 +117,19 @@ def busy_or_done(instance, keys: list[str], results: ResultsLocation) -> set[str
     return {k for k, state in states.items() if state in ("done", "running", "queued")}
 
 
-progress_job = define_asset_job("campaign_progress_job", selection=AssetSelection.assets("campaign_progress"),
-                                description="Refresh the campaign progress summary.")
+REFRESHED = ("campaign_progress", "verified_primes", "announcements", "campaign_feedback", "fleet_advice")
+progress_job = define_asset_job("campaign_progress_job", selection=AssetSelection.assets(*REFRESHED),
+                                description="Refresh the progress summary, verified primes, announcements, the "
+                                            "strategist's feedback and the fleet advice.")
 
 
 @sensor(job=progress_job, minimum_interval_seconds=120, default_status=DefaultSensorStatus.RUNNING)
 def progress_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
-    """Refresh campaign_progress when a block finished since the last refresh (at most every 2 minutes)."""
-    records = context.instance.fetch_materializations(AssetKey("certificates"), limit=1, ascending=False)
-    latest = str(records.records[0].storage_id) if records.records else None
+    """Refresh the summaries (REFRESHED) when a block or a double check finished since the last refresh (at most
+    every 2 minutes): a verified prime is announced, and the feedback follows the finished blocks."""
+    ids = [records.records[0].storage_id for key in ("certificates", "double_checks")
+           if (records := context.instance.fetch_materializations(AssetKey(key), limit=1, ascending=False)).records]
+    latest = str(max(ids)) if ids else None
     if latest is None or latest == context.cursor:
         return SkipReason("no block finished since the last summary")
     return SensorResult(run_requests=[RunRequest(run_key=f"progress:{latest}")], cursor=latest)

@@ -397,6 +397,67 @@ def cmd_ui(args) -> int:
     return 0
 
 
+def cmd_plan(args) -> int:
+    """Rank proposals over a form's parameter space; print the table, write the campaign files."""
+    from darkreach_pipeline.stores.costs import open_cost_store
+    from darkreach_pipeline.strategy.planner import PlanRequest, plan, plan_table, write_campaign_files
+
+    params = {}
+    for item in args.param:
+        key, sep, values = item.partition("=")
+        if not sep:
+            raise CampaignError(item, "write --param NAME=VALUES, e.g. --param k=3,5,7 or --param k=1..99:2")
+        params[key] = values
+    key, sep, span = args.range.partition("=")
+    if not sep:
+        raise CampaignError("range", f"{args.range!r}: write --range AXIS=MIN..MAX, e.g. --range n=100000..200000")
+    request = PlanRequest.from_text(args.form, params, key, span, args.pieces, args.rank, args.prefix)
+    store = None
+    if not args.model_costs:
+        with settings.setup_lock():  # creates the home and the registry's tables on a new deployment
+            store = open_cost_store(settings.registry_url())
+    proposals, skipped = plan(request, store)
+    print(plan_table(proposals, args.rank, args.top), end="")
+    for reason in skipped:
+        print(f"skipped: {reason}")
+    if args.write:
+        paths = write_campaign_files(proposals[:args.top], Path(args.write))
+        print(f"{len(paths)} campaign files in {args.write} (run one with `darkreach run FILE`)")
+    return 0 if proposals else 1
+
+
+def cmd_feedback(args) -> int:
+    """Per campaign: primes found in its finished blocks against the model, and push on / widen / pivot."""
+    from assets.strategy import feedback_rows
+    from darkreach_pipeline.strategy.feedback import feedback_table
+
+    registry = open_registry(settings.registry_url())
+    rows = feedback_rows(_instance(), registry, settings.data_path(), {}, args.name)
+    if not rows:
+        print(f"no campaign {args.name!r} registered" if args.name else "no campaigns registered")
+        return 1
+    print(feedback_table(rows), end="")
+    for row in rows:
+        print(f"{row.campaign}: {row.verdict}: {row.reason}")
+    return 0
+
+
+def cmd_advise(args) -> int:
+    """The fleet advisor: flagged workers, block sizes, and worker slots for the queue (--number: that alone)."""
+    from assets.strategy import fleet_report
+    from darkreach_pipeline.stores.costs import open_cost_store
+    from darkreach_pipeline.strategy.fleet_advisor import advice_tables
+
+    url = settings.registry_url()
+    workers, sizes, needed, queued = fleet_report(_instance(), open_registry(url), open_cost_store(url),
+                                                  settings.data_path(), {}, args.drain_hours)
+    if args.number:
+        print(needed)
+    else:
+        print(advice_tables(workers, sizes, needed, args.drain_hours, queued / 3600), end="")
+    return 0
+
+
 WORKER_QUEUES = "dagster,sieve,prp,cert"  # asset op_tags "dagster-celery/queue"; untagged steps (checks) use "dagster"
 
 
@@ -605,6 +666,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_hours(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number of hours above 0, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="darkreach", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -667,6 +735,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--program", choices=["llr", "pfgw"], default=None,
                    help="default: from the file name (lresults*, pfgw*) or its lines")
     p.set_defaults(func=cmd_import_results)
+    p = sub.add_parser("plan", help="rank campaigns of a form by expected primes per CPU hour; write them as files")
+    p.add_argument("form")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUES",
+                   help="candidate values of a form parameter: k=3,5,7 or k=1..99:2 (repeat per parameter)")
+    p.add_argument("--range", required=True, metavar="AXIS=MIN..MAX", help="the axis range, e.g. n=100000..200000")
+    p.add_argument("--pieces", type=_positive, default=1, help="cut the range into this many proposals (default 1)")
+    p.add_argument("--rank", choices=["primes", "top5000", "top20"], default="primes",
+                   help="rank by expected primes, Top 5000 entries or top-20 entries per CPU hour")
+    p.add_argument("--top", type=_positive, default=None, help="show and write only the best N")
+    p.add_argument("--write", metavar="DIR", help="write each proposal as a ready campaign file in DIR")
+    p.add_argument("--prefix", default="plan", help="campaign name prefix (default: plan)")
+    p.add_argument("--model-costs", action="store_true",
+                   help="price with the model only, ignoring the test costs this deployment measured")
+    p.set_defaults(func=cmd_plan)
+    p = sub.add_parser("feedback", help="per campaign: primes found vs expected, and push on / widen / pivot")
+    p.add_argument("name", nargs="?")
+    p.set_defaults(func=cmd_feedback)
+    p = sub.add_parser("advise", help="fleet advisor: slow or degrading workers, block sizes, workers the queue needs")
+    p.add_argument("--drain-hours", type=_positive_hours, default=24.0, help="finish the queue within this many hours")
+    p.add_argument("--number", action="store_true", help="print only the worker slots needed (for an autoscaler)")
+    p.set_defaults(func=cmd_advise)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

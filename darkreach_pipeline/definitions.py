@@ -17,6 +17,7 @@ from assets.jobs import campaign_job, double_check_job, register_campaign
 from assets.primes import primes
 from assets.progress import campaign_progress
 from assets.sensors import campaign_files_sensor, progress_job, progress_sensor
+from assets.strategy import STRATEGY_ASSETS, announcement_verification_sensor
 from assets.verification import double_checks, verified_primes, worker_reliability
 from assets.verification_sensors import audit_schedule, verification_sensor
 from darkreach_pipeline import fleet, settings
@@ -65,10 +66,11 @@ def build_executor() -> ExecutorDefinition:
 
 defs = Definitions(
     assets=[*CAMPAIGN_ASSETS, primes, campaign_progress, double_checks, verified_primes, worker_reliability,
-            integrity_audit],
+            integrity_audit, *STRATEGY_ASSETS],
     asset_checks=CAMPAIGN_CHECKS,
     jobs=[campaign_job, register_campaign, double_check_job, progress_job, integrity_audit_job],
-    sensors=[campaign_files_sensor, verification_sensor, progress_sensor, damaged_blocks_sensor],
+    sensors=[campaign_files_sensor, verification_sensor, progress_sensor, damaged_blocks_sensor,
+             announcement_verification_sensor],
     schedules=[audit_schedule, integrity_audit_schedule],
     resources=build_resources(),
     executor=build_executor(),

@@ -9,15 +9,19 @@ that must not share the first test's arithmetic), `fft` wherever an FFT arithmet
 
 from __future__ import annotations
 
+import math
 import os
 
 from gmpy2 import mpz
 
 from darkreach_pipeline.arith import ibdwt
 from darkreach_pipeline.arith.base import ModularArithmetic
+from darkreach_pipeline.arith.generic_fft import CROSSOVER_BITS as GENERIC_CROSSOVER_BITS
 from darkreach_pipeline.arith.generic_fft import generic_arithmetic
+from darkreach_pipeline.arith.gfn import CROSSOVER_BITS as GFN_CROSSOVER_BITS
 from darkreach_pipeline.arith.gfn import gfn_arithmetic
 from darkreach_pipeline.arith.gmp import GMPArithmetic
+from darkreach_pipeline.primality.special_form import MAX_SPECIAL_K_BITS as SPECIAL_K_BITS
 
 ENV_VAR = "DARKREACH_ARITH"
 MODES = ("auto", "gmp", "fft")
@@ -72,3 +76,41 @@ def arithmetic_for(N: int, K: int | None = None, e: int | None = None, c: int | 
         if arith is not None:
             return arith
     return gmp
+
+
+# Speed-up of each FFT arithmetic over GMP at measured sizes (bits, factor), benchmarks/RESULTS.md: the weighted FFT
+# per squaring for 3*2^n+-1 against the special-form loop ("FFT arithmetic", bench_fft; at 100k bits the whole
+# tests of a campaign, "FFT arithmetic in the pipeline": larger k gain less, 2-4x at 20 bits); the generic FFT and
+# the GFN transform per squaring against powmod ("FFT arithmetic for generic moduli and GFNs"; GFN: the b = 1000
+# rows, the least a b gains at its m: b near the float64 limit gains up to 3x more).
+FFT_SPEEDUP = {
+    "fft-ibdwt": ((10_000, 1.5), (50_000, 4.1), (100_000, 4.97), (200_000, 5.3), (1_000_000, 5.0)),
+    "fft-generic": ((16_000, 1.24), (50_000, 2.7), (200_000, 4.2), (500_000, 4.2), (1_000_000, 4.4)),
+    "fft-gfn": ((4_000, 1.28), (10_205, 2.12), (40_820, 4.67), (163_280, 7.96), (653_118, 7.46)),
+}
+
+
+def arithmetic_name(bits: float, K_bits: int | None = None, gfn: bool = False) -> str:
+    """Which arithmetic `arithmetic_for` picks (auto mode) for a number of `bits`, from its shape alone:
+    K_bits = bits of K when N = K*2^e+-1, gfn for b^(2^m)+1. For plans and cost estimates: N is never built."""
+    if K_bits is not None and K_bits <= ibdwt.MAX_K_BITS and bits >= crossover_bits((1 << max(K_bits, 1)) - 1):
+        return "fft-ibdwt"
+    if gfn and bits >= GFN_CROSSOVER_BITS:
+        return "fft-gfn"
+    if K_bits is not None and K_bits <= SPECIAL_K_BITS:
+        return "gmp-special"
+    return "fft-generic" if bits >= GENERIC_CROSSOVER_BITS else "gmp"
+
+
+def fft_speedup(name: str, bits: float) -> float:
+    """Test-time speed-up of arithmetic `name` over GMP at `bits`: linear in log(bits) between the measured
+    points, the nearest measured factor outside them (never extrapolated); 1 for the GMP arithmetics."""
+    points = FFT_SPEEDUP.get(name)
+    if points is None:
+        return 1.0
+    if bits <= points[0][0]:
+        return points[0][1]
+    for (b0, f0), (b1, f1) in zip(points, points[1:], strict=False):
+        if bits <= b1:
+            return f0 + (f1 - f0) * math.log(bits / b0) / math.log(b1 / b0)
+    return points[-1][1]

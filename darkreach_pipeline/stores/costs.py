@@ -21,6 +21,10 @@ SAFETY = 3.0
 # end of what the forms measured (0.75e-10 special loop .. 4.2e-10 generic at 20k bits, RESULTS.md "Test cost
 # per form"), so a first block of any form never times out early; measured costs replace it per form.
 MODEL_CONSTANT = 3.5e-10
+# The forms' own sieve-depth models use 1.4e-10 for numbers K*2^e+-1 with K < 2^64 (GMP's special-form loop) and
+# 2.5x that for the others (forms/kbn.py auto_sieve_depth); the strategist prices plans with the same two.
+SPECIAL_FORM_CONSTANT = 1.4e-10
+GENERIC_CONSTANT = 2.5 * SPECIAL_FORM_CONSTANT
 
 _metadata = sa.MetaData()
 _costs = sa.Table(
@@ -64,16 +68,24 @@ class CostStore:
                              .values(tests=row.tests + tests, seconds=row.seconds + seconds,
                                      bits=row.bits + bits * tests))
 
-    @retrying
     def seconds_per_test(self, form: str, bits: float) -> float:
         """Measured mean at the nearest recorded size, scaled by the model to `bits`; else the model."""
+        nearest = self.nearest_measurement(form, bits)
+        if nearest is None:
+            return model_seconds(bits)
+        seconds, measured_bits = nearest
+        return seconds * model_seconds(bits) / model_seconds(measured_bits)
+
+    @retrying
+    def nearest_measurement(self, form: str, bits: float) -> tuple[float, float] | None:
+        """(mean seconds per test, mean bits) measured at the recorded size nearest `bits`; None before any
+        block of the form has finished."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(_costs).where(_costs.c.form == form)).all()
         if not rows:
-            return model_seconds(bits)
+            return None
         nearest = min(rows, key=lambda r: abs(r.bits_bucket - bucket(bits)))
-        measured_bits = nearest.bits / nearest.tests
-        return nearest.seconds / nearest.tests * model_seconds(bits) / model_seconds(measured_bits)
+        return nearest.seconds / nearest.tests, nearest.bits / nearest.tests
 
 
 def max_runtime(expected_tests: float, seconds_per_test: float, fixed_seconds: float = 30.0) -> int:

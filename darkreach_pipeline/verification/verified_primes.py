@@ -16,25 +16,28 @@ PENDING = "pending"
 FERMAT_PRP_RESIDUE = PRP_RESIDUE
 
 
-def verified_primes_frame(certificates: pd.DataFrame, double_checks: pd.DataFrame, axis: str = "n",
+def verified_primes_frame(certificates: pd.DataFrame, double_checks: pd.DataFrame,
                           external: pd.DataFrame | None = None) -> pd.DataFrame:
     """proven-verified: a proof the independent verifier accepted. prp-double-checked: a probable prime
     whose Fermat residue (1) a second library, or another program (an imported PFGW result whose base-3
-    residue matched ours: verification/external.py), reproduced. pending: anything still waiting."""
+    residue matched ours: verification/external.py), reproduced. pending: anything still waiting.
+
+    Rows are matched by campaign and expression: the frames hold every campaign, whose axes differ (n, p, b...),
+    so an axis column is missing or NaN in other forms' rows."""
     if not len(certificates):
         return pd.DataFrame(columns=["campaign", "expression", "digits", "status", "evidence"])
     checked = {}
     if len(double_checks):
         for row in double_checks.to_dict("records"):
-            checked[(row["campaign"], int(row[axis]))] = row
+            checked[(row["campaign"], row["expression"])] = row
     reproduced = {}
     if external is not None and len(external):
         for row in external[(external["verdict"] == RESIDUE_MATCH)
                             & (external["their_res64"] == FERMAT_PRP_RESIDUE)].to_dict("records"):
-            reproduced[(row["campaign"], int(row["n"]))] = row
+            reproduced[(row["campaign"], row["expression"])] = row
     rows = []
     for cert in certificates.to_dict("records"):
-        key = (cert["campaign"], int(cert[axis]))
+        key = (cert["campaign"], cert["expression"])
         if cert["status"] == "proven" and cert["verified"]:
             status, evidence = PROVEN_VERIFIED, f"{cert['method']}: {cert['verification']}"
         else:

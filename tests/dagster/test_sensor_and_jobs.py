@@ -331,7 +331,8 @@ def test_definitions_load():
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     assert keys == {AssetKey(k) for k in ("candidate_ranges", "sieve_survivors", "prp_results", "certificates",
                                           "primes", "campaign_progress", "double_checks", "verified_primes",
-                                          "worker_reliability", "integrity_audit")}
+                                          "worker_reliability", "integrity_audit", "campaign_plan",
+                                          "campaign_feedback", "announcements", "fleet_advice")}
     graph = defs.resolve_asset_graph()
     policies = {graph.get(AssetKey(k)).backfill_policy for k in ("candidate_ranges", "sieve_survivors",
                                                                   "prp_results", "certificates")}
@@ -341,6 +342,7 @@ def test_definitions_load():
     assert {k.name for k in check_keys} == {"sieve_accounts_for_every_candidate", "every_survivor_tested_once",
                                             "every_prime_has_verified_certificate", "residues_match"}
     assert defs.resolve_sensor_def("campaign_files_sensor").job_name == "campaign_job"
+    assert defs.resolve_sensor_def("announcement_verification_sensor").job_name == "double_check_job"
     double_check_job = defs.resolve_job_def("double_check_job")
     assert double_check_job.partitions_def is not None and double_check_job.partitions_def.name == "campaign_blocks"
     assert defs.resolve_sensor_def("verification_sensor").job_name == "double_check_job"
