@@ -490,18 +490,16 @@ def test_host_services_override_replaces_the_bundled_services():
         for url in COMPOSE_URLS:
             assert not re.search(r"@(postgres|redis):", environment[url]), (name, environment[url])
         assert set(base_env[name]) - set(environment) == {"DAGSTER_HOME", "DARKREACH_HOME"}, name
-        # !override/!reset: Compose would otherwise merge in the waits for the postgres and redis containers
-        depends = svc["depends_on"]
-        assert depends.tag in ("!override", "!reset"), f"{name}: depends_on is merged, not replaced"
-        assert set(depends) <= {"migrate"} and "postgres" not in depends, (name, depends)
-    assert override["migrate"]["depends_on"] == {} and override["migrate"]["depends_on"].tag == "!reset"
-    for name in ("daemon", "webserver", "worker"):
-        assert override[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
+        # !reset: Compose would otherwise merge in the waits for the postgres and redis containers (not started)
+        assert svc["depends_on"] == {} and svc["depends_on"].tag == "!reset", f"{name}: depends_on is merged"
+    # ... so the migration is a step of its own before `up` (the header's commands say so)
+    header = HOST_SERVICES_FILE.read_text()
+    assert header.index(" run --rm migrate") < header.index(" up -d"), "the header runs migrate after up"
     # The webserver: no published ports (the host's network), loopback only, its port where its health check asks.
     webserver = override["webserver"]
     assert webserver["ports"] == [] and webserver["ports"].tag == "!reset"
-    command = webserver["command"]
-    assert command.tag == "!override" and command[command.index("-h") + 1] == "127.0.0.1"
+    command = webserver["command"]  # a command replaces the compose file's (no merge tag needed)
+    assert command[command.index("-h") + 1] == "127.0.0.1"
     assert command[command.index("-p") + 1] == webserver["environment"]["DAGSTER_WEBSERVER_PORT"]
     health = [args for instr, args in dockerfile_stages()[-1]["instructions"] if instr == "HEALTHCHECK"][0]
     assert "DAGSTER_WEBSERVER_PORT" in health
