@@ -196,10 +196,12 @@ def test_container_fleet_backfill_survives_a_killed_worker(image, tmp_path, monk
             def runs():
                 return instance.get_runs(filters=RunsFilter(tags={"dagster/backfill": backfill_id}))
 
-            # Celery names each worker darkreach@<its container's hostname>.
-            hostnames = {podman("exec", w, "python", "-c", "import socket; print(socket.gethostname())"
-                                ).stdout.strip(): w for w in workers}
-            assert len(hostnames) == 2, f"both workers have the hostname {hostnames}: their Celery names clash"
+            # Each worker container's Celery name: on the host's network all share the host's hostname, so the
+            # override gives each a random name (kept in its DARKREACH_HOME); two equal names would crash one.
+            celery_names = {podman("exec", w, "python", "-c", "import os, socket; print(open(os.environ["
+                                   "'DARKREACH_HOME'] + '/celery-name').read().strip() + '@' + socket.gethostname())"
+                                   ).stdout.strip(): w for w in workers}
+            assert len(celery_names) == 2, f"the workers' Celery names clash: {celery_names}"
 
             def testing():
                 """(run id, block, worker container) of a prp_results step whose block has checkpointed tests."""
@@ -215,7 +217,7 @@ def test_container_fleet_backfill_survives_a_killed_worker(image, tmp_path, monk
             _, block, worker_name = _wait(testing, 300, f"no block was ever testing; logs: podman logs {daemon}",
                                                every=0.5)
             rows_at_kill = checkpoint_rows(stores_db, block)
-            victim = hostnames[worker_name.split("@", 1)[1]]
+            victim = celery_names[worker_name]
             podman("kill", victim)
             killed_at = time.time()
             # The reference, started now so that it does not slow the fleet's start-up on a small machine.
@@ -274,7 +276,16 @@ def test_container_fleet_backfill_survives_a_killed_worker(image, tmp_path, monk
                                f"label=io.podman.compose.project={project}", check=False).stdout.split():
                 logs = podman("logs", name, check=False, timeout=60)
                 (tmp_path / f"{name}.log").write_text(logs.stdout + logs.stderr)
-            down = subprocess.run([*compose, "down", "-v", "-t", "10"], env=compose_env, cwd=deploy,
-                                  capture_output=True, text=True, timeout=300)
+            # --remove-orphans: `down` knows the first replica of a scaled service only (podman-compose 1.6).
+            down = subprocess.run([*compose, "down", "-v", "--remove-orphans", "-t", "10"], env=compose_env,
+                                  cwd=deploy, capture_output=True, text=True, timeout=300)
             print(f"container logs in {tmp_path}", file=sys.stderr)
-            assert down.returncode == 0, down.stdout[-3000:] + down.stderr[-3000:]
+            # Whatever `down` missed is removed by the project's label, and fails the test.
+            project_label = f"label=io.podman.compose.project={project}"
+            left = podman("ps", "-a", "-q", "--filter", project_label, check=False).stdout.split()
+            volumes = podman("volume", "ls", "-q", "--filter", project_label, check=False).stdout.split()
+            if left:
+                podman("rm", "-f", "-t", "0", *left, check=False)
+            if volumes:
+                podman("volume", "rm", "-f", *volumes, check=False)
+            assert not left and not volumes, f"down left {left} {volumes}: {down.stdout[-3000:]}\n{down.stderr[-3000:]}"

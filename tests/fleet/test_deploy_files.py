@@ -503,6 +503,15 @@ def test_host_services_override_replaces_the_bundled_services():
     assert command[command.index("-p") + 1] == webserver["environment"]["DAGSTER_WEBSERVER_PORT"]
     health = [args for instr, args in dockerfile_stages()[-1]["instructions"] if instr == "HEALTHCHECK"][0]
     assert "DAGSTER_WEBSERVER_PORT" in health
+    # Scaled workers share the host's hostname there: each keeps a random Celery name, which its health check pings.
+    worker = override["worker"]
+    script = worker["command"][2]
+    assert worker["command"][:2] == ["sh", "-c"] and "/dev/urandom" in script and "celery-name" in script, script
+    assert 'exec darkreach worker -n "$$(cat' in script and "${DARKREACH_WORKER_CONCURRENCY:-2}" in script, script
+    assert worker["healthcheck"].tag == "!override" and "$" not in str(worker["healthcheck"]), "not interpolated"
+    ping = worker["healthcheck"]["test"]
+    assert ping[:3] == ["CMD", "python", "-c"] and "/celery-name" in ping[3] and "'ping'" in ping[3], ping
+    compile(ping[3], "worker healthcheck", "exec")
 
 
 # --------------------------------------------------------------- commands: executables of the virtualenv, --help
