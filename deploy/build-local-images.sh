@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the product image on a machine without a Docker engine and without an image registry (README
-# "Containers"): Podman + Buildah from Debian, overlay storage (vfs where overlay is refused), runc, host networking, and a base image made
-# locally with debootstrap instead of pulling python:3.11-slim. deploy/Dockerfile itself is unchanged for
-# everyone else: only its PYTHON_IMAGE build argument points at the local base here.
+# "Containers"): Podman + Buildah from Debian, overlay storage (vfs where overlay is refused), runc, host
+# networking, and a base image made locally with debootstrap instead of pulling python:3.11-slim.
+# deploy/Dockerfile itself is unchanged for everyone else: only its PYTHON_IMAGE build argument points at the
+# local base here.
 #
 #   deploy/build-local-images.sh                   # base image if missing, then the product image
 #   deploy/build-local-images.sh --rebuild-base    # debootstrap the base again first
