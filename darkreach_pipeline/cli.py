@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from multiprocessing import get_context
 from pathlib import Path
 
-from darkreach_pipeline import batching, settings
+from darkreach_pipeline import __version__, batching, settings
 from darkreach_pipeline.campaign import CampaignSpec, load_campaign
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.formats import FormatError
@@ -673,8 +673,35 @@ def _positive_hours(text: str) -> float:
     return value
 
 
+def version_line() -> str:
+    """What `darkreach --version` prints: this package and the pieces a deployment must keep in step (the Dagster
+    family is pinned together; every machine of a fleet must run the same code), e.g. to compare containers."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return (f"darkreach-pipeline {__version__} (python {sys.version.split()[0]}; dagster {installed('dagster')}; "
+            f"dagster-celery {installed('dagster-celery')})")
+
+
+class _VersionAction(argparse.Action):
+    """--version on one line (argparse's own action wraps it at the terminal's width)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(version_line())
+        parser.exit()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="darkreach", description=__doc__)
+    parser.add_argument("--version", action=_VersionAction, help="print the versions and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="register a campaign file if new and run every unfinished block")
     p.add_argument("file")

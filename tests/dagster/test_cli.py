@@ -275,3 +275,19 @@ def test_an_unreadable_campaign_file_exits_2_naming_it(tmp_path, monkeypatch, ca
         err = capsys.readouterr().err
         assert err.startswith("error: campaign field '<file>'") and str(tmp_path / name) in err and reason in err
     assert list(home.iterdir()) == []
+
+
+def test_version_is_one_line_naming_the_pinned_family(capsys, monkeypatch):
+    """`darkreach --version` (compared across containers by tests/fleet/test_container_fleet.py): one line even on
+    a narrow terminal, with the versions a fleet must keep equal."""
+    from importlib.metadata import version
+
+    from darkreach_pipeline import __version__, cli
+
+    monkeypatch.setenv("COLUMNS", "40")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    python = sys.version.split()[0]
+    assert capsys.readouterr().out == (f"darkreach-pipeline {__version__} (python {python}; dagster "
+                                       f"{version('dagster')}; dagster-celery {version('dagster-celery')})\n")

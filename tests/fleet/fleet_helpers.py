@@ -4,6 +4,7 @@ daemon and `darkreach worker` processes, and waiting for runs."""
 import contextlib
 import csv
 import io
+import json
 import os
 import shutil
 import signal
@@ -150,14 +151,16 @@ def expressions(csv_text: str) -> set[str]:
     return {row["expression"] for row in csv.DictReader(io.StringIO(csv_text))}
 
 
-def celery_step_starts(instance, run_id: str) -> list[tuple[float, str, str]]:
-    """(timestamp, step key, worker name) for each time a celery worker started executing a step of the run."""
+def celery_step_starts(instance, run_id: str, with_host: bool = False) -> list[tuple[float, str, str]]:
+    """(timestamp, step key, worker name) for each time a celery worker started executing a step of the run; the
+    name with its @host if WITH_HOST (workers in containers share a name and differ by their hostname)."""
     started = []
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
         if event is not None and event.event_type_value == "ENGINE_EVENT" and "in celery worker" in (
                 event.message or ""):
-            worker = str(event.engine_event_data.metadata["Celery worker"].value).split("@")[0]
+            worker = str(event.engine_event_data.metadata["Celery worker"].value)
+            worker = worker if with_host else worker.split("@")[0]
             started.append((entry.timestamp, event.step_key, worker))
     return started
 
@@ -175,3 +178,28 @@ def step_events(instance, run_id: str, event_type: str) -> list[str]:
 def check_alive(processes: dict[str, subprocess.Popen], logs: dict[str, Path]) -> None:
     for name, process in processes.items():
         assert process.poll() is None, f"{name} died: {logs[name].read_text()[-3000:]}"
+
+
+def checkpoint_rows(stores_db: str, key: str) -> int:
+    """Finished tests in the checkpoint of block KEY in the stores database (0 if none yet)."""
+    conn = psycopg2.connect(**{**PG, "dbname": stores_db})
+    try:
+        with conn.cursor() as cur:
+            try:
+                cur.execute("SELECT blob FROM darkreach_checkpoints WHERE key = %s", (key,))
+            except psycopg2.errors.UndefinedTable:
+                return 0
+            row = cur.fetchone()
+    finally:
+        conn.close()
+    return 0 if row is None else len(json.loads(json.loads(bytes(row[0]))["body"])["rows"])
+
+
+def run_block(run) -> str:
+    """The block of a run: its partition, or its one-block partition range (campaign BackfillPolicy)."""
+    tags = run.tags
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"]
+    start, end = tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]
+    assert start == end, f"run {run.run_id} covers {start}..{end}: one block per run expected"
+    return start

@@ -24,6 +24,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 COMPOSE_FILE = DEPLOY / "docker-compose.yml"
+HOST_SERVICES_FILE = DEPLOY / "docker-compose.host-services.yml"
 DOCKERFILE = DEPLOY / "Dockerfile"
 ENV_EXAMPLE = DEPLOY / "env.example"
 K8S_VALUES = DEPLOY / "k8s" / "values.yaml"
@@ -49,6 +50,39 @@ URL_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:([^@\s/]+)@", re.IG
 
 def load_compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+class TaggedDict(dict):
+    """A mapping carrying its Compose merge tag (`!reset`, `!override`)."""
+
+    tag = ""
+
+
+class TaggedList(list):
+    tag = ""
+
+
+class ComposeLoader(yaml.SafeLoader):
+    """safe_load plus Compose's merge tags, kept on the value so that the tests can check where they are."""
+
+
+def _merge_tag(loader: ComposeLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        value: Any = TaggedDict(loader.construct_mapping(node, deep=True))
+    elif isinstance(node, yaml.SequenceNode):
+        value = TaggedList(loader.construct_sequence(node, deep=True))
+    else:
+        raise AssertionError(f"{node.tag} on a scalar: {node.value!r}")
+    value.tag = node.tag
+    return value
+
+
+for _tag in ("!reset", "!override"):
+    ComposeLoader.add_constructor(_tag, _merge_tag)
+
+
+def load_host_services() -> dict[str, Any]:
+    return yaml.load(HOST_SERVICES_FILE.read_text(), Loader=ComposeLoader)
 
 
 def env_example() -> dict[str, str]:
@@ -237,7 +271,8 @@ def test_compose_files_it_refers_to_exist():
 
 def test_every_compose_variable_is_documented_in_env_example():
     documented = env_example()
-    used = {name for text in strings(load_compose()) for name in interpolated(text)}
+    used = {name for doc in (load_compose(), load_host_services()) for text in strings(doc)
+            for name in interpolated(text)}
     assert used, "no ${VAR} found: the parser is broken"
     assert sorted(used - set(documented)) == []
 
@@ -252,7 +287,7 @@ def test_env_example_documents_the_fleet_variables():
     # config, the postgres image or the postgres init script
     known = set(re.findall(r"DARKREACH_[A-Z0-9_]+", "".join(
         p.read_text() for d in ("darkreach_pipeline", "assets", "resources") for p in (REPO / d).rglob("*.py"))))
-    known |= {n for text in strings(load_compose()) for n in interpolated(text)}
+    known |= {n for doc in (load_compose(), load_host_services()) for text in strings(doc) for n in interpolated(text)}
     known |= set(re.findall(r"\{env: ([A-Z0-9_]+)\}", instance))
     assert sorted(set(documented) - known) == []
 
@@ -437,6 +472,46 @@ def test_only_the_webserver_publishes_and_on_loopback_only():
     command = svcs["webserver"]["command"]
     assert command[0] == "dagster-webserver" and command[command.index("-h") + 1] == "0.0.0.0"
     assert command[command.index("-p") + 1] == "3000"
+
+
+def test_host_services_override_replaces_the_bundled_services():
+    """deploy/docker-compose.host-services.yml (run for real by test_container_fleet.py): the project's containers
+    on the host's network, using the host's PostgreSQL and broker; the bundled ones are not started."""
+    override = load_host_services()["services"]
+    assert set(override) == set(services()), "the override names exactly the compose file's services"
+    for name in ("postgres", "redis"):
+        assert override[name] == {"profiles": ["bundled-services"]}, name
+    base_env = {name: svc["environment"] for name, svc in project_services().items()}
+    for name in project_services():
+        svc = override[name]
+        assert svc["network_mode"] == "host", name
+        environment = svc["environment"]
+        assert set(COMPOSE_URLS) <= set(environment), f"{name}: the bundled services' URLs are not all replaced"
+        for url in COMPOSE_URLS:
+            assert not re.search(r"@(postgres|redis):", environment[url]), (name, environment[url])
+        assert set(base_env[name]) - set(environment) == {"DAGSTER_HOME", "DARKREACH_HOME"}, name
+        # !reset: Compose would otherwise merge in the waits for the postgres and redis containers (not started)
+        assert svc["depends_on"] == {} and svc["depends_on"].tag == "!reset", f"{name}: depends_on is merged"
+    # ... so the migration is a step of its own before `up` (the header's commands say so)
+    header = HOST_SERVICES_FILE.read_text()
+    assert header.index(" run --rm migrate") < header.index(" up -d"), "the header runs migrate after up"
+    # The webserver: no published ports (the host's network), loopback only, its port where its health check asks.
+    webserver = override["webserver"]
+    assert webserver["ports"] == [] and webserver["ports"].tag == "!reset"
+    command = webserver["command"]  # a command replaces the compose file's (no merge tag needed)
+    assert command[command.index("-h") + 1] == "127.0.0.1"
+    assert command[command.index("-p") + 1] == webserver["environment"]["DAGSTER_WEBSERVER_PORT"]
+    health = [args for instr, args in dockerfile_stages()[-1]["instructions"] if instr == "HEALTHCHECK"][0]
+    assert "DAGSTER_WEBSERVER_PORT" in health
+    # Scaled workers share the host's hostname there: each keeps a random Celery name, which its health check pings.
+    worker = override["worker"]
+    script = worker["command"][2]
+    assert worker["command"][:2] == ["sh", "-c"] and "/dev/urandom" in script and "celery-name" in script, script
+    assert 'exec darkreach worker -n "$$(cat' in script and "${DARKREACH_WORKER_CONCURRENCY:-2}" in script, script
+    assert worker["healthcheck"].tag == "!override" and "$" not in str(worker["healthcheck"]), "not interpolated"
+    ping = worker["healthcheck"]["test"]
+    assert ping[:3] == ["CMD", "python", "-c"] and "/celery-name" in ping[3] and "'ping'" in ping[3], ping
+    compile(ping[3], "worker healthcheck", "exec")
 
 
 # --------------------------------------------------------------- commands: executables of the virtualenv, --help

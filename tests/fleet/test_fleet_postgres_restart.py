@@ -25,6 +25,7 @@ from fleet_helpers import (
     expressions,
     fleet_databases,
     fleet_environment,
+    run_block,
     start_daemon,
     start_worker,
     step_events,
@@ -74,16 +75,6 @@ def _restart_postgres() -> float:
             break
         time.sleep(0.5)
     return time.time() - start
-
-
-def _block(run) -> str:
-    """The block of a run: its partition, or its one-block partition range (campaign BackfillPolicy)."""
-    tags = run.tags
-    if "dagster/partition" in tags:
-        return tags["dagster/partition"]
-    start, end = tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]
-    assert start == end, f"run {run.run_id} covers {start}..{end}: one block per run expected"
-    return start
 
 
 def _retrying(fn, seconds: float = 60.0):
@@ -141,7 +132,7 @@ def test_backfill_completes_across_a_postgres_restart(tmp_path, monkeypatch):
                 assert time.time() < deadline, f"no block was being tested; logs in {tmp_path}"
                 time.sleep(0.5)
             before = _server_started_at()
-            in_progress = sorted(_block(r) for r in runs() if not r.is_finished)
+            in_progress = sorted(run_block(r) for r in runs() if not r.is_finished)
             outage = _restart_postgres()
             assert _server_started_at() != before, "the server did not restart"
             # The reference: the engine alone (no Dagster, no database) on the same campaign, started now so that
@@ -161,12 +152,12 @@ def test_backfill_completes_across_a_postgres_restart(tmp_path, monkeypatch):
                     break
                 assert time.time() < deadline, (
                     f"backfill not done: certified {sorted(certified)}, "
-                    f"runs {[(_block(r), r.status.value) for r in all_runs]}; logs {tmp_path}")
+                    f"runs {[(run_block(r), r.status.value) for r in all_runs]}; logs {tmp_path}")
                 time.sleep(2)
 
             # No partition lost: every block has a successful run (a failed run may have been retried) ...
-            succeeded = Counter(_block(r) for r in all_runs if r.status == DagsterRunStatus.SUCCESS)
-            assert set(succeeded) == set(KEYS), [(_block(r), r.status.value) for r in all_runs]
+            succeeded = Counter(run_block(r) for r in all_runs if r.status == DagsterRunStatus.SUCCESS)
+            assert set(succeeded) == set(KEYS), [(run_block(r), r.status.value) for r in all_runs]
             assert all(n == 1 for n in succeeded.values()), succeeded
             assert backfill.status.value == "COMPLETED_SUCCESS", backfill.status
             failed = [r for r in all_runs if r.status != DagsterRunStatus.SUCCESS]

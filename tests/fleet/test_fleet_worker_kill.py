@@ -13,7 +13,6 @@ import time
 from collections import Counter
 
 import pandas as pd
-import psycopg2
 import redis
 from conftest import toml_text
 from fleet_helpers import (
@@ -23,6 +22,7 @@ from fleet_helpers import (
     celery_step_starts,
     celery_steps,
     check_alive,
+    checkpoint_rows,
     darkreach,
     expressions,
     fleet_databases,
@@ -42,21 +42,6 @@ KEY = "killed/000000"
 BACKEND = "redis://127.0.0.1:6379/7"
 WORKERS = ("killw1", "killw2")
 RESULT_COLUMNS = ["n", "expression", "digits", "result", "method", "res64", "residue_type", "certificate"]
-
-
-def _checkpoint_rows(stores_db: str) -> int:
-    """Finished tests in the block's checkpoint (0 if none yet)."""
-    conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=stores_db)
-    try:
-        with conn.cursor() as cur:
-            try:
-                cur.execute("SELECT blob FROM darkreach_checkpoints WHERE key = %s", (KEY,))
-            except psycopg2.errors.UndefinedTable:
-                return 0
-            row = cur.fetchone()
-    finally:
-        conn.close()
-    return 0 if row is None else len(json.loads(json.loads(bytes(row[0]))["body"])["rows"])
 
 
 def _prp_frame(data_dir) -> pd.DataFrame:
@@ -98,7 +83,7 @@ def test_killed_worker_step_resumes_on_the_other_worker(tmp_path, monkeypatch):
                     assert "prp_results" not in step_events(instance, run_id, "STEP_SUCCESS"), \
                         "prp_results ended before a checkpoint was seen: make the block longer"
                     running = [w for step, w in celery_steps(instance, run_id) if step == "prp_results"]
-                    rows = _checkpoint_rows(stores_db)
+                    rows = checkpoint_rows(stores_db, KEY)
                     if running and rows >= 2:
                         victim, rows_at_kill = running[0], rows
                         break
