@@ -314,11 +314,12 @@ class GfnArithmetic(ModularArithmetic):
         return self.to_int(prev)
 
 
+def gfn_applies(b: int, m: int, *, force: bool = False) -> bool:
+    """True where the GFN transform takes b^(2^m) + 1 (even b within the float64 limit, m >= 2) and, unless
+    `force` (DARKREACH_ARITH=fft), N is at or above the measured crossover."""
+    return fits(b, m) and (force or (1 << m) * math.log2(b) >= CROSSOVER_BITS)
+
+
 def gfn_arithmetic(b: int, m: int, *, force: bool = False) -> GfnArithmetic | None:
-    """The GFN transform for b^(2^m) + 1, or None where it does not apply (odd b, b over the float64 limit,
-    m < 2) or, unless `force` (DARKREACH_ARITH=fft), where N is below the measured crossover."""
-    if not fits(b, m):
-        return None
-    if not force and (1 << m) * math.log2(b) < CROSSOVER_BITS:
-        return None
-    return GfnArithmetic(b, m)
+    """The GFN transform for b^(2^m) + 1 where `gfn_applies`, else None."""
+    return GfnArithmetic(b, m) if gfn_applies(b, m, force=force) else None
