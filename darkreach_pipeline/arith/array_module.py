@@ -78,8 +78,9 @@ def device_array_module(required: bool = True) -> ModuleType | None:
         return np
     cupy, why = _cupy_status()
     if cupy is None and required:
-        raise GpuUnavailableError(f"{ENV_GPU}=on asks for the GPU but {why}; unset {ENV_GPU} (or set it to "
-                                  f"auto) to run on the CPU, or {ENV_ARRAY}=numpy to run the device code on the CPU")
+        raise GpuUnavailableError(f"the GPU was asked for ({ENV_GPU}=on, or `darkreach worker --gpu`) but {why}; "
+                                  f"unset {ENV_GPU} (or set it to auto, or drop --gpu) to run on the CPU, or set "
+                                  f"{ENV_ARRAY}=numpy to run the device code on the CPU")
     return cupy
 
 
