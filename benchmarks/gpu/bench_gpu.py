@@ -2,7 +2,7 @@
 k*b^n+c sieve. Every result is checked (squarings bit-exact against gmpy2 and between the two paths, GFN RES64
 equal, sieve factors identical); ratios are CPU time / GPU time measured in this run.
 
-    python benchmarks/gpu/bench_gpu.py --out DIR [--quick]
+    python benchmarks/gpu/bench_gpu.py --out DIR [--quick] [--bits 100000 ...] [--sieve-depth N]
 
 Writes DIR/bench_gpu.json and prints a table (benchmarks/gpu/run_on_device.sh runs it on a GPU host)."""
 
@@ -31,25 +31,25 @@ from darkreach_pipeline.sieve.primes import prime_chunks
 SQUARING_SIZES = [(100_000, 300, 2000), (1_000_000, 30, 500), (4_000_000, 8, 200)]
 
 
-def timed(fn):
+def timed(fn, *args):
     t = time.perf_counter()
-    value = fn()
+    value = fn(*args)
     return value, time.perf_counter() - t
 
 
-def squarings(xp, quick: bool) -> list[dict]:
+def squarings(xp, sizes: list[tuple[int, int, int]]) -> list[dict]:
     rows = []
-    for n, cpu_count, gpu_count in SQUARING_SIZES[:2] if quick else SQUARING_SIZES:
+    for n, cpu_count, gpu_count in sizes:
         k, c = 3, 1
         cpu, gpu = IBDWTArithmetic(k, n, c), DeviceIBDWTArithmetic(k, n, c, xp)
         N = cpu.N
         x = mpz(7) ** 5001 % N
-        expected, gmp_s = timed(lambda: gmpy2.powmod(x, mpz(1) << cpu_count, N))
-        got_cpu, cpu_s = timed(lambda: cpu.square_chain(x, cpu_count))
+        expected, gmp_s = timed(gmpy2.powmod, x, mpz(1) << cpu_count, N)
         cpu.square_chain(x, 3)  # warm-up: FFTW plans
         gpu.square_chain(x, 3)  # warm-up: cuFFT plans, kernels
-        got_gpu, _ = timed(lambda: gpu.square_chain(x, cpu_count))
-        _, gpu_s = timed(lambda: gpu.square_chain(x, gpu_count))
+        got_cpu, cpu_s = timed(cpu.square_chain, x, cpu_count)
+        got_gpu, _ = timed(gpu.square_chain, x, cpu_count)
+        _, gpu_s = timed(gpu.square_chain, x, gpu_count)
         row = {"bits": n, "cpu_fft_length": cpu.L, "gpu_fft_length": gpu.L, "cpu_backend": cpu.backend.name,
                "cpu_us_per_squaring": 1e6 * cpu_s / cpu_count, "gpu_us_per_squaring": 1e6 * gpu_s / gpu_count,
                "gmp_us_per_squaring": 1e6 * gmp_s / cpu_count,
@@ -66,9 +66,9 @@ def gfn_test(xp, quick: bool) -> dict:
     cpu, gpu = GfnArithmetic(b, m), DeviceGfnArithmetic(b, m, xp)
     N = cpu.N
     gpu.fermat_power(3, 10**20)  # warm-up
-    r_cpu, cpu_s = timed(lambda: cpu.fermat_power(3, N - 1))
-    r_gpu, gpu_s = timed(lambda: gpu.fermat_power(3, N - 1))
-    r_gmp, gmp_s = timed(lambda: gmpy2.powmod(3, N - 1, N))
+    r_cpu, cpu_s = timed(cpu.fermat_power, 3, N - 1)
+    r_gpu, gpu_s = timed(gpu.fermat_power, 3, N - 1)
+    r_gmp, gmp_s = timed(gmpy2.powmod, 3, N - 1, N)
     row = {"gfn": f"{b}^(2^{m})+1", "bits": int(N.bit_length()), "cpu_s": cpu_s, "gpu_s": gpu_s, "gmp_s": gmp_s,
            "res64_cpu": res64(r_cpu), "res64_gpu": res64(r_gpu), "res64_gmp": res64(r_gmp),
            "bit_exact": bool(r_cpu == r_gpu == r_gmp), "speedup": cpu_s / gpu_s}
@@ -76,13 +76,12 @@ def gfn_test(xp, quick: bool) -> dict:
     return row
 
 
-def sieve(xp, quick: bool) -> dict:
+def sieve(xp, depth: int) -> dict:
     k, b, c, lo, span = 3, 2, -1, 1_000_000, 10_000
-    depth = 2_000_000 if quick else 20_000_000
     primes = np.concatenate(list(prime_chunks(2, depth)))
     sieve_kbn(k, b, c, lo, lo + 100, [primes[:1000]])  # compile the CPU kernel
     sieve_kbn(k, b, c, lo, lo + 100, [primes[:1000]], xp=xp)
-    cpu, cpu_s = timed(lambda: sieve_kbn(k, b, c, lo, lo + span, [primes]))
+    cpu, cpu_s = timed(sieve_kbn, k, b, c, lo, lo + span, [primes])
     gpu, gpu_s = timed(lambda: sieve_kbn(k, b, c, lo, lo + span, [primes], xp=xp))
     row = {"sieve": f"{k}*{b}^n{c:+d}, n in [{lo}, {lo + span}), primes < {depth}", "primes": len(primes),
            "cpu_s": cpu_s, "gpu_s": gpu_s, "cpu_primes_per_s": len(primes) / cpu_s,
@@ -96,15 +95,21 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a first look, ~1 min)")
+    parser.add_argument("--bits", type=int, nargs="+", help="squaring sizes (default 100000 1000000 4000000)")
+    parser.add_argument("--sieve-depth", type=int, help="sieve primes below this (default 2e7, quick 2e6)")
     args = parser.parse_args()
+    sizes = [row for row in SQUARING_SIZES if args.bits is None or row[0] in args.bits]
+    sizes += [(n, 20, 50) for n in args.bits or [] if n not in {row[0] for row in SQUARING_SIZES}]
+    if args.quick and args.bits is None:
+        sizes = sizes[:2]
     xp = device_array_module()
     device = xp.cuda.runtime.getDeviceProperties(0)["name"].decode() if xp is not np else "numpy (CPU)"
     result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "device": device,
               "host": platform.node(), "python": sys.version.split()[0]}
     print(json.dumps(result), flush=True)
-    result["squarings"] = squarings(xp, args.quick)
+    result["squarings"] = squarings(xp, sizes)
     result["gfn_test"] = gfn_test(xp, args.quick)
-    result["sieve"] = sieve(xp, args.quick)
+    result["sieve"] = sieve(xp, args.sieve_depth or (2_000_000 if args.quick else 20_000_000))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_gpu.json").write_text(json.dumps(result, indent=1))
     ok = all(r["bit_exact"] for r in result["squarings"]) and result["gfn_test"]["bit_exact"] and \
