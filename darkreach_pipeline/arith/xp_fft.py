@@ -17,6 +17,7 @@ kernels), so a device residue and a CPU residue of one length are the same digit
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from types import ModuleType
 
 import gmpy2
@@ -25,7 +26,7 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.arith.array_module import device_array_module, module_name, to_host
 from darkreach_pipeline.arith.base import ModularArithmetic
-from darkreach_pipeline.arith.gfn import MAX_REDONE, GfnArithmetic
+from darkreach_pipeline.arith.gfn import MAX_REDONE, BitStringChains, GfnArithmetic
 from darkreach_pipeline.arith.ibdwt import MAX_SMALL, ROE_REDO, IBDWTArithmetic, WeightedTransform
 from darkreach_pipeline.arith.xp_carry import ParallelCarry, Wrap
 
@@ -94,6 +95,49 @@ class DeviceTransform:
         return self.finish(self.spectrum(a) * self.spectrum(b))
 
 
+class DeviceArithmetic(ModularArithmetic):
+    """What the device arithmetics share: element operations on device residues through the current
+    DeviceTransform (`_transform`), each reading its round-off once (`_product`)."""
+
+    xp: ModuleType
+
+    @abstractmethod
+    def _transform(self) -> DeviceTransform: ...
+
+    @abstractmethod
+    def _product(self, a, b): ...
+
+    @abstractmethod
+    def _subtract_at(self, c: int) -> tuple[int, float]:
+        """(digit, value) whose addition subtracts c from the residue."""
+
+    def _here(self, r):
+        """r as digits of the current FFT length."""
+        return r
+
+    def square(self, r):
+        return self._product(r, None)
+
+    def multiply(self, a, b):
+        return self._product(a, b)
+
+    def mul_small(self, r, c: int):
+        if abs(c) >= MAX_SMALL:
+            return self.from_int(self.to_int(r) * c % self.N)
+        d = self._here(r).copy()
+        self._transform().scale(d, float(c))
+        return d
+
+    def sub_small(self, r, c: int):
+        if abs(c) >= MAX_SMALL or c == 0:
+            return self.from_int((self.to_int(r) - c) % self.N)
+        d, tr = self._here(r).copy(), self._transform()
+        at, value = self._subtract_at(c)
+        d[at:at + 1] += value
+        tr.carry.settle(d, tr.mul_width + math.log2(MAX_SMALL) + 2)
+        return d
+
+
 def _ibdwt_transform(xp: ModuleType, tr: WeightedTransform, k: int, n: int, c: int) -> DeviceTransform:
     lay = tr.layout
     widths = np.diff(np.array(lay.s, dtype=np.int64))
@@ -105,7 +149,7 @@ def _ibdwt_transform(xp: ModuleType, tr: WeightedTransform, k: int, n: int, c: i
     return DeviceTransform(xp, lay.weights, k, c < 0, carry, float(widths.max()))
 
 
-class DeviceIBDWTArithmetic(ModularArithmetic):
+class DeviceIBDWTArithmetic(DeviceArithmetic):
     """Arithmetic modulo k*2^n + c (k odd, c = +-1) by the weighted FFT on the device. A residue is a device
     float64 array of bounded digits in k-form; its length tells which FFT length made it.
 
@@ -124,7 +168,7 @@ class DeviceIBDWTArithmetic(ModularArithmetic):
     def L(self) -> int:
         return self.host.L
 
-    def _tr(self) -> DeviceTransform:
+    def _transform(self) -> DeviceTransform:
         L = self.host.L
         if L not in self._device:
             self._device[L] = _ibdwt_transform(self.xp, self.host._tr, self.k, self.n, self.c)
@@ -144,13 +188,16 @@ class DeviceIBDWTArithmetic(ModularArithmetic):
     def from_int(self, x: int):
         return self._digits(self.host._to_kform(x))
 
+    def _subtract_at(self, c: int) -> tuple[int, float]:
+        return self.host._addin(c)
+
     def to_int(self, r) -> mpz:
         return self._kform_of(r) * self.k % self.N
 
     # --- element operations (one round-off read each: the chains below are the hot path) -----------------
     def _product(self, a, b, u: int = 0):
         while True:
-            tr = self._tr()
+            tr = self._transform()
             a_here = self._here(a)
             if b is None:
                 d, roe = tr.square(a_here, *self.host._addin(u))
@@ -159,28 +206,6 @@ class DeviceIBDWTArithmetic(ModularArithmetic):
             if self.host._accept(float(roe)):
                 return d
 
-    def square(self, r):
-        return self._product(r, None)
-
-    def multiply(self, a, b):
-        return self._product(a, b)
-
-    def mul_small(self, r, c: int):
-        if abs(c) >= MAX_SMALL:
-            return self.from_int(self.to_int(r) * c % self.N)
-        d = self._here(r).copy()
-        self._tr().scale(d, float(c))
-        return d
-
-    def sub_small(self, r, c: int):
-        if abs(c) >= MAX_SMALL:
-            return self.from_int((self.to_int(r) - c) % self.N)
-        d = self._here(r).copy()
-        at, value = self.host._addin(c)
-        d[at:at + 1] += value
-        self._tr().carry.settle(d, self._tr().mul_width + 22)
-        return d
-
     # --- the chains: the residue stays on the device ------------------------------------------------------
     def _chain(self, X: mpz, count: int, u: int, bits: int = 0, base: int = 1) -> mpz:
         """count steps X <- X^2 - u on the k-form integer X, each followed by a multiplication by `base` where
@@ -188,7 +213,7 @@ class DeviceIBDWTArithmetic(ModularArithmetic):
         xp, step = self.xp, 0
         d = self._digits(X)
         while step < count:
-            tr, start = self._tr(), d
+            tr, start = self._transform(), d
             add_at, add_value = self.host._addin(u)
             worst = xp.zeros(())
             todo = min(ROE_WINDOW, count - step)
@@ -214,7 +239,7 @@ class DeviceIBDWTArithmetic(ModularArithmetic):
         return self._chain(self.host._to_kform(x), count, 0, digit, base) * self.k % self.N
 
 
-class DeviceGfnArithmetic(ModularArithmetic):
+class DeviceGfnArithmetic(BitStringChains, DeviceArithmetic):
     """Arithmetic modulo b^(2^m) + 1 by the base-b negacyclic transform on the device (genefer's layout).
     A residue is a device float64 array of L = 2^m bounded base-b digits. The CPU GfnArithmetic of the same
     modulus validates the arguments and converts digits."""
@@ -233,6 +258,12 @@ class DeviceGfnArithmetic(ModularArithmetic):
     def redone(self) -> int:
         return self.host.redone
 
+    def _transform(self) -> DeviceTransform:
+        return self.tr
+
+    def _subtract_at(self, c: int) -> tuple[int, float]:
+        return 0, -float(c)
+
     def from_int(self, x: int):
         return self.xp.asarray(self.host.from_int(x))
 
@@ -245,43 +276,6 @@ class DeviceGfnArithmetic(ModularArithmetic):
             return d
         x = self.to_int(a)
         return self.from_int(x * (x if b is None else self.to_int(b)))
-
-    def square(self, r):
-        return self._product(r, None)
-
-    def multiply(self, a, b):
-        return self._product(a, b)
-
-    def mul_small(self, r, c: int):
-        if abs(c) >= MAX_SMALL:
-            return self.from_int(self.to_int(r) * c)
-        d = r.copy()
-        self.tr.scale(d, float(c))
-        return d
-
-    def sub_small(self, r, c: int):
-        if abs(c) >= MAX_SMALL:
-            return self.from_int(self.to_int(r) - c)
-        d = r.copy()
-        d[:1] -= c
-        self.tr.carry.settle(d, self.tr.mul_width + 22)
-        return d
-
-    def square_chain(self, x: int, count: int) -> mpz:
-        return self._chain(mpz(x), "0" * count, 1)
-
-    def fermat_power(self, base: int, exponent: int) -> mpz:
-        """base^exponent mod N (the GFN test is fermat_power(a, N - 1)); see GfnArithmetic.fermat_power."""
-        if not 2 <= base < MAX_SMALL:
-            raise ValueError(f"base must be in [2, 2^20) (a small Fermat base), got {base}")
-        if exponent < 1:
-            raise ValueError(f"exponent must be >= 1, got {exponent}")
-        return self._chain(mpz(base), bin(exponent)[3:], base)
-
-    def binary_chain(self, x: int, digit: int, count: int, base: int) -> mpz:
-        if not 2 <= base < MAX_SMALL:
-            return super().binary_chain(x, digit, count, base)
-        return self._chain(mpz(x) % self.N, format(digit, f"0{count}b") if count else "", base)
 
     def _chain(self, x: mpz, bits: str, base: int) -> mpz:
         """x squared once per character of `bits`, times `base` after each "1"; a window whose round-off
