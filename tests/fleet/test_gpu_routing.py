@@ -77,3 +77,24 @@ def test_backfill_gpu_tags_the_runs(darkreach_home, write_campaign):
 
     (backfill,) = DagsterInstance.get().get_backfills()
     assert backfill.tags == {"darkreach/campaign": "gb", GPU_TAG: "true"}
+
+
+def test_sensor_tags_the_runs_of_a_gpu_campaign(darkreach_home, write_campaign):
+    from dagster import DagsterInstance, build_sensor_context
+
+    from assets.sensors import campaign_files_sensor
+    from darkreach_pipeline import settings
+    from resources.campaigns import CampaignRegistryResource
+    from resources.results import ResultsLocation
+
+    write_campaign(SPEC, path=darkreach_home / "campaigns" / "g.toml", gpu=True)
+    write_campaign(SPEC, path=darkreach_home / "campaigns" / "c.toml", name="c")
+    with DagsterInstance.ephemeral() as instance:
+        result = campaign_files_sensor(build_sensor_context(
+            instance=instance,
+            resources={"campaign_registry": CampaignRegistryResource(url=settings.registry_url()),
+                       "results_location": ResultsLocation(base_path=settings.data_path())}))
+    tags = {r.partition_key: r.tags for r in result.run_requests}
+    assert len(tags) == 6
+    assert all(t.get(GPU_TAG) == "true" for key, t in tags.items() if key.startswith("g/"))
+    assert all(GPU_TAG not in t for key, t in tags.items() if key.startswith("c/"))
