@@ -23,7 +23,7 @@ import numpy as np
 from darkreach_pipeline.arith.array_module import to_host
 
 U64 = np.uint64
-NONE = np.iinfo(np.uint64).max
+NONE = np.uint64(np.iinfo(np.uint64).max)  # a numpy scalar: CuPy keeps its dtype (a Python int may not fit int64)
 MAX_CELLS = 1 << 24  # primes x lanes per batch: 128 MiB of uint64 residues
 
 
