@@ -17,7 +17,7 @@ export PYTHONUNBUFFERED=1
     $PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
   else
     $PY -c "import cupy" 2>/dev/null || $PY -m pip install -q "cupy-cuda12x>=13"   # the .[gpu] extra
-    $PY -m pip install -q gmpy2 pyfftw cypari2 python-flint numba pytest
+    $PY -m pip install -q gmpy2 pyfftw numba pytest
   fi
   export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
   $PY -c "import cupy; print('cupy', cupy.__version__, cupy.cuda.runtime.getDeviceCount(), 'device(s)')"
@@ -25,7 +25,7 @@ export PYTHONUNBUFFERED=1
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}:/tmp/site"
 
 # 1. the GPU tests (and the numpy path of the same code), ~1 minute
-timeout 150 $PY -m pytest -q -p no:cacheprovider -o addopts="" tests/engine/test_gpu_device.py \
+timeout 150 $PY -m pytest -q -c benchmarks/gpu/pytest-device.ini --rootdir . tests/engine/test_gpu_device.py \
     tests/engine/test_arith_device.py tests/engine/test_sieve_kbn_device.py 2>&1 | tee "$OUT/tests.log"
 tests_rc=${PIPESTATUS[0]}
 
