@@ -46,10 +46,11 @@ def test_known_prime_res64_and_fault_on_the_gpu(cupy, monkeypatch):
     from darkreach_pipeline.primality.gerbicz import Fault, GerbiczChain, Reducer
 
     monkeypatch.setenv("DARKREACH_ARITH", "gmp")
-    expected = KbnForm(3, 2, 1).test(12676 + 1)  # a composite neighbour; 3*2^12676-1 is prime (A002235)
-    riesel = KbnForm(3, 2, -1).test(12676)
+    expected = KbnForm(3, 2, 1).test(12677)  # GMP's verdict and RES64, whatever they are
+    riesel = KbnForm(3, 2, -1).test(12676)  # prime (OEIS A002235): proven by LLR
     monkeypatch.setenv("DARKREACH_GPU", "on")
     monkeypatch.setenv("DARKREACH_ARITH", "fft")
+    assert riesel.method == "llr" and riesel.status == "proven"
     for want, got in ((expected, KbnForm(3, 2, 1).test(12677)), (riesel, KbnForm(3, 2, -1).test(12676))):
         assert (got.result, got.method, got.res64) == (want.result, want.method, want.res64)
         assert got.arithmetic.startswith("cupy-ibdwt/")
