@@ -98,3 +98,18 @@ def test_sensor_tags_the_runs_of_a_gpu_campaign(darkreach_home, write_campaign):
     assert len(tags) == 6
     assert all(t.get(GPU_TAG) == "true" for key, t in tags.items() if key.startswith("g/"))
     assert all(GPU_TAG not in t for key, t in tags.items() if key.startswith("c/"))
+
+
+def test_gpu_extra_and_image_variant():
+    """CuPy only in the optional extra (a CPU install never pulls it); the GPU image installs it and starts a
+    non-root `darkreach worker --gpu` (checked without Docker, as test_deploy_files.py does)."""
+    import tomllib
+
+    from fleet_helpers import ROOT
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not any("cupy" in d for d in project["dependencies"])
+    assert any(d.startswith("cupy-cuda") for d in project["optional-dependencies"]["gpu"])
+    image = (ROOT / "deploy" / "Dockerfile.gpu").read_text()
+    assert 'pip install ".[fleet,gpu]"' in image and "USER darkreach" in image
+    assert 'CMD ["darkreach", "worker", "--gpu"]' in image
