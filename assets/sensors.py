@@ -20,7 +20,7 @@ from dagster import (
 from assets.jobs import campaign_job
 from assets.partitions import campaign_blocks
 from assets.progress import campaign_runs, finished_blocks
-from darkreach_pipeline import batching
+from darkreach_pipeline import batching, gpu_routing
 from darkreach_pipeline.blocks import block_max_runtime
 from darkreach_pipeline.campaign import parse_campaign_bytes, read_campaign_file, split_partition_key
 from darkreach_pipeline.errors import CampaignError
@@ -96,7 +96,8 @@ def campaign_files_sensor(
                 continue
             requested.add(run_key)
             runtime = sum(block_max_runtime(spec, split_partition_key(k)[1], costs) for k in run)
-            tags = {"dagster/max_runtime": str(runtime), "darkreach/campaign": spec.name}
+            tags = {"dagster/max_runtime": str(runtime), "darkreach/campaign": spec.name,
+                    **gpu_routing.run_tags(spec.gpu)}
             if len(run) == 1:
                 runs.append(RunRequest(partition_key=run[0], run_key=run_key, tags=tags))
             else:

@@ -31,7 +31,7 @@ MAX_SIEVE_DEPTH = 2**32 - 1  # the sieve multiplies residues in uint64: p must s
 MIN_SIEVE_DEPTH = 3
 MAX_BLOCKS_PER_RUN = 1000  # a run holds its blocks' outputs in memory between steps
 BLOCK_DIGITS = 6
-COMMON_KEYS = ("name", "form", "block_size", "sieve_depth", "description", "blocks_per_run")
+COMMON_KEYS = ("name", "form", "block_size", "sieve_depth", "description", "blocks_per_run", "gpu")
 
 
 def shown(value: Any) -> str:
@@ -74,6 +74,9 @@ class CampaignSpec:
     # How many blocks one Dagster run materialises (amortises a run's start-up). An execution setting, not
     # part of the campaign's identity: not in definition() or the fingerprint, not compared, not registered.
     blocks_per_run: int = field(default=1, compare=False)
+    # GPU-eligible: its runs' sieve and test steps go to GPU workers in fleet mode (gpu_routing.py). An
+    # execution setting too, like blocks_per_run.
+    gpu: bool = field(default=False, compare=False)
 
     @property
     def axis(self) -> str:
@@ -123,6 +126,8 @@ class CampaignSpec:
             lines.append(f"description = {json.dumps(self.description)}")
         if self.blocks_per_run != 1:
             lines.append(f"blocks_per_run = {self.blocks_per_run}")
+        if self.gpu:
+            lines.append("gpu = true")
         return "\n".join(lines) + "\n"
 
 
@@ -187,6 +192,9 @@ def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
     blocks_per_run = _int_field(raw, "blocks_per_run", minimum=1) if "blocks_per_run" in raw else 1
     if blocks_per_run > MAX_BLOCKS_PER_RUN:
         raise CampaignError("blocks_per_run", f"must be <= {MAX_BLOCKS_PER_RUN}, got {blocks_per_run}")
+    gpu = raw.get("gpu", False)
+    if not isinstance(gpu, bool):
+        raise CampaignError("gpu", f"must be true or false (GPU-eligible blocks go to GPU workers), got {gpu!r}")
     return CampaignSpec(
         name=name,
         form=form_name,
@@ -201,6 +209,7 @@ def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
         range_min=range_min,
         range_max=range_max,
         blocks_per_run=blocks_per_run,
+        gpu=gpu,
     )
 
 

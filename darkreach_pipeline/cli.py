@@ -14,7 +14,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from multiprocessing import get_context
 from pathlib import Path
 
-from darkreach_pipeline import __version__, batching, settings
+from darkreach_pipeline import __version__, batching, gpu_routing, settings
+from darkreach_pipeline.arith.array_module import GpuUnavailableError
 from darkreach_pipeline.campaign import CampaignSpec, load_campaign
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.formats import FormatError
@@ -481,6 +482,22 @@ def worker_env(config_dir: Path) -> dict[str, str]:
     return {**os.environ, "CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": backend, "PYTHONPATH": path}
 
 
+def worker_uses_gpu(choice: bool | None) -> bool:
+    """--gpu (True): the device is required (GpuUnavailableError naming the fix without one); --no-gpu (False):
+    never; neither: when CuPy finds a device (auto-detection)."""
+    from darkreach_pipeline.arith import array_module
+
+    if choice is None:
+        return array_module.gpu_present()
+    if choice:
+        array_module.device_array_module(required=True)
+    return choice
+
+
+def worker_queues(gpu: bool) -> str:
+    return gpu_routing.GPU_WORKER_QUEUES if gpu else WORKER_QUEUES
+
+
 def _stderr(message: str) -> None:
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} darkreach worker: {message}", file=sys.stderr, flush=True)
 
@@ -494,19 +511,22 @@ def cmd_worker(args) -> int:
     from darkreach_pipeline import fleet
 
     deployment_secret(shared=is_database(settings.checkpoint_location()))  # refused now, not at its first step
-    queues = ",".join(q.strip() for q in args.queues.split(",") if q.strip())
+    gpu = worker_uses_gpu(args.gpu)  # refused now if --gpu and no device
+    queues = ",".join(q.strip() for q in (args.queues or worker_queues(gpu)).split(",") if q.strip())
     argv = worker_argv(queues, args.concurrency, args.name, args.loglevel)
     if not args.no_wait:
         fleet.wait_for_services(_stderr)
     env = worker_env(fleet.write_worker_config(settings.darkreach_home() / "celery"))
-    print(f"darkreach worker: queues {queues}, concurrency {args.concurrency}, broker "
+    if gpu:
+        env["DARKREACH_GPU"] = "on"  # its steps use the device arithmetic and sieve
+    print(f"darkreach worker: {'GPU' if gpu else 'CPU'}, queues {queues}, concurrency {args.concurrency}, broker "
           f"{redact(env['CELERY_BROKER_URL'])}, result backend {redact(env['CELERY_RESULT_BACKEND'])}: "
           f"{' '.join(argv)}", flush=True)
     os.execvpe(argv[0], argv, env)
     return 0
 
 
-def launch_backfill(instance, spec: CampaignSpec, keys: list[str]) -> str:
+def launch_backfill(instance, spec: CampaignSpec, keys: list[str], gpu: bool = False) -> str:
     """An asset backfill of the four campaign assets (and their checks) over `keys`, executed by the daemon:
     the same kind the UI launches. Unlike `dagster job backfill`, which submits the runs itself and records the
     backfill as finished at once, it stays in progress until its runs are done, so a run that fails (its
@@ -524,7 +544,7 @@ def launch_backfill(instance, spec: CampaignSpec, keys: list[str]) -> str:
         asset_selection=[AssetKey(name) for name in ("candidate_ranges", "sieve_survivors", "prp_results",
                                                       "certificates")],
         backfill_timestamp=time.time(),
-        tags={"darkreach/campaign": spec.name},
+        tags={"darkreach/campaign": spec.name, **gpu_routing.run_tags(gpu or spec.gpu)},
         dynamic_partitions_store=instance,
         all_partitions=False,
         title=f"darkreach backfill {spec.name}",
@@ -554,7 +574,7 @@ def cmd_backfill(args) -> int:
             print(f"campaign '{spec.name}': every block is finished, nothing to backfill")
             return 0
     register(spec, instance)  # the partitions exist on this instance
-    backfill_id = launch_backfill(instance, spec, keys)
+    backfill_id = launch_backfill(instance, spec, keys, gpu=args.gpu)
     print(f"backfill {backfill_id}: {len(keys)} blocks of '{spec.name}' ({keys[0]} .. {keys[-1]}), executed by the "
           "daemon; follow it with `darkreach status` or in the UI (Backfills)")
     return 0
@@ -725,7 +745,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_ui)
     p = sub.add_parser("worker", help="fleet mode: a celery worker executing steps of the runs (DARKREACH_BROKER)")
-    p.add_argument("--queues", default=WORKER_QUEUES, help=f"comma-separated (default: {WORKER_QUEUES})")
+    p.add_argument("--queues", help=f"comma-separated (default: {WORKER_QUEUES}; with a GPU: "
+                   f"{gpu_routing.GPU_WORKER_QUEUES})")
+    p.add_argument("--gpu", dest="gpu", action="store_const", const=True, default=None,
+                   help="use the GPU (CuPy) for the steps it takes, listening on the gpu queue (default: when "
+                        "CuPy finds a device)")
+    p.add_argument("--no-gpu", dest="gpu", action="store_const", const=False, help="never use a GPU")
     p.add_argument("--concurrency", type=_positive, default=os.cpu_count() or 1,
                    help="steps at once (default: cores)")
     p.add_argument("-n", "--name", help="worker name, unique in the fleet (default: darkreach-<pid>; @host is added)")
@@ -736,6 +761,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("backfill", help="fleet mode: the daemon runs the unfinished blocks of a campaign (retried)")
     p.add_argument("name")
     p.add_argument("--blocks", help="comma-separated block keys (default: every unfinished block)")
+    p.add_argument("--gpu", action="store_true",
+                   help="GPU-eligible: the sieve and test steps go to GPU workers (as `gpu = true` in the campaign)")
     p.set_defaults(func=cmd_backfill)
     p = sub.add_parser("audit", help="verify a campaign's finished blocks (checksums) and re-derive a sample")
     p.add_argument("name")
@@ -789,7 +816,7 @@ def main(argv: list[str] | None = None) -> int:
     except FormatError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (CampaignError, SecretError) as exc:
+    except (CampaignError, SecretError, GpuUnavailableError) as exc:
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2
 

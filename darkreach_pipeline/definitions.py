@@ -52,7 +52,7 @@ def build_executor() -> ExecutorDefinition:
     if choice == "in_process":
         return in_process_executor
     if choice == "celery":
-        from dagster_celery import celery_executor
+        from resources.celery_executor import routing_celery_executor as celery_executor
 
         broker, backend = celery_urls()
         # config_source: the fleet's Celery settings (late acks, requeue on worker loss; darkreach_pipeline/fleet.py),

@@ -19,6 +19,7 @@ and after MAX_REDONE such products a chain finishes in GMP.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 
 import gmpy2
 import numba as nb
@@ -159,7 +160,33 @@ def _join_leaves(d, b, leaves):
     return carry
 
 
-class GfnArithmetic(ModularArithmetic):
+class BitStringChains(ModularArithmetic):
+    """The chains of a GFN arithmetic as one loop, `_chain(x, bits, base)`: x squared once per character of
+    `bits`, times the small `base` after each "1" (shared by the CPU and the device arithmetic)."""
+
+    @abstractmethod
+    def _chain(self, x: mpz, bits: str, base: int) -> mpz: ...
+
+    def square_chain(self, x: int, count: int) -> mpz:
+        return self._chain(mpz(x), "0" * count, 1)
+
+    def fermat_power(self, base: int, exponent: int) -> mpz:
+        """base^exponent mod N, left to right: square, and multiply by the base where the exponent's bit is
+        set, that multiplication folded into the squaring's carry (genefer's squareDup). The GFN test is
+        fermat_power(a, N - 1), N - 1 = b^(2^m)."""
+        if not 2 <= base < MAX_SMALL:
+            raise ValueError(f"base must be in [2, 2^20) (a small Fermat base), got {base}")
+        if exponent < 1:
+            raise ValueError(f"exponent must be >= 1, got {exponent}")
+        return self._chain(mpz(base), bin(exponent)[3:], base)
+
+    def binary_chain(self, x: int, digit: int, count: int, base: int) -> mpz:
+        if not 2 <= base < MAX_SMALL:
+            return super().binary_chain(x, digit, count, base)
+        return self._chain(mpz(x) % self.N, format(digit, f"0{count}b") if count else "", base)
+
+
+class GfnArithmetic(BitStringChains):
     """Arithmetic modulo b^(2^m) + 1; a residue is a float64 array of L = 2^m balanced base-b digits.
 
     `roe_redo` (tests, diagnostics) lowers the round-off that sends a product to GMP.
@@ -264,24 +291,6 @@ class GfnArithmetic(ModularArithmetic):
         _normalise(out, 1.0, self._fb, self._inv_b)
         return out
 
-    def square_chain(self, x: int, count: int) -> mpz:
-        return self._chain(mpz(x), "0" * count, 1)
-
-    def fermat_power(self, base: int, exponent: int) -> mpz:
-        """base^exponent mod N, left to right: square, and multiply by the base where the exponent's bit is
-        set, that multiplication folded into the squaring's carry (genefer's squareDup). The GFN test is
-        fermat_power(a, N - 1), N - 1 = b^(2^m)."""
-        if not 2 <= base < MAX_SMALL:
-            raise ValueError(f"base must be in [2, 2^20) (a small Fermat base), got {base}")
-        if exponent < 1:
-            raise ValueError(f"exponent must be >= 1, got {exponent}")
-        return self._chain(mpz(base), bin(exponent)[3:], base)
-
-    def binary_chain(self, x: int, digit: int, count: int, base: int) -> mpz:
-        if not 2 <= base < MAX_SMALL:
-            return super().binary_chain(x, digit, count, base)
-        return self._chain(mpz(x) % self.N, format(digit, f"0{count}b") if count else "", base)
-
     def _chain(self, x: mpz, bits: str, base: int) -> mpz:
         """x squared once per character of `bits`, times `base` after each "1": the hot loop."""
         plan, tw, inv_h, fb, inv_b, redo = self._plan, self._tw, self._inv_h, self._fb, self._inv_b, self.roe_redo
@@ -314,11 +323,12 @@ class GfnArithmetic(ModularArithmetic):
         return self.to_int(prev)
 
 
+def gfn_applies(b: int, m: int, *, force: bool = False) -> bool:
+    """True where the GFN transform takes b^(2^m) + 1 (even b within the float64 limit, m >= 2) and, unless
+    `force` (DARKREACH_ARITH=fft), N is at or above the measured crossover."""
+    return fits(b, m) and (force or (1 << m) * math.log2(b) >= CROSSOVER_BITS)
+
+
 def gfn_arithmetic(b: int, m: int, *, force: bool = False) -> GfnArithmetic | None:
-    """The GFN transform for b^(2^m) + 1, or None where it does not apply (odd b, b over the float64 limit,
-    m < 2) or, unless `force` (DARKREACH_ARITH=fft), where N is below the measured crossover."""
-    if not fits(b, m):
-        return None
-    if not force and (1 << m) * math.log2(b) < CROSSOVER_BITS:
-        return None
-    return GfnArithmetic(b, m)
+    """The GFN transform for b^(2^m) + 1 where `gfn_applies`, else None."""
+    return GfnArithmetic(b, m) if gfn_applies(b, m, force=force) else None

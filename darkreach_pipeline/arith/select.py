@@ -5,6 +5,10 @@ loop where it applies (K*2^e+-1 with K up to 64 bits), the generic FFT (Montgome
 other odd modulus, else GMP. DARKREACH_ARITH forces a choice: `gmp` everywhere (comparisons, and checks
 that must not share the first test's arithmetic), `fft` wherever an FFT arithmetic exists for the modulus
 (GMP elsewhere), or `auto` (default): FFT from each arithmetic's crossover size up.
+
+DARKREACH_GPU (arith/array_module.py) moves the weighted FFT and the GFN transform to the device (CuPy, or
+numpy with DARKREACH_GPU_ARRAY=numpy) where they are chosen; the crossovers stay the CPU ones until measured
+on a GPU (benchmarks/gpu/).
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ import os
 from gmpy2 import mpz
 
 from darkreach_pipeline.arith import ibdwt
+from darkreach_pipeline.arith.array_module import selected_array_module
 from darkreach_pipeline.arith.base import ModularArithmetic
 from darkreach_pipeline.arith.generic_fft import CROSSOVER_BITS as GENERIC_CROSSOVER_BITS
 from darkreach_pipeline.arith.generic_fft import generic_arithmetic
 from darkreach_pipeline.arith.gfn import CROSSOVER_BITS as GFN_CROSSOVER_BITS
-from darkreach_pipeline.arith.gfn import gfn_arithmetic
+from darkreach_pipeline.arith.gfn import GfnArithmetic, gfn_applies
 from darkreach_pipeline.arith.gmp import GMPArithmetic
 from darkreach_pipeline.primality.special_form import MAX_SPECIAL_K_BITS as SPECIAL_K_BITS
 
@@ -63,14 +68,23 @@ def arithmetic_for(N: int, K: int | None = None, e: int | None = None, c: int | 
         return gmp
     force = mode == "fft"
     if _ibdwt_fits(N, K, e, c) and (force or N.bit_length() >= crossover_bits(K)):
+        xp = selected_array_module()
+        if xp is not None:
+            from darkreach_pipeline.arith.xp_fft import DeviceIBDWTArithmetic
+
+            return DeviceIBDWTArithmetic(K, e, c, xp)
         return ibdwt.IBDWTArithmetic(K, e, c)
     if gfn is not None:
         b, m = gfn
         if mpz(b) ** (1 << m) + 1 != N:
             raise ValueError(f"gfn = ({b}, {m}): b^(2^m)+1 does not equal N; pass the modulus's own b and m")
-        arith = gfn_arithmetic(b, m, force=force)
-        if arith is not None:
-            return arith
+        if gfn_applies(b, m, force=force):
+            xp = selected_array_module()
+            if xp is not None:
+                from darkreach_pipeline.arith.xp_fft import DeviceGfnArithmetic
+
+                return DeviceGfnArithmetic(b, m, xp)
+            return GfnArithmetic(b, m)
     if gmp.special is None or force:  # GMP's special-form loop where it applies, unless the FFT is forced
         arith = generic_arithmetic(N, force=force)
         if arith is not None:
