@@ -1,0 +1,158 @@
+"""The independent verifier of Pietrzak proofs (proofs/pietrzak.py has the scheme, format and security argument).
+
+It imports nothing from the prover or the test: its own parsing of the version-1 format, its own Fiat-Shamir
+hashing, its own folding, plain gmpy2.powmod arithmetic. It takes N from the caller (derived from the
+candidate's parameters) and never trusts a field it can derive: x = g^(A div s^T) and the digit segments of
+A mod s^T are recomputed from N, the statement kind only selects which of three true relations links y to
+the Fermat residue g^(N-1) mod N. It answers accept or reject with a reason and never raises on bad input.
+
+Cost: T/2^p steps x -> x^s plus a power of g by a (T/2^p + 64p)-step exponent (only for chains with digits),
+p pairs of 64-bit exponentiations and 2^p small multiplications.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import struct
+from dataclasses import dataclass
+
+import gmpy2
+from gmpy2 import mpz
+
+FORMAT = struct.Struct(">4sBBBBIIQ32sI")
+FORMAT_TAG = b"darkreach-pietrzak-v1"
+MAX_P = 16
+MAX_BYTES = 64 << 20  # a proof is (p+1) residues: 64 MiB covers 17 residues of 31 M bits
+
+
+@dataclass(frozen=True)
+class Verdict:
+    accepted: bool
+    reason: str
+    res64: str = ""  # the RES64 of g^(N-1) mod N the proof establishes (when accepted)
+    power: int = 0  # p, T and s of the proof (what its verification cost)
+    steps: int = 0
+    step: int = 0
+
+
+def _reject(reason: str) -> Verdict:
+    return Verdict(False, reason)
+
+
+def _big_endian(value: mpz, length: int) -> bytes:
+    return int(value).to_bytes(length, "big")
+
+
+def _head_limit(A: mpz, p: int, s: int) -> int:
+    """The most bits A div s^T may have: a chain's head (its first Gerbicz block, the odd k) plus the steps the
+    proof leaves out to make T a multiple of 2^p; a larger head would make the verifier redo the test."""
+    return 4 * math.isqrt(A.bit_length()) + (1 << p) * s.bit_length() + 192
+
+
+def verify_prp_proof(N: int, proof: bytes, *, base: int | None = None, res64: str | None = None) -> Verdict:
+    """Check `proof` for the number N: accept only if it proves g^(N-1) mod N, and (if given) that the base is
+    `base` and the RES64 equals `res64`."""
+    try:
+        return _verify(mpz(N), proof, base, res64)
+    except (ValueError, TypeError, OverflowError, ZeroDivisionError, struct.error) as exc:  # never a crash
+        return _reject(f"malformed proof: {exc!r}")
+
+
+def _verify(N: mpz, proof: bytes, base: int | None, res64: str | None) -> Verdict:
+    if not isinstance(proof, (bytes, bytearray)):
+        return _reject(f"the proof is {type(proof).__name__}, not bytes")
+    if N < 5 or N % 2 == 0:
+        return _reject(f"N = {N} is not an odd number above 4: no proof applies")
+    if len(proof) > MAX_BYTES:
+        return _reject(f"the proof has {len(proof)} bytes, above the limit of {MAX_BYTES}")
+    if len(proof) < FORMAT.size:
+        return _reject(f"truncated: {len(proof)} bytes, shorter than the {FORMAT.size}-byte header")
+    magic, version, kind, p, reserved, g, s, T, digest, n = FORMAT.unpack_from(proof)
+    if magic != b"DRPP":
+        return _reject(f"not a proof file (magic {magic!r}, expected b'DRPP')")
+    if version != 1:
+        return _reject(f"proof format version {version}: this verifier reads version 1")
+    if reserved:
+        return _reject("reserved header byte is not 0")
+    width = (N.bit_length() + 7) // 8
+    if n != width:
+        return _reject(f"residues of {n} bytes, but N has {width}: a proof for another number")
+    if hashlib.sha256(_big_endian(N, width)).digest() != digest:
+        return _reject("the proof names another number (SHA-256 of N differs): a proof for another candidate")
+    if not 1 <= p <= MAX_P:
+        return _reject(f"p = {p} outside 1..{MAX_P}")
+    expected = FORMAT.size + (p + 1) * n
+    if len(proof) != expected:
+        what = "truncated" if len(proof) < expected else "oversized"
+        return _reject(f"{what}: {len(proof)} bytes, a proof with p = {p} has {expected}")
+    if base is not None and g != base:
+        return _reject(f"base {g}, but the reported residue is to base {base}")
+    if not 2 <= g < N or gmpy2.gcd(g, N) != 1:
+        return _reject(f"base {g} is not a unit below N")
+    if s < 2:
+        return _reject(f"step exponent s = {s} below 2")
+    if kind == 1:
+        A, residue = N - 1, None
+    elif kind == 2:
+        A, residue = (N - 1) // 2, None
+    elif kind == 3:
+        A, residue = N + 1, None
+    else:
+        return _reject(f"unknown statement kind {kind} (1: N-1, 2: (N-1)/2, 3: N+1)")
+    if T < (1 << p) or T % (1 << p):
+        return _reject(f"T = {T} steps is not a positive multiple of 2^p = {1 << p}")
+    if T * (s.bit_length() - 1) >= A.bit_length():
+        return _reject(f"T = {T} steps of x -> x^{s} exceed the exponent of N's test")
+    s_T = mpz(s) ** T
+    head, tail = divmod(A, s_T)
+    if head == 0:
+        return _reject(f"T = {T} steps of x -> x^{s} exceed the exponent of N's test")
+    if head.bit_length() > _head_limit(A, p, s):
+        return _reject(f"T = {T} leaves a head of {head.bit_length()} bits to compute: too short a proof")
+    values = [mpz(int.from_bytes(proof[FORMAT.size + i * n: FORMAT.size + (i + 1) * n], "big")) for i in range(p + 1)]
+    y, mus = values[0], values[1:]
+    if y >= N:
+        return _reject("y is not reduced mod N")
+    if y == 0 or gmpy2.gcd(y, N) != 1:
+        return _reject("y is not a unit mod N")
+    for i, mu in enumerate(mus, start=1):
+        if mu >= N:
+            return _reject(f"middle value {i} is not reduced mod N")
+        if mu in (0, 1, N - 1):
+            return _reject(f"middle value {i} is trivial ({0 if mu == 0 else 1 if mu == 1 else -1} mod N)")
+        if gmpy2.gcd(mu, N) != 1:
+            return _reject(f"middle value {i} is not a unit mod N")
+    x = gmpy2.powmod(g, head, N)
+    segment = T >> p
+    s_seg = mpz(s) ** segment
+    parts = []
+    for _ in range(1 << p):  # the digit value of each segment, the last segment first
+        tail, part = divmod(tail, s_seg)
+        parts.append(part)
+    parts.reverse()
+    state = hashlib.sha256(FORMAT_TAG + _big_endian(N, n) + struct.pack(">IIQB", g, s, T, kind)
+                           + _big_endian(x, n) + _big_endian(y, n)).digest()
+    for mu in mus:
+        state = hashlib.sha256(state + _big_endian(mu, n)).digest()
+        r = int.from_bytes(state[:8], "big")
+        x = gmpy2.powmod(x, r, N) * mu % N
+        y = gmpy2.powmod(mu, r, N) * y % N
+        half = len(parts) // 2
+        parts = [r * parts[k] + parts[k + half] for k in range(half)]
+    end = gmpy2.powmod(x, s_seg, N)
+    if parts[0]:
+        end = end * gmpy2.powmod(g, parts[0], N) % N
+    if end != y:
+        return _reject("the folded claim fails: the residue does not follow from the chain")
+    y0 = values[0]
+    if kind == 1:
+        residue = y0
+    elif kind == 2:
+        residue = y0 * y0 % N
+    else:
+        residue = y0 * gmpy2.invert(g * g, N) % N
+    found = format(int(residue) & 0xFFFF_FFFF_FFFF_FFFF, "016x")
+    if res64 is not None and found != res64.lower():
+        return Verdict(False, f"the proof gives RES64 {found}, the result reports {res64}", found, p, T, s)
+    return Verdict(True, f"accepted: p = {p}, T = {T} steps of x -> x^{s}", found, p, T, s)
