@@ -16,14 +16,20 @@ halvings the verifier checks y_p = x_p^(s^(T/2^p)) * g^(C_0) directly: T/2^p ste
 by 64-bit challenges. Fiat-Shamir: h_0 = SHA-256(tag, N, g, s, T, kind, x, y), h_i = SHA-256(h_(i-1), mu_i),
 r_i = the first 64 bits of h_i (GIMPS uses 64-bit challenges too), so the prover cannot choose them.
 
-Security: a wrong y survives with probability about p/2^64 per attempt against a prover who does not know
-an element of small order mod N. Such elements exist (N-1 is even, and when N is prime its small factors
-give more): a saboteur who *completed the whole test* can multiply y and the mu's by them and grind the hash
-until the folded claim holds (the low-order attack; Boneh-Buenz-Fisch 2018). The verifier rejects the
-trivial ones (0, 1, N-1 as middle values, values outside [0, N), non-units), and every probable prime is
-tested again independently whatever its proof says (records get a full second test), so the attack can at
-worst relabel a composite's residue or hide a PRP behind a residue != 1 after doing all the work; it cannot
-save a lazy or faulty worker the test, which is what the proofs are for.
+Security: a wrong y survives with probability about p/2^64 per attempt against a prover who knows no element
+of small order mod N (the low-order assumption; Boneh-Buenz-Fisch 2018). -1 is always known: with it the
+honest proof with y and a middle value negated passes for half the challenges, and a grinding prover always
+wins. So the claim is checked in Z_N*/{+-1} (the last comparison is up to sign), and the proof stops one
+step before the chain's end: y is the residue before the last step x -> x^s g^d, and the verifier finishes
+that step itself, which removes the sign for even s (every squaring chain, even b). For odd b the sign of a
+composite's residue stays unproven (the RES64 of -R would pass; the verdict composite is right either way)
+and a residue of -1 is rejected, so the forgery cannot turn a PRP's 1 into -1. Other low-order elements
+are known only when N is prime (from N-1's small factors): a saboteur who *completed the whole test* could
+then hide a PRP behind a small-order residue. Against that: the verifier rejects trivial middle values
+(0, +-1, values outside [0, N), non-units), the verification sensor still double-checks a 1-in-10 sample of
+blocks accepted by their proofs (a saboteur loses its reliability), records always get a full second test,
+and every reported probable prime is re-tested by the certificates stage. Proofs cannot save a lazy or
+faulty worker the test, which is what they are for.
 
 The honest middle values come from the 2^p - 1 residues kept during the test by tree evaluation (GIMPS):
 mu_i = f(residues at the odd multiples of T/2^i, [r_1..r_(i-1)]), f(list, [r, rest]) = f(first half, rest)^r *
@@ -41,7 +47,8 @@ by proofs/verify.py anyway). Choice of p: T/2^p >= PROOF_STEPS_PER_POINT (see ch
 Format (version 1, big-endian; never pickled; base64 in the prp_proofs asset):
     magic b"DRPP" | version u8 = 1 | kind u8 (1: A = N-1, residue y; 2: A = (N-1)/2, residue y^2;
     3: A = N+1, residue y*g^-2) | p u8 (1..MAX_POWER) | reserved u8 = 0 | g u32 | s u32 | T u64 |
-    SHA-256 of N (32 bytes) | residue length n u32 (= byte length of N) | y (n bytes) | mu_1 .. mu_p (n bytes each)
+    SHA-256 of N (32 bytes) | residue length n u32 (= byte length of N) | y (n bytes: the residue one step
+    before the chain's end) | mu_1 .. mu_p (n bytes each)
 The file is exactly 56 + (p+1)*n bytes; N itself is not stored (the verifier derives it from the candidate).
 """
 
@@ -115,15 +122,15 @@ def tree_product(values: list[mpz], rs: list[int], N: mpz) -> mpz:
 
 
 def prove(N: mpz, g: int, s: int, A: mpz, T: int, p: int, residues: list[mpz]) -> bytes:
-    """The proof that g^A = y mod N, from residues[j-1] = the chain's value after j*T/2^p of its last T steps
-    (j = 1..2^p; the last one is y)."""
+    """The proof that the chain computing g^A mod N is right, from residues[j-1] = the chain's value after j*T/2^p
+    of the T steps that end one step before the chain does (j = 1..2^p; the last one is y = g^(A div s))."""
     kind = statement_kind(N, A)
     if kind is None:
         raise ValueError("the chain's exponent is not N-1, (N-1)/2 or N+1: its residue is not the test's")
     if T % (1 << p) or len(residues) != 1 << p:
         raise ValueError(f"need 2^p = {1 << p} residues over T = {T} steps divisible by 2^p")
     n = (N.bit_length() + 7) // 8
-    x = gmpy2.powmod(g, A // mpz(s) ** T, N)
+    x = gmpy2.powmod(g, A // s // mpz(s) ** T, N)
     y = residues[-1] % N
     points = [r % N for r in residues]
     h = challenges_start(N, g, s, T, kind, x, y)
@@ -143,7 +150,9 @@ def prove(N: mpz, g: int, s: int, A: mpz, T: int, p: int, residues: list[mpz]) -
 class ProofRecorder:
     """Keeps the residues a chain is asked for and makes the proof at its end (gerbicz.ResidueRecorder).
 
-    `power` forces p (tests); otherwise choose_power. After the test, `proof` holds the bytes or None with
+    The proof covers T = the largest multiple of 2^p steps ending one step before the chain's last, so 2^p
+residues are kept (memory and checkpoint size: 2^p * bits/8 bytes, 42 MB at 1.3M bits, p = 8).
+`power` forces p (tests); otherwise choose_power. After the test, `proof` holds the bytes or None with
     `reason` saying why there is none (no chain ran, residues lost, exponent not the test's...)."""
 
     power: int | None = None
@@ -153,13 +162,17 @@ class ProofRecorder:
     T: int = 0
 
     def positions(self, steps: int) -> list[int]:
-        self.p = min(self.power or choose_power(steps), max(0, steps.bit_length() - 1), MAX_POWER)
+        """The proof covers the T steps ending one before the chain's last (see the module docs: the sign)."""
+        self.p = min(self.power or choose_power(steps - 1), max(0, (steps - 1).bit_length() - 1), MAX_POWER)
         if self.p < 1:
             self.reason = f"the chain has {steps} steps: too short for a proof"
             return []
-        self.T = steps - steps % (1 << self.p)
-        first, stride = steps - self.T, self.T >> self.p
-        return [first + j * stride for j in range(1, 1 << self.p)]
+        self.T = (steps - 1) - (steps - 1) % (1 << self.p)
+        return self._wanted(steps)
+
+    def _wanted(self, steps: int) -> list[int]:
+        first, stride = steps - 1 - self.T, self.T >> self.p
+        return [first + j * stride for j in range(1, (1 << self.p) + 1)]
 
     def finish(self, modulus: mpz, base: int, step: int, exponent: mpz, steps: int, captured: dict[int, mpz],
                y: mpz) -> None:
@@ -172,12 +185,14 @@ class ProofRecorder:
         if statement_kind(mpz(modulus), mpz(exponent)) is None:
             self.reason = "the chain's exponent is not N-1, (N-1)/2 or N+1"
             return
-        first, stride = steps - self.T, self.T >> self.p
-        wanted = [first + j * stride for j in range(1, 1 << self.p)]
+        wanted = self._wanted(steps)
         missing = [k for k in wanted if k not in captured]
         if missing:
             self.reason = f"{len(missing)} kept residues missing (resumed from a checkpoint made without them)"
             return
-        self.proof = prove(mpz(modulus), base, step, mpz(exponent), self.T, self.p,
-                           [captured[k] for k in wanted] + [mpz(y)])
+        last = captured[wanted[-1]] % modulus
+        if gmpy2.powmod(last, step, modulus) * gmpy2.powmod(base, exponent % step, modulus) % modulus != y % modulus:
+            self.reason = "the kept residue before the last step does not lead to the result: no proof"
+            return
+        self.proof = prove(mpz(modulus), base, step, mpz(exponent), self.T, self.p, [captured[k] for k in wanted])
         self.reason = ""

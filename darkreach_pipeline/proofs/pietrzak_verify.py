@@ -104,6 +104,7 @@ def _verify(N: mpz, proof: bytes, base: int | None, res64: str | None) -> Verdic
         return _reject(f"T = {T} steps is not a positive multiple of 2^p = {1 << p}")
     if T * (s.bit_length() - 1) >= A.bit_length():
         return _reject(f"T = {T} steps of x -> x^{s} exceed the exponent of N's test")
+    A, last = divmod(A, s)  # the proof is about the chain one step before its end
     s_T = mpz(s) ** T
     head, tail = divmod(A, s_T)
     if head == 0:
@@ -143,15 +144,17 @@ def _verify(N: mpz, proof: bytes, base: int | None, res64: str | None) -> Verdic
     end = gmpy2.powmod(x, s_seg, N)
     if parts[0]:
         end = end * gmpy2.powmod(g, parts[0], N) % N
-    if end != y:
+    if end != y and end != N - y:  # equal up to sign: the claim holds in Z_N*/{+-1}
         return _reject("the folded claim fails: the residue does not follow from the chain")
-    y0 = values[0]
+    y0 = gmpy2.powmod(values[0], s, N) * gmpy2.powmod(g, last, N) % N  # the chain's last step, sign-free for even s
     if kind == 1:
         residue = y0
     elif kind == 2:
         residue = y0 * y0 % N
     else:
         residue = y0 * gmpy2.invert(g * g, N) % N
+    if s % 2 and kind != 2 and residue == N - 1:
+        return _reject("the residue is -1 after an odd last step: indistinguishable from the sign forgery")
     found = format(int(residue) & 0xFFFF_FFFF_FFFF_FFFF, "016x")
     if res64 is not None and found != res64.lower():
         return Verdict(False, f"the proof gives RES64 {found}, the result reports {res64}", found, p, T, s)
