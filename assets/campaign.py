@@ -7,7 +7,7 @@ its blocks one after another and records metadata per block."""
 import time
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetOut, MetadataValue, Output, asset, multi_asset
+from dagster import AssetExecutionContext, AssetOut, MetadataValue, asset, multi_asset
 
 from assets.partitions import (
     BlockFrames,
@@ -108,8 +108,7 @@ def prp_results(
             context.log.info(f"block {number}/{len(survivors)} of this run: {key}")
         out[key], proofs[key] = _test_block(context, key, sieved, campaign_registry, block_progress, checkpoint_store,
                                             worker, keep_checkpoint=len(survivors) > 1)
-    yield Output(block_output(out), output_name="prp_results")
-    yield Output(block_output(proofs), output_name="prp_proofs")
+    return block_output(out), block_output(proofs)
 
 
 def _test_block(context, key, sieved, campaign_registry, block_progress, checkpoint_store, worker,

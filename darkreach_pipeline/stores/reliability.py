@@ -139,10 +139,10 @@ def needs_double_check(record: WorkerRecord, partition_key: str, max_digits: int
         return f"possible record ({max_digits} digits): always checked"
     if not record.trusted:
         return f"worker {record.worker_id[:8]} is not trusted ({record.streak} valid in a row)"
-    return f"sampled 1 in {sample_every}" if _sampled(partition_key, sample_every) else None
+    return f"sampled 1 in {sample_every}" if sampled(partition_key, sample_every) else None
 
 
-def _sampled(partition_key: str, sample_every: int) -> bool:
+def sampled(partition_key: str, sample_every: int) -> bool:
     return int(hashlib.sha256(partition_key.encode()).hexdigest(), 16) % sample_every == 0
 
 
@@ -152,7 +152,7 @@ def proofs_may_replace_double_check(record: WorkerRecord, partition_key: str, ma
     block that is neither a possible record nor in the 1-in-`sample_every` sample (which keeps catching a worker
     that forges proofs after doing the work, see proofs/pietrzak.py)."""
     return (max_digits < record_digits and not record.trusted and not record.unreliable
-            and not _sampled(partition_key, sample_every))
+            and not sampled(partition_key, sample_every))
 
 
 @functools.cache

@@ -1,0 +1,136 @@
+"""Proofs through Dagster: a campaign stores prp_proofs beside prp_results, every_proof_verifies passes, and the
+verification sensor accepts an untrusted worker's blocks by their proofs, rejects a tampered proof (counted
+against the worker) and double-checks a block whose proofs file is damaged."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pandas as pd
+import pytest
+from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
+from test_verification import (
+    CAMPAIGN_ASSETS,
+    fresh_resources,
+    parquet,
+    requests_of,
+    store,
+    tick,
+)
+from upath import UPath
+
+from assets.campaign import prp_results
+from assets.checks import CAMPAIGN_CHECKS, every_proof_verifies
+from darkreach_pipeline import settings
+from darkreach_pipeline.campaign import parse_campaign
+from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
+from darkreach_pipeline.stores import integrity
+from darkreach_pipeline.stores.registry import open_registry
+from darkreach_pipeline.stores.reliability import sampled
+
+# 3*2^n+1 for n = 200..319: numbers above 2^64, every test a chain with a proof; 3 blocks
+PROOFS = {"name": "proofs", "form": "kbn", "k": 3, "b": 2, "c": 1, "n_min": 200, "n_max": 319, "block_size": 40,
+          "sieve_depth": 1000}
+
+
+@pytest.fixture
+def instance(darkreach_home):
+    inst = DagsterInstance.ephemeral()
+    yield inst
+    inst.dispose()
+
+
+def run_campaign(home, instance):
+    """Every block through the campaign assets and their checks: (spec, resources, worker id, the proof checks'
+    evaluations)."""
+    resources = fresh_resources()
+    spec = parse_campaign(PROOFS)
+    open_registry(settings.registry_url()).register(spec)
+    instance.add_dynamic_partitions("campaign_blocks", spec.partition_keys())
+    evaluations = []
+    for key in spec.partition_keys():
+        result = materialize([*CAMPAIGN_ASSETS, *CAMPAIGN_CHECKS], partition_key=key, instance=instance,
+                             resources=resources)
+        assert result.success
+        evaluations += [e for e in result.get_asset_check_evaluations() if e.check_name == "every_proof_verifies"]
+    worker_id = json.loads((home / "worker.json").read_text())["worker_id"]
+    return spec, resources, worker_id, evaluations
+
+
+def reseal(home, asset, key, frame):
+    """Store a frame as the worker would (a valid checksum: a worker writes its own files in fleet mode)."""
+    integrity.write_block(UPath(parquet(home, asset, key)), frame, integrity.identity(asset, key))
+
+
+def test_campaign_stores_proofs_and_the_sensor_accepts_an_untrusted_worker_by_them(darkreach_home, instance):
+    spec, _, worker_id, evaluations = run_campaign(darkreach_home, instance)
+    keys = spec.partition_keys()
+    for key in keys:
+        results = pd.read_parquet(parquet(darkreach_home, "prp_results", key))
+        proofs = pd.read_parquet(parquet(darkreach_home, "prp_proofs", key))
+        assert "proof" not in results and list(proofs["n"]) == list(results["n"]) and len(results)
+        assert (proofs["proof"] != "").all(), proofs["proof_note"].tolist()
+        for row in proofs.to_dict("records"):  # each proof checks out on its own, for its own number
+            N = 3 * 2 ** int(row["n"]) + 1
+            assert verify_prp_proof(N, base64.b64decode(row["proof"]), base=3, res64=row["res64"]).accepted
+    assert len(evaluations) == len(keys) and all(e.passed for e in evaluations)
+    assert sum(e.metadata["accepted"].value for e in evaluations) == sum(
+        len(pd.read_parquet(parquet(darkreach_home, "prp_results", k))) for k in keys)
+    assert not store().worker(worker_id).trusted
+
+    checked = [k for k in keys if sampled(k, 10)]  # the 1-in-10 sample is double-checked whatever the proofs
+    requests = requests_of(tick(instance))
+    assert sorted(r.partition_key for r in requests) == checked
+    record = store().worker(worker_id)
+    assert (record.valid, record.total) == (len(keys) - len(checked), len(keys) - len(checked))
+
+
+def _tampered(proof_b64: str) -> str:
+    proof = bytearray(base64.b64decode(proof_b64))
+    proof[-1] ^= 1  # one bit of the last middle value
+    return base64.b64encode(bytes(proof)).decode()
+
+
+def test_a_tampered_proof_is_rejected_counts_against_the_worker_and_fails_the_check(darkreach_home, instance):
+    spec, resources, worker_id, _ = run_campaign(darkreach_home, instance)
+    key = next(k for k in spec.partition_keys() if not sampled(k, 10))
+    proofs = pd.read_parquet(parquet(darkreach_home, "prp_proofs", key))
+    proofs.loc[0, "proof"] = _tampered(proofs.loc[0, "proof"])
+    reseal(darkreach_home, "prp_proofs", key, proofs)
+
+    requests = {r.partition_key: r for r in requests_of(tick(instance))}
+    assert key in requests and "proof rejected" in requests[key].tags["darkreach/why"]
+    record = store().worker(worker_id)
+    assert record.total - record.valid == 1 and record.reliability < 1.0
+
+    # the blocking check on the stored proofs fails too, naming the candidate
+    result = materialize([*CAMPAIGN_ASSETS, *CAMPAIGN_CHECKS], selection=AssetSelection.checks(every_proof_verifies),
+                         tags={"dagster/partition": key}, instance=instance, resources=resources,
+                         raise_on_error=False)  # a checks-only run takes its partition as a tag (test_assets.py)
+    assert not result.success
+    evaluation = next(e for e in result.get_asset_check_evaluations() if e.check_name == "every_proof_verifies")
+    assert evaluation.passed is False and evaluation.asset_key == AssetKey("prp_proofs")
+    assert proofs.loc[0, "expression"] in evaluation.metadata["first_problems"].value
+
+
+def test_damaged_or_missing_proofs_fall_back_to_a_double_check_without_blame(darkreach_home, instance):
+    spec, _, worker_id, _ = run_campaign(darkreach_home, instance)
+    open_keys = [k for k in spec.partition_keys() if not sampled(k, 10)]
+    damaged, missing = open_keys[0], open_keys[1]
+    path = parquet(darkreach_home, "prp_proofs", damaged)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    parquet(darkreach_home, "prp_proofs", missing).unlink()
+
+    requests = {r.partition_key: r for r in requests_of(tick(instance))}
+    assert "prp_proofs damaged" in requests[damaged].tags["darkreach/why"]
+    assert "no stored prp_proofs" in requests[missing].tags["darkreach/why"]
+    record = store().worker(worker_id)
+    assert record.total == record.valid  # nothing counted against the worker for a file it may not have damaged
+
+
+def test_prp_results_and_prp_proofs_are_one_step():
+    assert set(prp_results.keys) == {AssetKey("prp_results"), AssetKey("prp_proofs")}
+    assert len(prp_results.op.output_defs) == 2
