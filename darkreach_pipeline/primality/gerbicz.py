@@ -55,9 +55,10 @@ class ResidueRecorder(Protocol):
         ...
 
     def finish(self, modulus: mpz, base: int, step: int, exponent: mpz, steps: int, captured: dict[int, mpz],
-               y: mpz) -> None:
+               y: mpz, reduce: Callable[[mpz], mpz] | None = None) -> None:
         """The chain computed y = base^exponent mod modulus; its last `steps` steps (x -> x^step*base^digit) were
-        recorded at the positions asked for (`captured`, possibly modulo a multiple of modulus)."""
+        recorded at the positions asked for (`captured`, possibly modulo a multiple of modulus). `reduce`: the
+        chain's fast reduction of a product mod modulus, when it has one."""
         ...
 
 
@@ -325,7 +326,8 @@ class GerbiczChain:
         self.report.arithmetic, self.report.max_roundoff = self.r.describe()
         if proof is not None:
             proof.finish(self.r.N, self.base, self.r.step, mpz(self.odd) * mpz(self.r.step) ** self.total,
-                         self.total - head, {k - head: v for k, v in self.captured.items()}, x)
+                         self.total - head, {k - head: v for k, v in self.captured.items()}, x,
+                         self.r.special.reduce if self.r.special else None)
         return x
 
 

