@@ -11,6 +11,8 @@ import gmpy2
 import pytest
 from gmpy2 import mpz
 
+from darkreach_pipeline import blocks
+from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.forms import (
     CarolForm,
     CullenForm,
@@ -19,11 +21,13 @@ from darkreach_pipeline.forms import (
     KbnForm,
     RepunitForm,
     WagstaffForm,
+    form_for,
 )
 from darkreach_pipeline.primality.gerbicz import ChainState, Fault, GerbiczChain, Reducer
 from darkreach_pipeline.primality.outcome import res64
 from darkreach_pipeline.proofs.pietrzak import HEADER, ProofRecorder, choose_power, prove
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
+from darkreach_pipeline.verification.proof_check import review_proofs, split_proofs
 
 pari = cypari2.Pari()
 pari.default("debugmem", 0)
@@ -336,3 +340,31 @@ def test_no_proof_below_2_to_the_64_or_when_3_divides_n():
     recorder = ProofRecorder(power=2)
     KbnForm(7, 10, -1).test(500, chain_run={"proof": recorder})  # 3 | 7*10^500-1
     assert recorder.proof is None and "factor" in recorder.reason
+
+
+def test_a_block_review_accepts_proofs_and_small_numbers_and_names_the_rest():
+    """review_proofs (the sensor's and the blocking check's rule) on a block's test rows."""
+    spec = parse_campaign(dict(name="review", form="kbn", k=3, b=2, c=1, n_min=40, n_max=140, block_size=101,
+                               sieve_depth=1000))
+    frame = blocks.test_frame(spec, 0, blocks.sieve_frame(spec, 0, blocks.candidate_frame(spec, 0)))
+    results, proofs = split_proofs(frame, "n")
+    form = form_for(spec)
+    small = results["n"] < 62  # below 2^64: no chain, the residue is recomputed
+    assert small.any() and (~small).any() and (proofs.loc[~small, "proof"] != "").all()
+    review = review_proofs(form, "n", results, proofs)
+    assert review.complete and len(review.accepted) == len(results)
+
+    wrong = results.copy()
+    for index in (wrong.index[small][0], wrong.index[~small][0]):
+        wrong.loc[index, "res64"] = format(int(wrong.loc[index, "res64"], 16) ^ 4, "016x")
+    assert len(review_proofs(form, "n", wrong, proofs).rejected) == 2
+
+    mangled = proofs.copy()
+    mangled.loc[mangled.index[~small][0], "proof"] = "not base64!"
+    mangled.loc[mangled.index[~small][1], "proof"] = ""
+    mangled.loc[mangled.index[~small][1], "proof_note"] = "resumed without kept residues"
+    review = review_proofs(form, "n", results, mangled.drop(index=mangled.index[~small][2]))
+    assert not review.complete
+    assert len(review.rejected) == 1 and "base64" in review.rejected[0]
+    assert sorted(r.split(": ", 1)[1] for r in review.unproven) == ["no row in prp_proofs",
+                                                                     "resumed without kept residues"]
