@@ -65,7 +65,7 @@ def one_rep(form, value: int, power: int | None = None) -> dict[str, float | int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[50_000, 100_000, 200_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[50_000, 100_000, 200_000])
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--arith", nargs="+", default=["gmp", "fft"])
     parser.add_argument("--wagstaff", type=int, nargs="*", default=[50_021], help="Wagstaff exponents (primes)")

@@ -6,7 +6,7 @@ candidate's parameters) and never trusts a field it can derive: x = g^(A div s^T
 A mod s^T are recomputed from N, the statement kind only selects which of three true relations links y to
 the Fermat residue g^(N-1) mod N. It answers accept or reject with a reason and never raises on bad input.
 
-Cost: T/2^p steps x -> x^s plus a power of g by a (T/2^p + 64p)-step exponent (only for chains with digits),
+Cost: T/2^p steps x -> x^s (for s = 2 with the digits' small multiplications by g folded in: one binary chain),
 p pairs of 64-bit exponentiations and 2^p small multiplications. When N or 3N (Wagstaff) is K*2^e+-1 with a
 small K, the verifier works modulo that number with a shape reduction of its own (a quotient estimate from
 the top bits: 2.4-3.9x gmpy2.powmod's generic products), and compares modulo N; otherwise gmpy2.powmod.
@@ -79,12 +79,16 @@ class _Modulus:
                 out = self.mul(out, table[(r >> shift) & 15])
         return out
 
-    def squarings(self, x: mpz, count: int) -> mpz:
+    def binary_chain(self, z: mpz, digits: mpz, count: int, g: int) -> mpz:
+        """z^(2^count) * g^digits (digits < 2^count): count squarings, each followed by a multiplication by the
+        small g where the digit's bit is 1 (a linear-time product, not a full one)."""
         if self.shape is None:
-            return gmpy2.powmod(x, mpz(2) ** count, self.M)
-        for _ in range(count):
-            x = self.mul(x, x)
-        return x
+            return gmpy2.powmod(z, mpz(2) ** count, self.M) * gmpy2.powmod(g, digits, self.M) % self.M
+        for i in range(count - 1, -1, -1):
+            z = self.mul(z, z)
+            if (digits >> i) & 1:
+                z = z * g % self.M
+        return z
 
 
 def _reject(reason: str) -> Verdict:
@@ -193,10 +197,12 @@ def _verify(N: mpz, proof: bytes, base: int | None, res64: str | None) -> Verdic
         y = work.mul(work.power(mu, r), y)
         half = len(parts) // 2
         parts = [r * parts[k] + parts[k + half] for k in range(half)]
-    end = work.squarings(x, segment) if s == 2 else gmpy2.powmod(x, s_seg, work.M)
+    if s == 2:  # x^(2^seg) g^c = (x g^(c >> seg))^(2^seg) g^(c mod 2^seg): one binary chain of seg steps
+        high, low = divmod(parts[0], s_seg)
+        end = work.binary_chain(work.mul(x, gmpy2.powmod(g, high, work.M)), low, segment, g)
+    else:
+        end = gmpy2.powmod(x, s_seg, work.M) * gmpy2.powmod(g, parts[0], work.M) % work.M
     end, y = end % N, y % N
-    if parts[0]:
-        end = end * gmpy2.powmod(g, parts[0], N) % N
     if end != y and end != N - y:  # equal up to sign: the claim holds in Z_N*/{+-1}
         return _reject("the folded claim fails: the residue does not follow from the chain")
     y0 = gmpy2.powmod(values[0], s, N) * gmpy2.powmod(g, last, N) % N  # the chain's last step, sign-free for even s
