@@ -55,10 +55,10 @@ class ResidueRecorder(Protocol):
         ...
 
     def finish(self, modulus: mpz, base: int, step: int, exponent: mpz, steps: int, captured: dict[int, mpz],
-               y: mpz, reduce: Callable[[mpz], mpz] | None = None) -> None:
+               y: mpz, power: Callable[[mpz, int], mpz] | None = None) -> None:
         """The chain computed y = base^exponent mod modulus; its last `steps` steps (x -> x^step*base^digit) were
-        recorded at the positions asked for (`captured`, possibly modulo a multiple of modulus). `reduce`: the
-        chain's fast reduction of a product mod modulus, when it has one."""
+        recorded at the positions asked for (`captured`, possibly modulo a multiple of modulus). `power`: x^r on
+        the chain's own arithmetic (modulo a multiple of modulus), when it has one."""
         ...
 
 
@@ -327,7 +327,7 @@ class GerbiczChain:
         if proof is not None:
             proof.finish(self.r.N, self.base, self.r.step, mpz(self.odd) * mpz(self.r.step) ** self.total,
                          self.total - head, {k - head: v for k, v in self.captured.items()}, x,
-                         self.r.special.reduce if self.r.special else None)
+                         (lambda v, r: exact_or_gmp(self.r, lambda arith: arith.power(v, r))) if self.r.arith else None)
         return x
 
 
@@ -472,7 +472,8 @@ class GerbiczLiChain:
         self.report.arithmetic, self.report.max_roundoff = describe(self.arith)
         if proof is not None:
             proof.finish(self.tested, int(self.base), 2, self.E, steps,
-                         {k - self.head_bits: v for k, v in self.captured.items()}, x % self.tested)
+                         {k - self.head_bits: v for k, v in self.captured.items()}, x % self.tested,
+                         lambda v, r: exact_or_gmp(self, lambda arith: arith.power(v, r)))
         return x
 
 

@@ -113,38 +113,21 @@ def statement_kind(N: mpz, A: mpz) -> int | None:
     return None
 
 
-Reduce = Callable[[mpz], mpz]  # a product of two residues (< N^2) mod N: the test's own fast reduction
+Power = Callable[[mpz, int], mpz]  # x^r mod N for a 64-bit r on the test's own arithmetic (FFT or special GMP)
 
 
-def power(x: mpz, r: int, N: mpz, reduce: Reduce | None) -> mpz:
-    """x^r mod N for a 64-bit r: with the test's reduction (N = K*2^e+-1: 2.4-3.9x gmpy2.powmod's per product),
-    a 4-bit fixed window, 64 squarings + 16 + 14 products; else gmpy2.powmod."""
-    if reduce is None:
-        return gmpy2.powmod(x, r, N)
-    table = [mpz(1), x]
-    for _ in range(14):
-        table.append(reduce(table[-1] * x))
-    out = mpz(1)
-    for shift in range(60, -4, -4):
-        for _ in range(4):
-            out = reduce(out * out)
-        digit = (r >> shift) & 15
-        if digit:
-            out = reduce(out * table[digit])
-    return out
-
-
-def tree_product(values: list[mpz], rs: list[int], N: mpz, reduce: Reduce | None = None) -> mpz:
+def tree_product(values: list[mpz], rs: list[int], N: mpz, power: Power | None = None) -> mpz:
     """prod values[k]^(weight k) with the weights of Pietrzak's folding: f(first half, rest)^r * f(second half,
     rest) for rs = [r, *rest]; 2^len(rs) - 1 exponentiations by one 64-bit challenge each."""
     if not rs:
         return values[0]
     half = len(values) // 2
-    first = power(tree_product(values[:half], rs[1:], N, reduce), rs[0], N, reduce)
-    return first * tree_product(values[half:], rs[1:], N, reduce) % N
+    first = tree_product(values[:half], rs[1:], N, power)
+    first = power(first, rs[0]) if power is not None else gmpy2.powmod(first, rs[0], N)
+    return first * tree_product(values[half:], rs[1:], N, power) % N
 
 
-def prove(N: mpz, g: int, s: int, A: mpz, T: int, p: int, residues: list[mpz], reduce: Reduce | None = None
+def prove(N: mpz, g: int, s: int, A: mpz, T: int, p: int, residues: list[mpz], power: Power | None = None
           ) -> bytes:
     """The proof that the chain computing g^A mod N is right, from residues[j-1] = the chain's value after j*T/2^p
     of the T steps that end one step before the chain does (j = 1..2^p; the last one is y = g^(A div s))."""
@@ -162,7 +145,7 @@ def prove(N: mpz, g: int, s: int, A: mpz, T: int, p: int, residues: list[mpz], r
     mus: list[mpz] = []
     for i in range(1, p + 1):
         stride = 1 << (p - i)  # level i: the odd multiples of T/2^i
-        mu = tree_product([points[k * stride - 1] for k in range(1, 1 << i, 2)], rs, N, reduce)
+        mu = tree_product([points[k * stride - 1] for k in range(1, 1 << i, 2)], rs, N, power)
         mus.append(mu)
         h, r = next_challenge(h, mu, n)
         rs.append(r)
@@ -199,7 +182,7 @@ residues are kept (memory and checkpoint size: 2^p * bits/8 bytes, 42 MB at 1.3M
         return [first + j * stride for j in range(1, (1 << self.p) + 1)]
 
     def finish(self, modulus: mpz, base: int, step: int, exponent: mpz, steps: int, captured: dict[int, mpz],
-               y: mpz, reduce: Reduce | None = None) -> None:
+               y: mpz, power: Power | None = None) -> None:
         self.proof = None
         if self.p < 1:
             return
@@ -219,5 +202,5 @@ residues are kept (memory and checkpoint size: 2^p * bits/8 bytes, 42 MB at 1.3M
             self.reason = "the kept residue before the last step does not lead to the result: no proof"
             return
         self.proof = prove(mpz(modulus), base, step, mpz(exponent), self.T, self.p, [captured[k] for k in wanted],
-                           reduce)
+                           power)
         self.reason = ""

@@ -207,7 +207,7 @@ class SignForger(ProofRecorder):
     """A worker that completed the test and proves -y (the residue before the last step, negated): its middle
     values are the honest tree products for the challenges of the negated claim, which holds in Z_N*/{+-1}."""
 
-    def finish(self, modulus, base, step, exponent, steps, captured, y, reduce=None):
+    def finish(self, modulus, base, step, exponent, steps, captured, y, power=None):
         residues = [captured[k] % modulus for k in self._wanted(steps)]
         residues[-1] = modulus - residues[-1]
         self.proof = prove(mpz(modulus), base, step, mpz(exponent), self.T, self.p, residues)
