@@ -70,10 +70,10 @@ TAG = b"darkreach-pietrzak-v1"
 MAX_POWER = 16
 KIND_N_MINUS_1, KIND_HALF, KIND_N_PLUS_1 = 1, 2, 3
 
-# Proving costs about 2^p exponentiations by 64-bit challenges, each ~80 multiplications (64 squarings + the
-# multiplications of a windowed powmod), i.e. ~2^p * 100 chain steps in GMP's slower generic reduction.
-# Keeping that at ~3% of the T steps of the test gives T/2^p >= ~3,300: the verifier's T/2^p steps are then
-# the smallest the proving budget allows.
+# Proving costs about 2^p exponentiations by 64-bit challenges on the test's own arithmetic, each ~94 products
+# (a 4-bit window: 64 squarings, 16 multiplications, a table of 14), i.e. ~2^p * 100 chain steps. Keeping that
+# at ~3% of the T steps of the test gives T/2^p >= ~3,300: the verifier's T/2^p steps are then the smallest the
+# proving budget allows. (Measured: 0.8-2.4% at 50k-200k bits, benchmarks/RESULTS.md.)
 PROOF_STEPS_PER_POINT = 3_300
 
 
