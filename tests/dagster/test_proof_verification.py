@@ -23,6 +23,7 @@ from upath import UPath
 
 from assets.campaign import prp_results
 from assets.checks import CAMPAIGN_CHECKS, every_proof_verifies
+from assets.progress import checks_passed
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
 from darkreach_pipeline.stores import integrity
 from darkreach_pipeline.stores.reliability import sampled
@@ -109,3 +110,25 @@ def test_a_tampered_proof_is_rejected_and_counted_a_damaged_file_is_not(darkreac
 def test_prp_results_and_prp_proofs_are_one_step():
     assert set(prp_results.keys) == {AssetKey("prp_results"), AssetKey("prp_proofs")}
     assert len(prp_results.op.output_defs) == 2
+
+
+def test_blocks_finished_before_proofs_stay_finished_but_a_failed_proof_check_does_not(darkreach_home, instance):
+    """An upgrade must not re-run every finished block: a block with no every_proof_verifies evaluation at all
+    (finished by an older version) counts as finished; one whose proof check failed does not."""
+    spec, resources, _ = run_campaign(darkreach_home, instance)
+    keys = spec.partition_keys()
+    assert checks_passed(instance, keys) == set(keys)
+
+    older = DagsterInstance.ephemeral()  # a block materialised as before proofs: no proof check
+    older.add_dynamic_partitions("campaign_blocks", keys[:1])
+    checks = [c for c in CAMPAIGN_CHECKS if c is not every_proof_verifies]
+    assert materialize([*CAMPAIGN_ASSETS, *checks], partition_key=keys[0], instance=older, resources=resources).success
+    assert checks_passed(older, keys[:1]) == {keys[0]}
+    older.dispose()
+
+    proofs = pd.read_parquet(parquet(darkreach_home, "prp_proofs", keys[0]))
+    proofs.loc[0, "proof"] = _tampered(proofs.loc[0, "proof"])
+    reseal(darkreach_home, "prp_proofs", keys[0], proofs)
+    materialize([*CAMPAIGN_ASSETS, *CAMPAIGN_CHECKS], selection=AssetSelection.checks(every_proof_verifies),
+                tags={"dagster/partition": keys[0]}, instance=instance, resources=resources, raise_on_error=False)
+    assert checks_passed(instance, keys) == set(keys[1:])
