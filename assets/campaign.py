@@ -1,4 +1,4 @@
-"""The block pipeline: candidate_ranges -> sieve_survivors -> prp_results -> certificates.
+"""The block pipeline: candidate_ranges -> sieve_survivors -> prp_results (+ prp_proofs) -> certificates.
 
 A run covers one block or a range of blocks (BackfillPolicy / campaign `blocks_per_run`); each asset handles
 its blocks one after another and records metadata per block."""
@@ -7,7 +7,7 @@ its blocks one after another and records metadata per block."""
 import time
 
 import pandas as pd
-from dagster import AssetExecutionContext, Failure, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetOut, Failure, MetadataValue, asset, multi_asset
 
 from assets.partitions import (
     BlockFrames,
@@ -21,17 +21,19 @@ from darkreach_pipeline import blocks, settings
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.stores.sieve_imports import DamagedImportError
 from darkreach_pipeline.stores.worker_identity import worker_identity
+from darkreach_pipeline.verification.proof_check import split_proofs
 from resources.campaigns import CampaignRegistryResource
 from resources.checkpoints import CheckpointStoreResource
 from resources.progress import BlockProgress
 
 
-def block_metadata(context, key: str, metadata: dict) -> None:
-    """Metadata of one block's materialisation (in a run of several blocks, of that block only)."""
+def block_metadata(context, key: str, metadata: dict, asset: str | None = None) -> None:
+    """Metadata of one block's materialisation (in a run of several blocks, of that block only); `asset` names
+    the output of a multi-asset."""
     if len(block_keys(context)) == 1:
-        context.add_output_metadata(metadata)  # also works when an asset is called directly
+        context.add_output_metadata(metadata, output_name=asset)  # also works when an asset is called directly
     else:
-        context.add_asset_metadata(metadata, partition_key=key)
+        context.add_asset_metadata(metadata, asset_key=asset, partition_key=key)
 
 
 COMMON = {"partitions_def": campaign_blocks, "group_name": "campaign", "backfill_policy": campaign_backfill_policy,
@@ -89,38 +91,49 @@ def sieve_survivors(
 
 # No RetryPolicy: Dagster retries a step with one even when it was interrupted, so SIGTERM would not
 # stop the run. A relaunched block resumes from its checkpoint instead.
-@asset(**COMMON, op_tags={"dagster-celery/queue": "prp"})
+@multi_asset(
+    outs={
+        "prp_results": AssetOut(dagster_type=BlockFrames, description=(
+            "One test per survivor: result, method, RES64 (3^(N-1) mod N), seconds, software versions.")),
+        "prp_proofs": AssetOut(dagster_type=BlockFrames, description=(
+            "The Pietrzak proof of each test's residue, made during the test (base64, format in "
+            "darkreach_pipeline/proofs/pietrzak.py), or why there is none.")),
+    },
+    partitions_def=campaign_blocks, group_name="campaign", backfill_policy=campaign_backfill_policy,
+    op_tags={"dagster-celery/queue": "prp"},
+)
 def prp_results(
     context: AssetExecutionContext,
     campaign_registry: CampaignRegistryResource,
     block_progress: BlockProgress,
     checkpoint_store: CheckpointStoreResource,
     sieve_survivors: BlockFrames,
-) -> BlockFrames:
-    """One test per survivor: result, method, RES64 (3^(N-1) mod N), seconds, software versions.
+):
+    """Tests every survivor once (results and their proofs from the same chains: one step, one test each).
 
-    Checkpointed while it runs; a retry or relaunch resumes where the last one stopped. Each block logs
-    tested/total, rate and ETA as it runs (BlockProgress.log_every_seconds)."""
-    out = {}
+    Checkpointed while it runs (the residues kept for the proofs too); a retry or relaunch resumes where the
+    last one stopped. Each block logs tested/total, rate and ETA as it runs (BlockProgress.log_every_seconds)."""
+    out, proofs = {}, {}
     worker = worker_identity(settings.darkreach_home())
     survivors = per_block(context, sieve_survivors, "sieve_survivors")
     for number, (key, sieved) in enumerate(survivors.items(), start=1):
         if len(survivors) > 1:
             context.log.info(f"block {number}/{len(survivors)} of this run: {key}")
-        out[key] = _test_block(context, key, sieved, campaign_registry, block_progress, checkpoint_store, worker,
-                               keep_checkpoint=len(survivors) > 1)
-    return block_output(out)
+        out[key], proofs[key] = _test_block(context, key, sieved, campaign_registry, block_progress, checkpoint_store,
+                                            worker, keep_checkpoint=len(survivors) > 1)
+    return block_output(out), block_output(proofs)
 
 
 def _test_block(context, key, sieved, campaign_registry, block_progress, checkpoint_store, worker,
-                keep_checkpoint: bool) -> pd.DataFrame:
-    """One block's tests. keep_checkpoint: save all its rows when it is done, so that if a later block of the
-    same run fails (and nothing of the run is stored), a relaunch replays this block instead of redoing it."""
+                keep_checkpoint: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One block's tests and their proofs. keep_checkpoint: save all its rows when it is done, so that if a later
+    block of the same run fails (and nothing of the run is stored), a relaunch replays this block instead of
+    redoing it."""
     spec, block = campaign_registry.resolve(key)
     checkpointer = checkpoint_store.for_block(key, spec, block, context.log.warning)
     reporter = block_progress.reporter(key, context.log.info)
     start = time.perf_counter()
-    frame = blocks.test_frame(spec, block, sieved, reporter, checkpointer, worker)
+    frame, proofs = split_proofs(blocks.test_frame(spec, block, sieved, reporter, checkpointer, worker), spec.axis)
     seconds = time.perf_counter() - start
     if keep_checkpoint:
         checkpointer.save()
@@ -144,8 +157,12 @@ def _test_block(context, key, sieved, campaign_registry, block_progress, checkpo
          **reporter.metadata(),
          "found": MetadataValue.md(found[["expression", "result", "method"]].to_markdown(index=False)
                                    if len(found) else "none")},
+        asset="prp_results",
     )
-    return frame
+    made = int((proofs["proof"] != "").sum())
+    block_metadata(context, key, {"proofs": made, "without_proof": len(proofs) - made,
+                                  "proof_bytes": int(proofs["proof"].str.len().sum() * 3 // 4)}, asset="prp_proofs")
+    return frame, proofs
 
 
 @asset(**COMMON, op_tags={"dagster-celery/queue": "cert"})

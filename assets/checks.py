@@ -18,7 +18,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,  # not exported; what AssetCheckResult fills in itself
 )
 
-from assets.campaign import certificates, prp_results, sieve_survivors
+from assets.campaign import certificates, sieve_survivors
 from assets.partitions import BlockFrames, campaign_blocks, per_block
 from darkreach_pipeline import blocks
 from darkreach_pipeline.checks import (
@@ -31,6 +31,7 @@ from darkreach_pipeline.checks import (
 )
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.stores.sieve_imports import DamagedImportError
+from darkreach_pipeline.verification.proof_check import review_proofs
 from resources.campaigns import CampaignRegistryResource
 
 # Partitioned asset checks are "preview" in Dagster 1.13 but required here: without partitions_def a
@@ -94,7 +95,7 @@ def sieve_accounts_for_every_candidate(
 
 
 @asset_check(
-    asset=prp_results,
+    asset=AssetKey("prp_results"),
     partitions_def=campaign_blocks,
     blocking=True,
     additional_ins={"sieve_survivors": AssetIn("sieve_survivors", dagster_type=BlockFrames)},
@@ -132,4 +133,26 @@ def every_prime_has_verified_certificate(
     return _evaluations(context, AssetKey("certificates"), results)
 
 
-CAMPAIGN_CHECKS = [sieve_accounts_for_every_candidate, every_survivor_tested_once, every_prime_has_verified_certificate]
+@asset_check(
+    asset=AssetKey("prp_proofs"),
+    partitions_def=campaign_blocks,
+    blocking=True,
+    additional_ins={"prp_results": AssetIn("prp_results", dagster_type=BlockFrames)},
+)
+def every_proof_verifies(
+    context, campaign_registry: CampaignRegistryResource, prp_proofs: BlockFrames, prp_results: BlockFrames
+):
+    """Every stored proof passes the independent verifier and gives its result's RES64 (a result may lack a proof,
+    with the reason recorded: then its block is double-checked as before)."""
+    tested = per_block(context, prp_results, "prp_results")
+    results = {}
+    for key, proofs in per_block(context, prp_proofs, "prp_proofs").items():
+        spec, _ = campaign_registry.resolve(key)
+        review = review_proofs(form_for(spec), spec.axis, tested[key], proofs)
+        results[key] = (review.rejected, {"accepted": len(review.accepted), "without_proof": len(review.unproven),
+                                          "first_without_proof": "; ".join(review.unproven[:5]) or "none"})
+    return _evaluations(context, AssetKey("prp_proofs"), results)
+
+
+CAMPAIGN_CHECKS = [sieve_accounts_for_every_candidate, every_survivor_tested_once, every_proof_verifies,
+                   every_prime_has_verified_certificate]

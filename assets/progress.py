@@ -9,7 +9,7 @@ from dagster import AssetExecutionContext, AssetKey, DagsterInstance, MetadataVa
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from assets.campaign import certificates
-from assets.checks import CAMPAIGN_CHECKS
+from assets.checks import CAMPAIGN_CHECKS, every_proof_verifies
 from assets.partitions import campaign_blocks
 from darkreach_pipeline import batching, settings
 from darkreach_pipeline import progress as engine
@@ -47,17 +47,23 @@ def campaign_runs(instance: DagsterInstance, keys: list[str]) -> list[engine.Run
 def checks_passed(instance: DagsterInstance, keys: list[str]) -> set[str]:
     """Blocks whose latest materialisation of every stage passed its blocking check: the check's latest
     evaluation succeeded and targeted that materialisation (a stage re-materialised since, or whose check
-    failed or never ran, leaves the block unfinished). candidate_ranges has no check: it must be materialised."""
+    failed or never ran, leaves the block unfinished). candidate_ranges has no check: it must be materialised.
+    A block finished before proofs existed has no every_proof_verifies evaluation at all: that one check may be
+    absent (not failed, not stale), so an upgrade does not re-run finished blocks."""
     if not keys:
         return set()
     passed = set(instance.get_materialized_partitions(AssetKey("candidate_ranges"))) & set(keys)
     check_keys = [key for check in CAMPAIGN_CHECKS for key in check.check_keys]
     good: dict = {key: set() for key in check_keys}
+    evaluated: dict = {key: set() for key in check_keys}
     for info in instance.event_log_storage.get_asset_check_partition_info(check_keys, partition_keys=keys):
+        evaluated[info.check_key].add(info.partition_key)
         if (info.latest_execution_status == AssetCheckExecutionRecordStatus.SUCCEEDED and info.is_current
                 and info.latest_materialization_storage_id is not None):
             good[info.check_key].add(info.partition_key)
-    for blocks in good.values():
+    for check_key, blocks in good.items():
+        if check_key == every_proof_verifies.check_key:
+            blocks = blocks | (set(keys) - evaluated[check_key])
         passed &= blocks
     return passed
 

@@ -4,7 +4,7 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MetadataValue, Output, asset
 from upath import UPath
 
-from assets.campaign import certificates, prp_results
+from assets.campaign import certificates
 from assets.partitions import campaign_blocks
 from darkreach_pipeline.stores.results import read_stage_checked
 from darkreach_pipeline.verification.double_check import (
@@ -91,7 +91,7 @@ def verified_primes(context: AssetExecutionContext, results_location: ResultsLoc
     return frame
 
 
-@asset(deps=[prp_results, double_checks], group_name="verification")
+@asset(deps=["prp_results", double_checks], group_name="verification")
 def worker_reliability(context: AssetExecutionContext, campaign_registry: CampaignRegistryResource) -> pd.DataFrame:
     """Each worker's record: valid/total over 30 days, streak, trusted or not. Materialise it to plot trends."""
     rows = [{"worker_id": w.worker_id, "valid": w.valid, "total": w.total, "reliability": w.reliability,

@@ -22,10 +22,12 @@ from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.checkpointing import BlockCheckpointer
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
+from darkreach_pipeline.proofs.pietrzak import ProofRecorder
 from darkreach_pipeline.proofs.verify import verify_probable_prime
 from darkreach_pipeline.sieve.primes import prime_chunks
 from darkreach_pipeline.stores.costs import CostStore, max_runtime
 from darkreach_pipeline.stores.sieve_imports import ImportedBlock
+from darkreach_pipeline.verification.proof_check import PROOF_COLUMNS, proof_fields
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -128,7 +130,9 @@ def test_frame(
     checkpointer: BlockCheckpointer | None = None,
     worker: tuple[str, str] = ("", ""),
 ) -> pd.DataFrame:
-    """Test every survivor once; one row per test with its result, method, RES64, cost and worker.
+    """Test every survivor once; one row per test with its result, method, RES64, cost, worker and the Pietrzak
+    proof of its residue made during the test (columns `proof`, `proof_note`: verification/proof_check.py
+    splits them off into prp_proofs).
 
     With a checkpointer, finished rows and the verified state of a long test are saved as the block
     runs, and a rerun resumes from them: no candidate lost, none recorded twice.
@@ -151,8 +155,9 @@ def test_frame(
                 rows.append(restored[value])
                 continue
             start = time.perf_counter()
-            hooks = checkpointer.chain_hooks(value) if checkpointer is not None else None
-            outcome = form.test(value, chain_run=hooks)
+            recorder = ProofRecorder()
+            hooks = checkpointer.chain_hooks(value) if checkpointer is not None else {}
+            outcome = form.test(value, chain_run={**hooks, "proof": recorder})
             seconds = time.perf_counter() - start
             N = form.number(value)
             row = {
@@ -175,6 +180,7 @@ def test_frame(
                 "software": versions,
                 "worker_id": worker[0],
                 "host": worker[1],
+                **proof_fields(recorder.proof, recorder.reason),
             }
             rows.append(row)
             if checkpointer is not None:
@@ -188,7 +194,7 @@ def test_frame(
     columns = [
         "campaign", "block", "form", *form.param_names, spec.axis, "expression", "digits", "result", "method",
         "res64", "residue_type", "certificate", "seconds", "gerbicz_checks", "rollbacks", "arithmetic", "max_roundoff",
-        "software", "worker_id", "host",
+        "software", "worker_id", "host", *PROOF_COLUMNS,
     ]  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({"block": "int64", spec.axis: "int64", "digits": "int64", "seconds": "float64",

@@ -542,7 +542,7 @@ def launch_backfill(instance, spec: CampaignSpec, keys: list[str], gpu: bool = F
         asset_graph=defs.resolve_asset_graph(),
         partition_names=keys,
         asset_selection=[AssetKey(name) for name in ("candidate_ranges", "sieve_survivors", "prp_results",
-                                                      "certificates")],
+                                                      "prp_proofs", "certificates")],
         backfill_timestamp=time.time(),
         tags={"darkreach/campaign": spec.name, **gpu_routing.run_tags(gpu or spec.gpu)},
         dynamic_partitions_store=instance,

@@ -73,6 +73,25 @@ class ModularArithmetic(ABC):
                 r = self.mul_small(r, base)
         return self.to_int(r)
 
+    def power(self, x: int, exponent: int) -> mpz:
+        """x^exponent mod N for a short exponent (a Pietrzak proof's 64-bit challenges): a 4-bit window on this
+        arithmetic's products, about log2(exponent) squarings + log2(exponent)/4 + 14 multiplications."""
+        if exponent < 1:
+            return mpz(1) % self.N
+        base = self.from_int(x)
+        table = [base, base]
+        for _ in range(14):
+            table.append(self.multiply(table[-1], base))
+        out = None
+        for shift in range(((exponent.bit_length() + 3) // 4) * 4 - 4, -4, -4):
+            if out is not None:
+                for _ in range(4):
+                    out = self.square(out)
+            digit = (exponent >> shift) & 15
+            if digit:
+                out = table[digit] if out is None else self.multiply(out, table[digit])
+        return self.to_int(out)
+
     def lucas_chain(self, u: int, count: int) -> mpz:
         """u after `count` steps of u <- u^2 - 2 mod N (the LLR recurrence)."""
         r = self.from_int(u)

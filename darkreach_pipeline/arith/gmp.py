@@ -5,6 +5,7 @@ Bit-identical to the engine's loops before the arithmetic layer existed (it call
 
 from __future__ import annotations
 
+import gmpy2
 from gmpy2 import mpz
 
 from darkreach_pipeline.arith.base import ArithStats, ModularArithmetic
@@ -63,6 +64,10 @@ class GMPArithmetic(ModularArithmetic):
             if (digit >> i) & 1:
                 x = x * base % self.N
         return x
+
+    def power(self, x: int, exponent: int) -> mpz:
+        """The special-form window of the base class; gmpy2.powmod (Montgomery) for a modulus of no special shape."""
+        return super().power(x, exponent) if self.special else gmpy2.powmod(x, exponent, self.N)
 
     def lucas_chain(self, u: int, count: int) -> mpz:
         u = mpz(u) % self.N

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import gmpy2
 from gmpy2 import mpz
@@ -46,24 +47,58 @@ class Fault:
     fired: bool = False
 
 
+class ResidueRecorder(Protocol):
+    """What a chain tells a proof recorder (proofs/pietrzak.ProofRecorder): which steps to keep, then the end."""
+
+    def positions(self, steps: int) -> list[int]:
+        """Steps (1..steps, counted after the chain's head) whose residue is kept."""
+        ...
+
+    def finish(self, modulus: mpz, base: int, step: int, exponent: mpz, steps: int, captured: dict[int, mpz],
+               y: mpz, power: Callable[[mpz, int], mpz] | None = None) -> None:
+        """The chain computed y = base^exponent mod modulus; its last `steps` steps (x -> x^step*base^digit) were
+        recorded at the positions asked for (`captured`, possibly modulo a multiple of modulus). `power`: x^r on
+        the chain's own arithmetic (modulo a multiple of modulus), when it has one."""
+        ...
+
+
 @dataclass
 class ChainState:
-    """A verified point of the chain: enough to resume after a crash."""
+    """A verified point of the chain: enough to resume after a crash, with the residues kept for a proof."""
 
     done: int  # squarings done (after the head)
     x: mpz
     d: mpz
     start: mpz  # u(0) of the block chain (after the head)
     block: int  # L, which a resumed chain must keep
+    captured: dict[int, mpz] = field(default_factory=dict)  # proof residues up to `done` (absolute step -> x)
 
-    def to_json(self) -> dict[str, int | str]:
-        return {"done": self.done, "x": self.x.digits(16), "d": self.d.digits(16), "start": self.start.digits(16),
-                "block": self.block}
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"done": self.done, "x": self.x.digits(16), "d": self.d.digits(16),
+                                  "start": self.start.digits(16), "block": self.block}
+        if self.captured:
+            out["captured"] = {str(k): v.digits(16) for k, v in self.captured.items()}
+        return out
 
     @classmethod
     def from_json(cls, data: dict) -> ChainState:
+        captured = {int(k): mpz(v, 16) for k, v in (data.get("captured") or {}).items()}
         return cls(int(data["done"]), mpz(data["x"], 16), mpz(data["d"], 16), mpz(data["start"], 16),
-                   int(data["block"]))
+                   int(data["block"]), captured)
+
+
+def kept_until(captured: dict[int, mpz], step: int) -> dict[int, mpz]:
+    """The captured residues at or before absolute `step` (what a verified state may carry)."""
+    return {k: v for k, v in captured.items() if k <= step}
+
+
+def steps_with_events(faults: list[Fault], capture: set[int], first: int, count: int) -> list[tuple[int, Fault | None]]:
+    """The stops inside steps first+1..first+count, in order: each unfired fault, and each capture (None),
+    a fault before a capture of the same step (so the captured residue is the one the chain goes on with)."""
+    events: list[tuple[int, int, Fault | None]] = [
+        (f.iteration, 0, f) for f in faults if not f.fired and first < f.iteration <= first + count]
+    events += [(c, 1, None) for c in capture if first < c <= first + count]
+    return [(step, f) for step, _, f in sorted(events, key=lambda e: (e[0], e[1]))]
 
 
 @dataclass
@@ -193,22 +228,27 @@ class GerbiczChain:
         self.check = check
         self.faults = sorted(faults or [], key=lambda f: f.iteration)
         self.report = ChainReport()
+        self.capture: set[int] = set()  # absolute steps whose residue a proof recorder keeps
+        self.captured: dict[int, mpz] = {}
 
     # --- fault injection (inject_fault) ----------------------------------------------------------
     def _fault_at(self, iteration: int, x: mpz) -> mpz:
         return inject_fault(self.faults, self.report, iteration, x)
 
     def _squarings(self, x: mpz, first: int, count: int) -> mpz:
-        """count squarings numbered first+1 .. first+count, with any scheduled faults applied."""
+        """count squarings numbered first+1 .. first+count, with any scheduled faults applied and the residues
+        a proof needs kept (a copy every T/2^p steps)."""
         done = 0
-        for f in self.faults:
-            if f.fired or not first < f.iteration <= first + count:
-                continue
-            x = self.r.square_chain(x, f.iteration - first - done)
-            done = f.iteration - first
-            x = self._fault_at(f.iteration, x)
+        for step, fault in steps_with_events(self.faults, self.capture, first, count):
+            if step - first > done:
+                x = self.r.square_chain(x, step - first - done)
+            done = step - first
+            if fault is not None:
+                x = self._fault_at(step, x)
+            else:
+                self.captured[step] = x
         self.report.squarings += count
-        return self.r.square_chain(x, count - done)
+        return self.r.square_chain(x, count - done) if count > done else x
 
     # --- the chain -------------------------------------------------------------------------------
     def _start_value(self) -> mpz:
@@ -223,14 +263,20 @@ class GerbiczChain:
         resume: ChainState | None = None,
         on_verified: Callable[[ChainState], None] | None = None,
         want_check: Callable[[], bool] | None = None,
+        proof: ResidueRecorder | None = None,
     ) -> mpz:
         """Run (or resume) the chain. `want_check` lets a checkpointer force an early check, so that a
-        long test can save a verified state on its schedule; each verified state goes to `on_verified`."""
+        long test can save a verified state on its schedule; each verified state goes to `on_verified`.
+        `proof` keeps the residues it asks for (carried by every verified state, so they survive a resume)
+        and gets the end of the chain."""
         head = self.total % self.L
+        self.capture = {head + s for s in proof.positions(self.total - head)} if proof is not None else set()
+        self.captured = {}
         if resume is not None:
             if resume.block != self.L:
                 raise ValueError(f"checkpoint uses block length {resume.block}, this chain {self.L}")
             state = resume
+            self.captured = {k: v for k, v in resume.captured.items() if k in self.capture}
             self.report.resumed_from = head + resume.done
         else:
             start = self._start_value()
@@ -259,7 +305,8 @@ class GerbiczChain:
                 self.report.extra_operations += self.L + 1
                 expected = self.r.reduce(self.r.square_chain(d_prev, self.L) * verified.start)
                 if expected == d:
-                    verified = ChainState(done=done, x=x, d=d, start=verified.start, block=self.L)
+                    verified = ChainState(done=done, x=x, d=d, start=verified.start, block=self.L,
+                                          captured=kept_until(self.captured, head + done))
                     failures = 0
                     blocks_since_check = 0
                     if on_verified is not None:
@@ -273,9 +320,14 @@ class GerbiczChain:
                             "no result is reported for this candidate"
                         )
                     x, d, done = verified.x, verified.d, verified.done
+                    self.captured = dict(verified.captured)
                     remaining_blocks = (self.total - head - done) // self.L
                     blocks_since_check = 0
         self.report.arithmetic, self.report.max_roundoff = self.r.describe()
+        if proof is not None:
+            proof.finish(self.r.N, self.base, self.r.step, mpz(self.odd) * mpz(self.r.step) ** self.total,
+                         self.total - head, {k - head: v for k, v in self.captured.items()}, x,
+                         (lambda v, r: exact_or_gmp(self.r, lambda arith: arith.power(v, r))) if self.r.arith else None)
         return x
 
 
@@ -318,6 +370,8 @@ class GerbiczLiChain:
         self.check = check
         self.faults = sorted(faults or [], key=lambda f: f.iteration)
         self.report = ChainReport()
+        self.capture: set[int] = set()
+        self.captured: dict[int, mpz] = {}
 
     def _digit(self, j: int) -> int:
         """c_j, the j-th L-bit digit after the head (j = 1..blocks)."""
@@ -328,18 +382,20 @@ class GerbiczLiChain:
 
     def _bits(self, x: mpz, digit: int, count: int, first: int) -> mpz:
         """count steps x -> x^2 * base^bit over the bits of `digit`; steps numbered first+1.. first+count,
-        with any scheduled faults applied between steps."""
+        with any scheduled faults applied between steps and the residues a proof needs kept."""
         done = 0
-        for f in self.faults:
-            if f.fired or not first < f.iteration <= first + count:
-                continue
-            steps = f.iteration - first - done
-            part = (digit >> (count - done - steps)) & ((1 << steps) - 1)
-            x = self._fault_at(f.iteration, self._binary_chain(x, part, steps))
+        for step, fault in steps_with_events(self.faults, self.capture, first, count):
+            steps = step - first - done
+            if steps:
+                x = self._binary_chain(x, (digit >> (count - done - steps)) & ((1 << steps) - 1), steps)
             done += steps
+            if fault is not None:
+                x = self._fault_at(step, x)
+            else:
+                self.captured[step] = x
         self.report.squarings += count
         rest = count - done
-        return self._binary_chain(x, digit & ((1 << rest) - 1), rest)
+        return self._binary_chain(x, digit & ((1 << rest) - 1), rest) if rest else x
 
     def _binary_chain(self, x: mpz, digit: int, count: int) -> mpz:
         return exact_or_gmp(self, lambda arith: arith.binary_chain(x, digit, count, int(self.base)))
@@ -355,12 +411,17 @@ class GerbiczLiChain:
         resume: ChainState | None = None,
         on_verified: Callable[[ChainState], None] | None = None,
         want_check: Callable[[], bool] | None = None,
+        proof: ResidueRecorder | None = None,
     ) -> mpz:
         L, N = self.L, self.N
+        steps = self.blocks * L
+        self.capture = {self.head_bits + s for s in proof.positions(steps)} if proof is not None else set()
+        self.captured = {}
         if resume is not None:
             if resume.block != L:
                 raise ValueError(f"checkpoint uses block length {resume.block}, this chain {L}")
             state = resume
+            self.captured = {k: v for k, v in resume.captured.items() if k in self.capture}
             self.report.resumed_from = self.head_bits + resume.done
         else:
             start = self._start_value()
@@ -390,7 +451,8 @@ class GerbiczLiChain:
                 expected = exact_or_gmp(self, lambda arith, d=d_prev: arith.square_chain(d, L)) * verified.start % N
                 expected = expected * gmpy2.powmod(self.base, digit_sum, N) % N
                 if (expected - d) % self.tested == 0:
-                    verified = ChainState(done=j * L, x=x, d=d, start=verified.start, block=L)
+                    verified = ChainState(done=j * L, x=x, d=d, start=verified.start, block=L,
+                                          captured=kept_until(self.captured, self.head_bits + j * L))
                     verified_sum = digit_sum
                     failures = since_check = 0
                     if on_verified is not None:
@@ -404,9 +466,14 @@ class GerbiczLiChain:
                             "no result is reported for this candidate"
                         )
                     x, d, j = verified.x, verified.d, verified.done // L
+                    self.captured = dict(verified.captured)
                     digit_sum = verified_sum
                     since_check = 0
         self.report.arithmetic, self.report.max_roundoff = describe(self.arith)
+        if proof is not None:
+            proof.finish(self.tested, int(self.base), 2, self.E, steps,
+                         {k - self.head_bits: v for k, v in self.captured.items()}, x % self.tested,
+                         lambda v, r: exact_or_gmp(self, lambda arith: arith.power(v, r)))
         return x
 
 

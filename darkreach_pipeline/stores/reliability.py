@@ -4,6 +4,9 @@
 - Trusted workers are sampled (1 block in `sample_every`); untrusted ones always double-checked.
 - Reliability = valid / total over a rolling 30-day window: below 0.80 all its blocks are re-checked,
   above 0.95 (with the streak) it is trusted.
+- A block of an untrusted worker whose every result comes with a Pietrzak proof that verifies needs no double
+  check (it counts as a valid block); a proof that fails counts as an invalid block. Records and the 1-in-10
+  sample are double-checked whatever the proofs say.
 """
 
 from __future__ import annotations
@@ -136,8 +139,20 @@ def needs_double_check(record: WorkerRecord, partition_key: str, max_digits: int
         return f"possible record ({max_digits} digits): always checked"
     if not record.trusted:
         return f"worker {record.worker_id[:8]} is not trusted ({record.streak} valid in a row)"
-    bucket = int(hashlib.sha256(partition_key.encode()).hexdigest(), 16) % sample_every
-    return f"sampled 1 in {sample_every}" if bucket == 0 else None
+    return f"sampled 1 in {sample_every}" if sampled(partition_key, sample_every) else None
+
+
+def sampled(partition_key: str, sample_every: int) -> bool:
+    return int(hashlib.sha256(partition_key.encode()).hexdigest(), 16) % sample_every == 0
+
+
+def proofs_may_replace_double_check(record: WorkerRecord, partition_key: str, max_digits: int,
+                                    sample_every: int = 10, record_digits: int = 100_000) -> bool:
+    """Whether verified proofs may stand in for this block's double check: an untrusted (not unreliable) worker's
+    block that is neither a possible record nor in the 1-in-`sample_every` sample (which keeps catching a worker
+    that forges proofs after doing the work, see proofs/pietrzak.py)."""
+    return (max_digits < record_digits and not record.trusted and not record.unreliable
+            and not sampled(partition_key, sample_every))
 
 
 @functools.cache

@@ -23,7 +23,7 @@ from darkreach_pipeline.stores.registry import open_registry
 from darkreach_pipeline.stores.results import read_stage
 
 CAMPAIGN_ASSETS = [candidate_ranges, sieve_survivors, prp_results, certificates]
-CHECK_NAMES = {"sieve_accounts_for_every_candidate", "every_survivor_tested_once",
+CHECK_NAMES = {"sieve_accounts_for_every_candidate", "every_survivor_tested_once", "every_proof_verifies",
                "every_prime_has_verified_certificate"}
 
 
@@ -67,7 +67,7 @@ def test_every_block_materialises_and_finds_exactly_the_primes(raw, darkreach_ho
         assert all(e.passed for e in evaluations), [(e.check_name, e.metadata) for e in evaluations]
 
         sieved = result.output_for_node("sieve_survivors")
-        results = result.output_for_node("prp_results")
+        results = result.output_for_node("prp_results", "prp_results")
         certs = result.output_for_node("certificates")
         lo, hi = spec.block_range(block)
         assert sorted(sieved["n"]) == list(range(lo, hi))
@@ -332,10 +332,10 @@ def test_direct_invocation_of_the_assets(darkreach_home, instance, pari_primes):
 
     rng = call(candidate_ranges)
     surv = call(sieve_survivors, candidate_ranges=rng)
-    res = call(prp_results, sieve_survivors=surv)
+    res, proofs = call(prp_results, sieve_survivors=surv)  # one step: results and their proofs
     certs = call(certificates, prp_results=res)
     lo, hi = spec.block_range(1)
     assert set(certs["n"]) == {n for n in pari_primes(3, 2, 1, 1, 120) if lo <= n < hi}
-    assert set(res["n"]) == set(surv.loc[surv["status"] == "survivor", "n"])
+    assert set(res["n"]) == set(surv.loc[surv["status"] == "survivor", "n"]) == set(proofs["n"])
     progress_file = darkreach_home / "progress" / "proth__000001.json"
     assert progress_file.is_file()

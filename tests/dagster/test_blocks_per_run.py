@@ -31,7 +31,13 @@ from darkreach_pipeline.stores.results import read_stage
 from resources.campaigns import CampaignRegistryResource
 from resources.results import ResultsLocation
 
-ASSETS = ["candidate_ranges", "sieve_survivors", "prp_results", "certificates"]
+ASSETS = ["candidate_ranges", "sieve_survivors", "prp_results", "prp_proofs", "certificates"]
+
+
+def materializations(result, asset: str):
+    """One asset's materialisations in a run (prp_results and prp_proofs come from one node)."""
+    node = "prp_results" if asset == "prp_proofs" else asset
+    return [e for e in result.asset_materializations_for_node(node) if e.asset_key == AssetKey(asset)]
 FOUR_BLOCKS = {**PROTH, "n_max": 160}  # n = 1..160: blocks of 40 -> 4 blocks
 RUN_DEPENDENT = ["seconds", "worker_id", "host", "software"]  # differ between two runs of the same block
 
@@ -148,13 +154,13 @@ def test_a_run_of_three_blocks_materialises_each_once_and_equals_one_block_runs(
 
     # The 3-block run: every asset materialised once per block, with per-block metadata.
     for asset in ASSETS:
-        events = first.asset_materializations_for_node(asset)
+        events = materializations(first, asset)
         assert sorted(e.partition for e in events) == keys[:3], asset
     tests_by_block = {e.partition: e.metadata["tests"].value
-                      for e in first.asset_materializations_for_node("prp_results")}
+                      for e in materializations(first, "prp_results")}
     stored_results = read_stage(settings.data_path(), "prp_results", campaign=spec.name)
     assert tests_by_block == {key: int((stored_results["block"] == i).sum()) for i, key in enumerate(keys[:3])}
-    for event in first.asset_materializations_for_node("prp_results"):
+    for event in materializations(first, "prp_results"):
         tested = event.metadata["tests"].value
         assert event.metadata["tested"].value == f"{tested}/{tested}"
         assert event.metadata["progress_log"].value[-1]["done"] == tested
@@ -164,11 +170,11 @@ def test_a_run_of_three_blocks_materialises_each_once_and_equals_one_block_runs(
     # Each check evaluated per block (not once for the range), all passed, none left "planned".
     evaluations = first.get_asset_check_evaluations()
     assert sorted((e.check_name, e.partition) for e in evaluations) == sorted(
-        (c, k) for c in ("sieve_accounts_for_every_candidate", "every_survivor_tested_once",
+        (c, k) for c in ("sieve_accounts_for_every_candidate", "every_survivor_tested_once", "every_proof_verifies",
                          "every_prime_has_verified_certificate") for k in keys[:3])
     assert all(e.passed for e in evaluations)
     for check, asset in (("sieve_accounts_for_every_candidate", "sieve_survivors"),
-                         ("every_survivor_tested_once", "prp_results"),
+                         ("every_survivor_tested_once", "prp_results"), ("every_proof_verifies", "prp_proofs"),
                          ("every_prime_has_verified_certificate", "certificates")):
         history = instance.event_log_storage.get_asset_check_execution_history(
             AssetCheckKey(AssetKey(asset), check), limit=20)
@@ -269,11 +275,11 @@ def test_a_one_block_range_records_its_checks_under_the_block(darkreach_home):
     assert result.success
     assert {(e.check_name, e.partition, e.passed) for e in result.get_asset_check_evaluations()} == {
         ("sieve_accounts_for_every_candidate", key, True), ("every_survivor_tested_once", key, True),
-        ("every_prime_has_verified_certificate", key, True)}
+        ("every_proof_verifies", key, True), ("every_prime_has_verified_certificate", key, True)}
     history = instance.event_log_storage.get_asset_check_execution_history(
         AssetCheckKey(AssetKey("certificates"), "every_prime_has_verified_certificate"), limit=5)
     assert [(h.partition, h.status.value) for h in history] == [(key, "SUCCEEDED")]
-    meta = result.asset_materializations_for_node("prp_results")[0].metadata
+    meta = materializations(result, "prp_results")[0].metadata
     assert meta["tested"].value == f"{meta['tests'].value}/{meta['tests'].value}" and meta["tests"].value > 0
     instance.dispose()
 

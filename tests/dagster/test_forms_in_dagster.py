@@ -57,7 +57,7 @@ def test_form_campaign_through_the_asset_graph(template, instance):
         assert result.success
         assert all(e.passed for e in result.get_asset_check_evaluations())
         sieved = result.output_for_node("sieve_survivors")
-        results = result.output_for_node("prp_results")
+        results = result.output_for_node("prp_results", "prp_results")
         survivors = sieved.loc[sieved["status"] == "survivor", spec.axis].astype(int)
         expected |= {v for v in survivors if all(pari.ispseudoprime(int(N)) for N in form.members(v))}
         found |= set(result.output_for_node("certificates")[spec.axis].astype(int))

@@ -32,6 +32,7 @@ from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.stores.registry import open_registry
 from darkreach_pipeline.stores.reliability import needs_double_check, open_reliability_store
 from resources.campaigns import CampaignRegistryResource
+from resources.results import ResultsLocation
 
 CAMPAIGN_ASSETS = [candidate_ranges, sieve_survivors, prp_results, certificates]
 ALL_ASSETS = [*CAMPAIGN_ASSETS, double_checks, verified_primes, worker_reliability]
@@ -92,7 +93,8 @@ def residues_match(result):
 def tick(instance, cursor=None):
     context = build_sensor_context(
         instance=instance, cursor=cursor,
-        resources={"campaign_registry": CampaignRegistryResource(url=settings.registry_url())},
+        resources={"campaign_registry": CampaignRegistryResource(url=settings.registry_url()),
+                   "results_location": ResultsLocation(base_path=str(settings.data_path()))},
     )
     return verification_sensor(context)
 
@@ -106,6 +108,12 @@ def requests_of(result) -> list[RunRequest]:
 
 def parquet(home, asset, key):
     return home / "data" / asset / f"{key}.parquet"
+
+
+def drop_proofs(home, keys):
+    """Results without proofs (stored by an older version): the sensor double-checks them as before proofs."""
+    for key in keys:
+        parquet(home, "prp_proofs", key).unlink()
 
 
 # ----- double_checks and verified_primes, end to end -----------------------------------------------------------
@@ -225,8 +233,9 @@ def test_double_checks_of_results_stored_before_worker_tracking(darkreach_home, 
 def test_injected_disagreement_fails_the_check_and_flags_the_worker(darkreach_home, instance, proth):
     spec, resources, worker_id = proth
     keys = spec.partition_keys()
+    drop_proofs(darkreach_home, keys)
 
-    # an untrusted worker's new results: one double-check run per block, unique run keys
+    # an untrusted worker's new results without proofs: one double-check run per block, unique run keys
     first = tick(instance)
     requests = requests_of(first)
     assert sorted(r.partition_key for r in requests) == keys
@@ -309,11 +318,13 @@ def test_sensor_with_no_results_requests_nothing(darkreach_home, instance):
 
 def test_sensor_sees_a_rerun_block_again(darkreach_home, instance, proth):
     spec, resources, _ = proth
+    drop_proofs(darkreach_home, spec.partition_keys())
     first = tick(instance)
     assert len(requests_of(first)) == 3
     result = materialize([*CAMPAIGN_ASSETS, *CAMPAIGN_CHECKS], partition_key=spec.partition_key(2),
                          instance=instance, resources=resources)
     assert result.success
+    drop_proofs(darkreach_home, [spec.partition_key(2)])
     again = requests_of(tick(instance, first.cursor))
     assert [r.partition_key for r in again] == [spec.partition_key(2)]
     assert again[0].run_key not in {r.run_key for r in requests_of(first)}

@@ -60,9 +60,9 @@ def test_webserver_loads_location_with_block_partitions(tmp_path):
         assert entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation"
         nodes = _graphql(port, "{ assetNodes { assetKey { path } partitionKeys } }")["data"]["assetNodes"]
         by_key = {"/".join(n["assetKey"]["path"]): n["partitionKeys"] for n in nodes}
-        assert set(by_key) == {"candidate_ranges", "sieve_survivors", "prp_results", "certificates", "primes",
-                               "campaign_progress", "double_checks", "verified_primes", "worker_reliability",
-                               "integrity_audit"}
+        assert set(by_key) == {"candidate_ranges", "sieve_survivors", "prp_results", "prp_proofs", "certificates",
+                               "primes", "campaign_progress", "double_checks", "verified_primes",
+                               "worker_reliability", "integrity_audit"}
         assert by_key["prp_results"] == ["tiny/000000", "tiny/000001", "tiny/000002"]
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -1,5 +1,6 @@
 """Checkpoints inside a block: atomic, verified, resumable after kill -9, saved on SIGTERM."""
 
+import base64
 import hashlib
 import json
 import signal
@@ -14,6 +15,7 @@ import pytest
 from darkreach_pipeline import blocks
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.checkpointing import BlockCheckpointer
+from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
 from darkreach_pipeline.stores.checkpoints import (
     Checkpoint,
     CheckpointRejected,
@@ -104,7 +106,9 @@ def test_kill_9_between_tests_resumes_without_loss_or_duplicates(tmp_path):
 def test_kill_9_inside_one_long_test_resumes_its_verified_chain(tmp_path):
     n = 30029  # a survivor of the sieve to 2000; its test takes a few seconds
     proc = _launch(tmp_path, n, n)
-    _wait_for(lambda: (c := _checkpoint(tmp_path)) is not None and c["chain"] is not None, proc)
+    # killed once the saved chain state carries residues kept for the proof (they must survive the resume)
+    _wait_for(lambda: (c := _checkpoint(tmp_path)) is not None and c["chain"] is not None
+              and c["chain"]["state"].get("captured"), proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done = _checkpoint(tmp_path)["chain"]["state"]["done"]
@@ -113,7 +117,10 @@ def test_kill_9_inside_one_long_test_resumes_its_verified_chain(tmp_path):
     output, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, output
     assert f"test of {n} at squaring" in output
-    _same(pd.read_parquet(tmp_path / "out.parquet"), _clean(n, n))
+    resumed = pd.read_parquet(tmp_path / "out.parquet")
+    _same(resumed, _clean(n, n))  # the same proof too: the kept residues came back with the chain state
+    proof = base64.b64decode(resumed.loc[0, "proof"])
+    assert verify_prp_proof(3 * 2**n + 1, proof, base=3, res64=resumed.loc[0, "res64"]).accepted
 
 
 def test_sigterm_saves_a_checkpoint_and_exits_promptly(tmp_path):

@@ -18,6 +18,8 @@ from darkreach_pipeline.stores.reliability import (
     ReliabilityStore,
     WorkerRecord,
     needs_double_check,
+    proofs_may_replace_double_check,
+    sampled,
 )
 from darkreach_pipeline.stores.worker_identity import worker_identity
 from darkreach_pipeline.verification import double_check
@@ -455,3 +457,17 @@ def test_proven_but_not_verified_is_pending(small_block):
 def test_no_certificates_no_rows():
     empty = verified_primes_frame(pd.DataFrame(), pd.DataFrame())
     assert len(empty) == 0 and {"status", "evidence"} <= set(empty.columns)
+
+
+def test_proofs_replace_the_double_check_only_for_an_untrusted_worker_off_sample_and_below_records():
+    new = WorkerRecord("w", 0, 0, 0)
+    trusted = WorkerRecord("w", 10, 10, 10)
+    unreliable = WorkerRecord("w", 1, 5, 0)
+    keys = [f"c/{i:06d}" for i in range(40)]
+    off_sample = [k for k in keys if not sampled(k, 10)]
+    assert 0 < len(off_sample) < len(keys)
+    assert all(proofs_may_replace_double_check(new, k, 50) for k in off_sample)
+    assert not any(proofs_may_replace_double_check(new, k, 50) for k in set(keys) - set(off_sample))
+    assert not proofs_may_replace_double_check(new, off_sample[0], 100_000)  # a possible record: full re-test
+    assert not proofs_may_replace_double_check(unreliable, off_sample[0], 50)
+    assert not proofs_may_replace_double_check(trusted, off_sample[0], 50)  # sampled or not, as before

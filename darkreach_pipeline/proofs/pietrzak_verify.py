@@ -1,0 +1,220 @@
+"""The independent verifier of Pietrzak proofs (proofs/pietrzak.py has the scheme, format and security argument).
+
+It imports nothing from the prover or the test: its own parsing of the version-1 format, its own Fiat-Shamir
+hashing, its own folding, plain gmpy2.powmod arithmetic. It takes N from the caller (derived from the
+candidate's parameters) and never trusts a field it can derive: x = g^(A div s^T) and the digit segments of
+A mod s^T are recomputed from N, the statement kind only selects which of three true relations links y to
+the Fermat residue g^(N-1) mod N. It answers accept or reject with a reason and never raises on bad input.
+
+Cost: T/2^p steps x -> x^s (for s = 2 with the digits' small multiplications by g folded in: one binary chain),
+p pairs of 64-bit exponentiations and 2^p small multiplications. When N or 3N (Wagstaff) is K*2^e+-1 with a
+small K, the verifier works modulo that number with a shape reduction of its own (a quotient estimate from
+the top bits: 2.4-3.9x gmpy2.powmod's generic products), and compares modulo N; otherwise gmpy2.powmod.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import struct
+from dataclasses import dataclass
+
+import gmpy2
+from gmpy2 import mpz
+
+FORMAT = struct.Struct(">4sBBBBIIQ32sI")
+FORMAT_TAG = b"darkreach-pietrzak-v1"
+MAX_P = 16
+MAX_BYTES = 64 << 20  # a proof is (p+1) residues: 64 MiB covers 17 residues of 31 M bits
+
+
+@dataclass(frozen=True)
+class Verdict:
+    accepted: bool
+    reason: str
+    res64: str = ""  # the RES64 of g^(N-1) mod N the proof establishes (when accepted)
+    power: int = 0  # p, T and s of the proof (what its verification cost)
+    steps: int = 0
+    step: int = 0
+
+
+class _Modulus:
+    """Arithmetic modulo M = N or a multiple of N of the shape K*2^e + c (K < 2^64): products reduced from the
+    top bits, squaring loops and 64-bit powers by a 4-bit window; generic gmpy2.powmod for any other N."""
+
+    def __init__(self, N: mpz):
+        self.M, self.shape = N, None
+        for multiple in (1, 3):
+            for c in (1, -1):
+                top = N * multiple - c
+                e = gmpy2.bit_scan1(top)
+                if e is not None and e >= 64 and (top >> e).bit_length() <= 64:
+                    self.M, self.shape = N * multiple, (int(top >> e), e, c)
+                    return
+
+    def mul(self, a: mpz, b: mpz) -> mpz:
+        if self.shape is None:
+            return a * b % self.M
+        K, e, c = self.shape
+        y = a * b
+        q = (y >> e) // K
+        r = y - ((q * K) << e) - c * q  # y - q*M
+        while r < 0:
+            r += self.M
+        while r >= self.M:
+            r -= self.M
+        return r
+
+    def power(self, x: mpz, r: int) -> mpz:
+        if self.shape is None:
+            return gmpy2.powmod(x, r, self.M)
+        table = [mpz(1), x]
+        for _ in range(14):
+            table.append(self.mul(table[-1], x))
+        out = mpz(1)
+        for shift in range(((r.bit_length() + 3) // 4) * 4 - 4, -4, -4):
+            for _ in range(4):
+                out = self.mul(out, out)
+            if (r >> shift) & 15:
+                out = self.mul(out, table[(r >> shift) & 15])
+        return out
+
+    def binary_chain(self, z: mpz, digits: mpz, count: int, g: int) -> mpz:
+        """z^(2^count) * g^digits (digits < 2^count): count squarings, each followed by a multiplication by the
+        small g where the digit's bit is 1 (a linear-time product, not a full one)."""
+        if self.shape is None:
+            return gmpy2.powmod(z, mpz(2) ** count, self.M) * gmpy2.powmod(g, digits, self.M) % self.M
+        for i in range(count - 1, -1, -1):
+            z = self.mul(z, z)
+            if (digits >> i) & 1:
+                z = z * g % self.M
+        return z
+
+
+def _reject(reason: str) -> Verdict:
+    return Verdict(False, reason)
+
+
+def _big_endian(value: mpz, length: int) -> bytes:
+    return int(value).to_bytes(length, "big")
+
+
+def _head_limit(A: mpz, p: int, s: int) -> int:
+    """The most bits A div s^T may have: a chain's head (its first Gerbicz block, the odd k) plus the steps the
+    proof leaves out to make T a multiple of 2^p; a larger head would make the verifier redo the test."""
+    return 4 * math.isqrt(A.bit_length()) + (1 << p) * s.bit_length() + 192
+
+
+def verify_prp_proof(N: int, proof: bytes, *, base: int | None = None, res64: str | None = None) -> Verdict:
+    """Check `proof` for the number N: accept only if it proves g^(N-1) mod N, and (if given) that the base is
+    `base` and the RES64 equals `res64`."""
+    try:
+        return _verify(mpz(N), proof, base, res64)
+    except (ValueError, TypeError, OverflowError, ZeroDivisionError, struct.error) as exc:  # never a crash
+        return _reject(f"malformed proof: {exc!r}")
+
+
+def _verify(N: mpz, proof: bytes, base: int | None, res64: str | None) -> Verdict:
+    if not isinstance(proof, (bytes, bytearray)):
+        return _reject(f"the proof is {type(proof).__name__}, not bytes")
+    if N < 5 or N % 2 == 0:
+        return _reject(f"N = {N} is not an odd number above 4: no proof applies")
+    if len(proof) > MAX_BYTES:
+        return _reject(f"the proof has {len(proof)} bytes, above the limit of {MAX_BYTES}")
+    if len(proof) < FORMAT.size:
+        return _reject(f"truncated: {len(proof)} bytes, shorter than the {FORMAT.size}-byte header")
+    magic, version, kind, p, reserved, g, s, T, digest, n = FORMAT.unpack_from(proof)
+    if magic != b"DRPP":
+        return _reject(f"not a proof file (magic {magic!r}, expected b'DRPP')")
+    if version != 1:
+        return _reject(f"proof format version {version}: this verifier reads version 1")
+    if reserved:
+        return _reject("reserved header byte is not 0")
+    width = (N.bit_length() + 7) // 8
+    if n != width:
+        return _reject(f"residues of {n} bytes, but N has {width}: a proof for another number")
+    if hashlib.sha256(_big_endian(N, width)).digest() != digest:
+        return _reject("the proof names another number (SHA-256 of N differs): a proof for another candidate")
+    if not 1 <= p <= MAX_P:
+        return _reject(f"p = {p} outside 1..{MAX_P}")
+    expected = FORMAT.size + (p + 1) * n
+    if len(proof) != expected:
+        what = "truncated" if len(proof) < expected else "oversized"
+        return _reject(f"{what}: {len(proof)} bytes, a proof with p = {p} has {expected}")
+    if base is not None and g != base:
+        return _reject(f"base {g}, but the reported residue is to base {base}")
+    if not 2 <= g < N or gmpy2.gcd(g, N) != 1:
+        return _reject(f"base {g} is not a unit below N")
+    if s < 2:
+        return _reject(f"step exponent s = {s} below 2")
+    if kind == 1:
+        A, residue = N - 1, None
+    elif kind == 2:
+        A, residue = (N - 1) // 2, None
+    elif kind == 3:
+        A, residue = N + 1, None
+    else:
+        return _reject(f"unknown statement kind {kind} (1: N-1, 2: (N-1)/2, 3: N+1)")
+    if T < (1 << p) or T % (1 << p):
+        return _reject(f"T = {T} steps is not a positive multiple of 2^p = {1 << p}")
+    if T * (s.bit_length() - 1) >= A.bit_length():
+        return _reject(f"T = {T} steps of x -> x^{s} exceed the exponent of N's test")
+    A, last = divmod(A, s)  # the proof is about the chain one step before its end
+    s_T = mpz(s) ** T
+    head, tail = divmod(A, s_T)
+    if head == 0:
+        return _reject(f"T = {T} steps of x -> x^{s} exceed the exponent of N's test")
+    if head.bit_length() > _head_limit(A, p, s):
+        return _reject(f"T = {T} leaves a head of {head.bit_length()} bits to compute: too short a proof")
+    values = [mpz(int.from_bytes(proof[FORMAT.size + i * n: FORMAT.size + (i + 1) * n], "big")) for i in range(p + 1)]
+    y, mus = values[0], values[1:]
+    if y >= N:
+        return _reject("y is not reduced mod N")
+    if y == 0 or gmpy2.gcd(y, N) != 1:
+        return _reject("y is not a unit mod N")
+    for i, mu in enumerate(mus, start=1):
+        if mu >= N:
+            return _reject(f"middle value {i} is not reduced mod N")
+        if mu in (0, 1, N - 1):
+            return _reject(f"middle value {i} is trivial ({0 if mu == 0 else 1 if mu == 1 else -1} mod N)")
+        if gmpy2.gcd(mu, N) != 1:
+            return _reject(f"middle value {i} is not a unit mod N")
+    x = gmpy2.powmod(g, head, N)
+    segment = T >> p
+    s_seg = mpz(s) ** segment
+    work = _Modulus(N)
+    parts = []
+    for _ in range(1 << p):  # the digit value of each segment, the last segment first
+        tail, part = divmod(tail, s_seg)
+        parts.append(part)
+    parts.reverse()
+    state = hashlib.sha256(FORMAT_TAG + _big_endian(N, n) + struct.pack(">IIQB", g, s, T, kind)
+                           + _big_endian(x, n) + _big_endian(y, n)).digest()
+    for mu in mus:
+        state = hashlib.sha256(state + _big_endian(mu, n)).digest()
+        r = int.from_bytes(state[:8], "big")
+        x = work.mul(work.power(x, r), mu)  # representatives modulo M, a multiple of N
+        y = work.mul(work.power(mu, r), y)
+        half = len(parts) // 2
+        parts = [r * parts[k] + parts[k + half] for k in range(half)]
+    if s == 2:  # x^(2^seg) g^c = (x g^(c >> seg))^(2^seg) g^(c mod 2^seg): one binary chain of seg steps
+        high, low = divmod(parts[0], s_seg)
+        end = work.binary_chain(work.mul(x, gmpy2.powmod(g, high, work.M)), low, segment, g)
+    else:
+        end = gmpy2.powmod(x, s_seg, work.M) * gmpy2.powmod(g, parts[0], work.M) % work.M
+    end, y = end % N, y % N
+    if end != y and end != N - y:  # equal up to sign: the claim holds in Z_N*/{+-1}
+        return _reject("the folded claim fails: the residue does not follow from the chain")
+    y0 = gmpy2.powmod(values[0], s, N) * gmpy2.powmod(g, last, N) % N  # the chain's last step, sign-free for even s
+    if kind == 1:
+        residue = y0
+    elif kind == 2:
+        residue = y0 * y0 % N
+    else:
+        residue = y0 * gmpy2.invert(g * g, N) % N
+    if s % 2 and kind != 2 and residue == N - 1:
+        return _reject("the residue is -1 after an odd last step: indistinguishable from the sign forgery")
+    found = format(int(residue) & 0xFFFF_FFFF_FFFF_FFFF, "016x")
+    if res64 is not None and found != res64.lower():
+        return Verdict(False, f"the proof gives RES64 {found}, the result reports {res64}", found, p, T, s)
+    return Verdict(True, f"accepted: p = {p}, T = {T} steps of x -> x^{s}", found, p, T, s)
