@@ -86,9 +86,26 @@ def test_sensor_registers_a_campaign_file_and_requests_one_run_per_block(darkrea
     assert "no new campaign files" in again.skip_message
 
 
-def test_sensor_with_no_inbox_folder_skips(darkreach_home, instance):
+def test_sensor_creates_the_watched_folder_it_names(darkreach_home, instance):
+    """The folder the UI's skip message names exists, so a user can drop a file into it."""
     assert not inbox(darkreach_home).exists()
-    assert isinstance(tick(instance), SkipReason)
+    result = tick(instance)
+    assert isinstance(result, SkipReason) and str(inbox(darkreach_home)) in result.skip_message
+    assert inbox(darkreach_home).is_dir()
+
+
+def test_a_new_darkreach_home_beside_an_existing_dagster_home(tmp_path, monkeypatch, instance, write_campaign):
+    """DAGSTER_HOME exists, DARKREACH_HOME does not yet: the stores create their folder instead of failing with
+    sqlite3's "unable to open database file", and the sensor and the Launchpad job work."""
+    home = tmp_path / "not" / "yet" / "there"
+    (tmp_path / "dagster-home").mkdir()
+    monkeypatch.setenv("DARKREACH_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster-home"))
+    result = execute_register_job(instance)
+    assert result.success, step_failures(result)
+    assert registry().get("proth") == parse_campaign(PROTH)
+    write_campaign(RIESEL, path=inbox(home) / "riesel.toml")
+    assert len(tick(instance).run_requests) == 3
 
 
 def test_sensor_skips_keys_the_instance_already_has(darkreach_home, instance, write_campaign):
