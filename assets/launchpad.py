@@ -1,86 +1,78 @@
-"""The Launchpad's campaign config: a campaign file as run config, typed per form.
+"""The Launchpad's campaign config: one `register_<form>` job per form variant, whose config is a campaign file
+of that form without its `form` key (the job says which form).
 
-The common keys of a campaign file stay at the top; `form` is a selector with one entry per form variant
-(`twin` runs over n, `twin_over_k` over k), each holding exactly that variant's parameters and range keys,
-so the UI's config editor and "Scaffold missing config" show the fields of the chosen form:
+Typed per form, so "Scaffold missing config" fills in exactly the chosen form's fields (Dagster 1.13's scaffold
+writes "<selector>" for a selector, so one job with a per-form selector could not do that):
 
     ops:
-      register_campaign_spec:
-        config:
-          name: twin-k
-          form:
-            twin_over_k: {n: 200, b: 2, k_min: 1, k_max: 200000}
-          block_size: 50000
+      register_twin_over_k_spec:
+        config: {name: twin-k, n: 200, b: 2, k_min: 1, k_max: 200000, block_size: 50000}
 
-The entries are built from the form classes (forms/__init__.py), so a new form appears here by itself. Values
-are validated by `parse_campaign`, the same code and messages as a campaign file.
+Twin and Sophie Germain have two variants (`twin` over n, `twin_over_k` over k). The configs are built from the
+form classes (forms/__init__.py), so a new form gets its job by itself. Values are validated by `parse_campaign`,
+the same code and messages as a campaign file.
 """
 
 from collections.abc import Mapping
-from typing import Any, Literal, Union
+from typing import Any
 
 from dagster import Config
 from pydantic import Field, create_model
 
-from darkreach_pipeline.campaign import COMMON_KEYS, form_variant
+from darkreach_pipeline.campaign import form_variant
 from darkreach_pipeline.forms import FORM_CLASSES, FORMS
 from darkreach_pipeline.forms.base import PrimeForm
 
-VARIANT = "variant"  # the discriminator: the selector key (dropped from the schema Dagster shows)
-
 
 def variant_key(cls: type[PrimeForm]) -> str:
-    """The selector key of a form variant: the form's name for its first variant, `<form>_over_<key>` after."""
+    """The name of a form variant: the form's name for its first variant, `<form>_over_<key>` after."""
     key = cls.campaign_range_key()
     return cls.name if FORMS[cls.name][0] is cls else f"{cls.name}_over_{key}"
 
 
 def _variant_config(cls: type[PrimeForm]) -> type[Config]:
-    """One variant's typed fields: its parameters and its inclusive range, all required whole numbers."""
+    """A campaign file of this variant without `form`: its parameters and inclusive range (required whole
+    numbers) between the keys every file has."""
     key = variant_key(cls)
     range_key = cls.campaign_range_key()
-    fields: dict[str, Any] = {VARIANT: (Literal[key], key)}  # type: ignore[valid-type]
+    fields: dict[str, Any] = {
+        "name": (str, Field(description="1-63 characters of a-z 0-9 _ -: the prefix of the campaign's block keys"))}
     for param in cls.param_names:
         fields[param] = (int, Field(description=f"parameter {param} of {cls.name}"))
     fields[f"{range_key}_min"] = (int, Field(description=f"first {range_key} (inclusive)"))
     fields[f"{range_key}_max"] = (int, Field(description=f"last {range_key} (inclusive)"))
+    fields.update(
+        block_size=(int, Field(description="axis values per block (1..1,000,000)")),
+        sieve_depth=(Any, Field(default="auto", description='"auto", or sieve primes up to this whole number')),
+        description=(str, Field(default="", description="free text, at most 2,000 characters")),
+        blocks_per_run=(int, Field(default=1, description="checked as in a file; not kept (README)")),
+    )
     doc = (cls.__doc__ or cls.name).strip().splitlines()[0]
     return create_model(f"{key.title().replace('_', '')}Campaign", __base__=Config, __doc__=doc, **fields)
 
 
 VARIANT_CONFIGS: dict[str, type[Config]] = {variant_key(cls): _variant_config(cls) for cls in FORM_CLASSES}
-FormConfig = Union[tuple(VARIANT_CONFIGS.values())]  # noqa: UP007 (a Union built from a tuple)
 
 
-class CampaignConfig(Config):
-    """A campaign file as run config (README: 'Campaign files'); `form` holds the chosen form's own fields."""
-
-    name: str = Field(description="1-63 characters of a-z 0-9 _ -: the prefix of the campaign's block keys")
-    form: FormConfig = Field(discriminator=VARIANT,  # type: ignore[valid-type]
-                             description="the form, and its parameters and range (one entry)")
-    block_size: int = Field(description="axis values per block (1..1,000,000)")
-    sieve_depth: Any = Field(default="auto", description='"auto", or sieve primes up to this whole number')
-    description: str = Field(default="", description="free text, at most 2,000 characters")
-    blocks_per_run: int = Field(default=1, description="blocks per run where the file is read (README)")
+def job_name(cls: type[PrimeForm]) -> str:
+    return f"register_{variant_key(cls)}"
 
 
-def campaign_mapping(config: CampaignConfig) -> dict[str, Any]:
-    """The campaign-file mapping of a Launchpad config, for `parse_campaign`."""
-    variant = config.form.model_dump()
-    key = variant.pop(VARIANT)
-    cls = next(c for c in FORM_CLASSES if variant_key(c) == key)
-    raw = {"name": config.name, "form": cls.name, **variant, "block_size": config.block_size,
-           "sieve_depth": config.sieve_depth, "description": config.description}
-    if config.blocks_per_run != 1:
-        raw["blocks_per_run"] = config.blocks_per_run
-    return raw
+REGISTER_JOB_NAMES = frozenset(job_name(cls) for cls in FORM_CLASSES)
 
 
-def launchpad_run_config(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The register_campaign run config of a campaign file's mapping (what the Launchpad takes for that file).
-    Values are not checked here: the job checks them. A key of neither the form nor the file goes into the form's
-    entry, where Dagster refuses it."""
+def op_name(cls: type[PrimeForm]) -> str:
+    return f"{job_name(cls)}_spec"
+
+
+def campaign_mapping(cls: type[PrimeForm], config: Config) -> dict[str, Any]:
+    """The campaign-file mapping of a Launchpad config of this form, for `parse_campaign`."""
+    return {"form": cls.name, **config.model_dump()}
+
+
+def launchpad_run_config(raw: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(the job, its run config) for a campaign file's mapping: what to launch in the Launchpad for that file.
+    Values are not checked here: the job checks them (a key the form does not have, Dagster refuses)."""
     cls = form_variant(raw["form"], raw)
-    config: dict[str, Any] = {k: v for k, v in raw.items() if k in COMMON_KEYS and k != "form"}
-    config["form"] = {variant_key(cls): {k: v for k, v in raw.items() if k not in COMMON_KEYS}}
-    return {"ops": {"register_campaign_spec": {"config": config}}}
+    config = {k: v for k, v in raw.items() if k != "form"}
+    return job_name(cls), {"ops": {op_name(cls): {"config": config}}}

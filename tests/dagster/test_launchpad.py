@@ -1,4 +1,4 @@
-"""The Launchpad's campaign config: typed per form, every template registers through it, errors are one line."""
+"""The Launchpad: a register job per form, typed config, every template registers through it, one-line errors."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import tomllib
 import pytest
 from conftest import REPO
 from dagster import DagsterInstance, DagsterInvalidConfigError
-from dagster._config.pythonic_config import infer_schema_from_config_class
 
-from assets.launchpad import CampaignConfig, launchpad_run_config, variant_key
+from assets.launchpad import VARIANT_CONFIGS, job_name, launchpad_run_config, op_name, variant_key
 from darkreach_pipeline import settings
 from darkreach_pipeline.campaign import COMMON_KEYS, load_campaign
 from darkreach_pipeline.forms import FORM_CLASSES
@@ -32,34 +31,35 @@ def instance(tmp_path_factory):
         inst.dispose()
 
 
-def execute(instance, run_config: dict):
-    """register_campaign exactly as the UI's Launchpad gets it (from `defs`)."""
+def execute(instance, launch: tuple[str, dict]):
+    """A register job exactly as the UI's Launchpad gets it (from `defs`)."""
     from darkreach_pipeline.definitions import build_resources, defs
 
-    job = defs.resolve_job_def("register_campaign")
-    return job.execute_in_process(run_config={**run_config, **QUIET}, instance=instance, resources=build_resources(),
-                                  raise_on_error=False)
+    name, run_config = launch
+    return defs.resolve_job_def(name).execute_in_process(run_config={**run_config, **QUIET}, instance=instance,
+                                                         resources=build_resources(), raise_on_error=False)
 
 
 def failures(result) -> list:
     return [e.event_specific_data for e in result.all_events if e.is_step_failure]
 
 
-def test_config_schema_is_typed_per_form():
-    """The config editor and "Scaffold missing config" show, under `form`, one entry per form variant holding
-    exactly that variant's parameters and range keys, each a required Int; the file's other keys sit beside it."""
-    schema = infer_schema_from_config_class(CampaignConfig).config_type
-    assert set(schema.fields) == set(COMMON_KEYS)
-    assert {k for k, f in schema.fields.items() if f.is_required} == {"name", "form", "block_size"}
-    selector = schema.fields["form"].config_type
-    assert selector.kind.name == "SELECTOR"
-    assert set(selector.fields) == {variant_key(cls) for cls in FORM_CLASSES} and len(selector.fields) == 16
-    assert {"twin", "twin_over_k", "sophie_germain", "sophie_germain_over_k"} <= set(selector.fields)
+def test_a_register_job_per_form_with_exactly_its_fields():
+    """Each form variant has its job, whose config is a campaign file of that form without `form`: its parameters
+    and range keys are required Ints, so "Scaffold missing config" fills in exactly those (and name, block_size)."""
+    from darkreach_pipeline.definitions import defs
+
+    assert len(VARIANT_CONFIGS) == len(FORM_CLASSES) == 16
     for cls in FORM_CLASSES:
-        entry = selector.fields[variant_key(cls)].config_type
+        job = defs.resolve_job_def(job_name(cls))
+        schema = job.run_config_schema.config_type.fields["ops"].config_type.fields[op_name(cls)]
+        fields = schema.config_type.fields["config"].config_type.fields
         key = cls.campaign_range_key()
-        assert set(entry.fields) == {*cls.param_names, f"{key}_min", f"{key}_max"}, cls
-        assert all(f.is_required and f.config_type.key == "IntSourceType" for f in entry.fields.values()), cls
+        own = {*cls.param_names, f"{key}_min", f"{key}_max"}
+        assert set(fields) == own | set(COMMON_KEYS) - {"form"}, cls
+        assert {k for k, f in fields.items() if f.is_required} == own | {"name", "block_size"}, cls
+        assert all(fields[k].config_type.key == "IntSourceType" for k in own), cls
+    assert {variant_key(c) for c in FORM_CLASSES} >= {"twin", "twin_over_k", "sophie_germain", "sophie_germain_over_k"}
 
 
 @pytest.mark.parametrize("template", TEMPLATES)

@@ -1,4 +1,4 @@
-"""The campaign-file sensor, the register_campaign job, and the Definitions object as Dagster loads it."""
+"""The campaign-file sensor, the register_<form> jobs, and the Definitions object as Dagster loads it."""
 
 from __future__ import annotations
 
@@ -217,14 +217,15 @@ def test_sensor_run_keys_are_unique_across_campaigns(darkreach_home, instance, w
     assert len(run_keys) == 6 and len(set(run_keys)) == 6
 
 
-# ----- register_campaign job ---------------------------------------------------------------------------------
+# ----- register_<form> jobs ------------------------------------------------------------------------------------
 
 
-def register_config(**fields) -> dict:
-    """The Launchpad's run config of PROTH with `fields` changed (None: left out)."""
+def register_config(**fields) -> tuple[str, dict]:
+    """The Launchpad's job and run config for PROTH with `fields` changed (None: left out)."""
     from assets.launchpad import launchpad_run_config
 
-    return {**launchpad_run_config({k: v for k, v in {**PROTH, **fields}.items() if v is not None}), **QUIET}
+    job, run_config = launchpad_run_config({k: v for k, v in {**PROTH, **fields}.items() if v is not None})
+    return job, {**run_config, **QUIET}
 
 
 def step_failures(result) -> list[str]:
@@ -244,9 +245,9 @@ def execute_register_job(instance, **fields):
     """The job exactly as the UI's Launchpad gets it (from `defs`), with resources for this test's home."""
     from darkreach_pipeline.definitions import build_resources, defs
 
-    job = defs.resolve_job_def("register_campaign")
-    return job.execute_in_process(run_config=register_config(**fields), instance=instance,
-                                  resources=build_resources(), raise_on_error=False)
+    name, run_config = register_config(**fields)
+    return defs.resolve_job_def(name).execute_in_process(run_config=run_config, instance=instance,
+                                                         resources=build_resources(), raise_on_error=False)
 
 
 def test_register_campaign_job_registers_and_adds_partitions(darkreach_home, instance):
@@ -313,10 +314,11 @@ def test_register_campaign_job_registers_another_form(darkreach_home, instance):
 
 def test_register_campaign_job_without_the_parquet_io_manager(darkreach_home, instance):
     """The op's logic alone (registry resource only, default IO manager)."""
-    from assets.jobs import register_campaign
+    from assets.jobs import REGISTER_JOBS
 
-    result = register_campaign.execute_in_process(
-        run_config=register_config(), instance=instance,
+    name, run_config = register_config()
+    result = next(j for j in REGISTER_JOBS if j.name == name).execute_in_process(
+        run_config=run_config, instance=instance,
         resources={"campaign_registry": CampaignRegistryResource(url=settings.registry_url()),
                    "results_location": ResultsLocation(base_path=settings.data_path())},
     )
@@ -332,7 +334,7 @@ def test_definitions_load():
 
     job = defs.resolve_job_def("campaign_job")
     assert job.partitions_def is not None and job.partitions_def.name == "campaign_blocks"
-    assert defs.resolve_job_def("register_campaign") is not None
+    assert defs.resolve_job_def("register_kbn") is not None and defs.resolve_job_def("register_twin_over_k")
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     assert keys == {AssetKey(k) for k in ("candidate_ranges", "sieve_survivors", "prp_results", "certificates",
                                           "primes", "campaign_progress", "double_checks", "verified_primes",
