@@ -1,11 +1,15 @@
-"""Jobs: run blocks of the campaign graph, and register a campaign from the UI's Launchpad."""
+"""Jobs: run blocks of the campaign graph, and register a campaign from the UI's Launchpad (a job per form)."""
 
 
-from dagster import AssetSelection, Config, Failure, OpExecutionContext, define_asset_job, job, op
+from dagster import AssetSelection, Failure, JobDefinition, OpExecutionContext, define_asset_job, job, op
 
+from assets.launchpad import VARIANT_CONFIGS, campaign_mapping, job_name, op_name, variant_key
 from assets.partitions import add_block_partitions
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.forms import FORM_CLASSES
+from darkreach_pipeline.forms.base import PrimeForm
+from darkreach_pipeline.found import counted
 from resources.campaigns import CampaignRegistryResource
 
 campaign_job = define_asset_job(
@@ -15,60 +19,40 @@ campaign_job = define_asset_job(
 )
 
 
-class CampaignConfig(Config):
-    """The fields of a campaign file (README: 'Campaign files'), for every form; leave a form's unused fields
-    empty. Values are checked by the op with the same rules and messages as a file's."""
+def _register_job(cls: type[PrimeForm]) -> JobDefinition:
+    """register_<form>: the Launchpad's way to create a campaign of this form (assets/launchpad.py)."""
+    config_class = VARIANT_CONFIGS[variant_key(cls)]
 
-    name: str
-    form: str = "kbn"
-    k: int | None = None
-    b: int | None = None
-    c: int | None = None
-    m: int | None = None
-    n: int | None = None
-    base: int | None = None
-    n_min: int | None = None
-    n_max: int | None = None
-    p_min: int | None = None
-    p_max: int | None = None
-    b_min: int | None = None
-    b_max: int | None = None
-    k_min: int | None = None
-    k_max: int | None = None
-    digits_min: int | None = None
-    digits_max: int | None = None
-    block_size: int | None = None
-    sieve_depth: str = "auto"
-    description: str = ""
-    blocks_per_run: int | None = None
+    @op(name=op_name(cls))
+    def register_spec(context: OpExecutionContext, config: config_class,  # type: ignore[valid-type]
+                      campaign_registry: CampaignRegistryResource) -> None:
+        """Validate, record in the registry, and add the campaign's blocks as partitions. A refused campaign fails
+        the run with a dagster Failure whose description is the campaign file's one-line message."""
+        try:
+            spec = parse_campaign(campaign_mapping(cls, config))
+            is_new = campaign_registry.registry().register(spec)
+        except CampaignError as exc:
+            raise Failure(description=str(exc)) from None
+        keys = spec.partition_keys()
+        added = add_block_partitions(context.instance, keys)
+        context.log.info(
+            f"campaign '{spec.name}' {'registered' if is_new else 'already registered'}: "
+            f"{counted(len(keys), 'block')} ({len(added)} new partitions), sieve depth {spec.sieve_depth}. Launch "
+            "its blocks from the asset group 'campaign': Materialize all..., its partitions (keys starting with "
+            "the campaign name), Launch backfill."
+        )
 
+    doc = (cls.__doc__ or cls.name).strip().splitlines()[0]
 
-@op
-def register_campaign_spec(
-    context: OpExecutionContext, config: CampaignConfig, campaign_registry: CampaignRegistryResource
-) -> None:
-    """Validate, record in the registry, and add the campaign's blocks as partitions. A refused campaign fails
-    the run with a dagster Failure whose description names the field and the fix (no traceback to read)."""
-    raw = {key: value for key, value in config.model_dump().items() if value is not None}
-    if str(raw.get("sieve_depth", "")).isdigit():
-        raw["sieve_depth"] = int(raw["sieve_depth"])
-    try:
-        spec = parse_campaign(raw)
-        is_new = campaign_registry.registry().register(spec)
-    except CampaignError as exc:
-        raise Failure(description=str(exc)) from None
-    keys = spec.partition_keys()
-    added = add_block_partitions(context.instance, keys)
-    context.log.info(
-        f"campaign '{spec.name}' {'registered' if is_new else 'already registered'}: {len(keys)} blocks "
-        f"({len(added)} new partitions), sieve depth {spec.sieve_depth}. Select its blocks in the asset "
-        "graph (partition keys starting with the campaign name) and launch a backfill."
-    )
+    @job(name=job_name(cls), description=f"Register a {cls.name} campaign ({doc}): the config is a campaign file "
+         "without `form`; same validation and errors.")
+    def register_job():
+        register_spec()
+
+    return register_job
 
 
-@job(description="Register a campaign from the Launchpad: same validation and errors as a campaign file.")
-def register_campaign():
-    register_campaign_spec()
+REGISTER_JOBS = [_register_job(cls) for cls in FORM_CLASSES]
 
 
 double_check_job = define_asset_job(

@@ -10,6 +10,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 
 from assets.campaign import certificates
 from assets.checks import CAMPAIGN_CHECKS, every_proof_verifies
+from assets.launchpad import REGISTER_JOB_NAMES
 from assets.partitions import campaign_blocks
 from darkreach_pipeline import batching, settings
 from darkreach_pipeline import progress as engine
@@ -20,7 +21,7 @@ from resources.campaigns import CampaignRegistryResource
 from resources.progress import BlockProgress
 from resources.results import ResultsLocation
 
-NOT_BLOCK_RUNS = {"double_check_job", "register_campaign"}  # these carry block tags but compute no block
+NOT_BLOCK_RUNS = {"double_check_job", *REGISTER_JOB_NAMES}  # these carry block tags but compute no block
 
 
 def campaign_runs(instance: DagsterInstance, keys: list[str]) -> list[engine.RunInfo]:

@@ -24,8 +24,9 @@ from darkreach_pipeline import batching, gpu_routing
 from darkreach_pipeline.blocks import block_max_runtime
 from darkreach_pipeline.campaign import parse_campaign_bytes, read_campaign_file, split_partition_key
 from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.found import counted
 from darkreach_pipeline.progress import block_states
-from darkreach_pipeline.settings import inbox_path
+from darkreach_pipeline.settings import ensure_inbox
 from resources.campaigns import CampaignRegistryResource
 from resources.results import ResultsLocation
 
@@ -45,12 +46,12 @@ def campaign_files_sensor(
     skipped and the others go on: its reason is logged once and kept in the cursor as "unreadable: ...", and
     the file is registered at the first tick that can read it. A readable file that is not a valid campaign
     (binary, bad TOML, a refused field) is logged and retried when its content changes."""
-    folder = Path(inbox_path())
+    folder = ensure_inbox()
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     changed: list[tuple[Path, bytes]] = []
     unreadable: list[str] = []
     noted = False  # a file's reason for being unreadable is new: the cursor must keep it
-    for path in sorted(folder.glob("*.toml")) if folder.exists() else []:
+    for path in sorted(folder.glob("*.toml")):
         try:
             data = read_campaign_file(path)
         except CampaignError as exc:
@@ -102,7 +103,7 @@ def campaign_files_sensor(
                 runs.append(RunRequest(partition_key=run[0], run_key=run_key, tags=tags))
             else:
                 runs.append(RunRequest(run_key=run_key, tags={**tags, **batching.run_tags(run)}))
-        context.log.info(f"{path.name}: campaign '{spec.name}', {spec.block_count} blocks")
+        context.log.info(f"{path.name}: campaign '{spec.name}', {counted(spec.block_count, 'block')}")
     return SensorResult(
         run_requests=runs,
         dynamic_partitions_requests=[campaign_blocks.build_add_request(new_keys)] if new_keys else [],

@@ -19,6 +19,7 @@ from typing import Any
 
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import FORMS, form_class
+from darkreach_pipeline.forms.base import PrimeForm
 
 # Matched with fullmatch only: `$` would also accept a trailing newline ("proth\n").
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -145,7 +146,7 @@ def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
     form_name = raw.get("form")
     if not isinstance(form_name, str) or form_name not in FORMS:
         raise CampaignError("form", f"unknown form {shown(form_name)}; valid forms: {', '.join(sorted(FORMS))}")
-    form_cls = _variant(form_name, raw)
+    form_cls = form_variant(form_name, raw)
     key = form_cls.campaign_range_key()
     allowed = set(COMMON_KEYS) | set(form_cls.param_names) | {f"{key}_min", f"{key}_max"}
     unknown = sorted(set(raw) - allowed)
@@ -213,7 +214,7 @@ def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
     )
 
 
-def _variant(form_name: str, raw: Mapping[str, Any]):
+def form_variant(form_name: str, raw: Mapping[str, Any]) -> type[PrimeForm]:
     """The variant of the form whose range keys the file uses (e.g. twin over n or over k)."""
     variants = FORMS[form_name]
     for cls in variants:

@@ -19,6 +19,7 @@ from darkreach_pipeline.arith.array_module import GpuUnavailableError
 from darkreach_pipeline.campaign import CampaignSpec, load_campaign
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.formats import FormatError
+from darkreach_pipeline.found import counted, repeats
 from darkreach_pipeline.liveness import ProcessId
 from darkreach_pipeline.redact import redact
 from darkreach_pipeline.secret import SecretError, deployment_secret
@@ -30,6 +31,9 @@ from darkreach_pipeline.stores.results import read_stage_checked
 PRIME_COLUMNS = ["campaign", "form", "expression", "digits", "status", "method", "verified"]
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the run log stays in the instance
 PROCESS_TAG = "darkreach/process"  # host:pid:start of the process executing a `darkreach run` block run
+# Dagster's CLI commands (dagster dev, dagster asset materialize) warn from click's callback that they are superseded
+# by `dg`; this filter (also in the README's `export` line) silences exactly those and no other warning.
+QUIET_SUPERSESSION = "ignore::FutureWarning:click.core"
 STOP_GRACE = 3.0  # seconds the running blocks get after SIGTERM to checkpoint and end their runs
 
 
@@ -38,6 +42,7 @@ def _instance():
     under the set-up lock, so that commands started together on a new home do not race to create them."""
     with settings.setup_lock():
         os.environ["DAGSTER_HOME"] = str(settings.ensure_dagster_home())
+        settings.ensure_inbox()
         from dagster import DagsterInstance
 
         instance = DagsterInstance.get()
@@ -306,6 +311,29 @@ def campaign_primes(name: str, instance=None):
     return frame.sort_values([spec.axis], ignore_index=True)[columns], damaged
 
 
+def found_lines(spec: CampaignSpec, frame, seconds: float) -> list[str]:
+    """The summary of `darkreach run`: the count (pairs for twin / Sophie Germain forms; a number that two axis
+    values name, as 0!+1 = 1!+1 = 2, counted once), then one line per find."""
+    from darkreach_pipeline.forms import form_for
+
+    form = form_for(spec)
+    rows = frame.to_dict("records")
+    same = repeats(form, [r[spec.axis] for r in rows], [r["digits"] for r in rows], [r["expression"] for r in rows])
+    distinct = [r for i, r in enumerate(rows) if i not in same]
+    proven = sum(r["status"] == "proven" for r in distinct)
+    lines = [f"{counted(len(distinct), form.unit)} in '{spec.name}': {proven} proven, {len(distinct) - proven} "
+             f"probable ({seconds:.1f} s)"]
+    for i, row in enumerate(rows):
+        if i in same:
+            how = f"the same number as {same[i]}, counted once"
+        elif row["status"] == "proven":
+            how = f"proven by {row['method']}"
+        else:
+            how = f"probable prime ({row['method']})"
+        lines.append(f"  {row['expression']:<28} {row['digits']:>7} digits  {how}")
+    return lines
+
+
 def report_damaged(damaged) -> None:
     for damage in damaged:
         print(f"damaged {damage.partition_key} {damage.what()}: its primes are not listed; run the campaign "
@@ -324,9 +352,9 @@ def cmd_run(args) -> int:
     runs = batching.batches(pending, instance.get_dynamic_partitions("campaign_blocks"), per_run)
     print(
         f"campaign '{spec.name}' ({'new' if is_new else 'registered'}): {spec.form}, {spec.range_key} = "
-        f"{spec.range_min}..{spec.range_max}, {len(keys)} blocks, sieve depth {spec.sieve_depth}; "
+        f"{spec.range_min}..{spec.range_max}, {counted(len(keys), 'block')}, sieve depth {spec.sieve_depth}; "
         f"{len(done)} already finished, {len(pending)} to run on {args.workers} workers"
-        + (f" in {len(runs)} runs of up to {per_run} blocks" if per_run > 1 else "")
+        + (f" in {counted(len(runs), 'run')} of up to {per_run} blocks" if per_run > 1 else "")
     )
     start = time.time()
     signal.signal(signal.SIGTERM, _interrupt)
@@ -341,12 +369,7 @@ def cmd_run(args) -> int:
     gather_primes(instance)
     frame, damaged = campaign_primes(spec.name, instance)
     report_damaged(damaged)
-    proven = int((frame["status"] == "proven").sum()) if len(frame) else 0
-    print(f"\n{len(frame)} primes in '{spec.name}': {proven} proven, {len(frame) - proven} probable "
-          f"({time.time() - start:.1f} s)")
-    for row in frame.to_dict("records"):
-        how = f"proven by {row['method']}" if row["status"] == "proven" else f"probable prime ({row['method']})"
-        print(f"  {row['expression']:<28} {row['digits']:>7} digits  {how}")
+    print("\n" + "\n".join(found_lines(spec, frame, time.time() - start)))
     print(f"\nresults: {redact(str(settings.data_path()))}  (per-block parquet; all primes in primes.csv)")
     print(f"dagster instance: {settings.dagster_home()}  (see it with `darkreach ui`)")
     for key, detail in failed.items():
@@ -357,8 +380,9 @@ def cmd_run(args) -> int:
 def cmd_register(args) -> int:
     spec = load_campaign(args.file)
     is_new = register(spec, _instance())
-    print(f"campaign '{spec.name}' {'registered' if is_new else 'already registered'}: {spec.block_count} blocks "
-          f"({spec.partition_key(0)} .. {spec.partition_key(spec.block_count - 1)}), sieve depth {spec.sieve_depth}")
+    print(f"campaign '{spec.name}' {'registered' if is_new else 'already registered'}: "
+          f"{counted(spec.block_count, 'block')} ({spec.partition_key(0)} .. "
+          f"{spec.partition_key(spec.block_count - 1)}), sieve depth {spec.sieve_depth}")
     return 0
 
 
@@ -390,11 +414,15 @@ def cmd_status(args) -> int:
 
 
 def cmd_ui(args) -> int:
-    """Open the Dagster UI on this deployment's instance (bound to 127.0.0.1: it has no authentication)."""
-    os.environ["DAGSTER_HOME"] = str(settings.ensure_dagster_home())
+    """Open the Dagster UI on this deployment's instance (bound to 127.0.0.1: it has no authentication). The home,
+    its watched folder and the instance are created first; `dagster dev` is this interpreter's, so it needs no
+    activated virtual environment, and it runs without Dagster's supersession warning (it names `dg`, a CLI
+    this project does not install)."""
+    _instance()
     workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
-    argv = ["dagster", "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
-    os.execvp(argv[0], argv)
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), QUIET_SUPERSESSION]))
+    argv = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
+    os.execv(argv[0], argv)
     return 0
 
 
@@ -548,7 +576,7 @@ def launch_backfill(instance, spec: CampaignSpec, keys: list[str], gpu: bool = F
         dynamic_partitions_store=instance,
         all_partitions=False,
         title=f"darkreach backfill {spec.name}",
-        description=f"{len(keys)} blocks of campaign '{spec.name}'",
+        description=f"{counted(len(keys), 'block')} of campaign '{spec.name}'",
         run_config=None,
     )
     instance.add_backfill(backfill)
@@ -575,8 +603,8 @@ def cmd_backfill(args) -> int:
             return 0
     register(spec, instance)  # the partitions exist on this instance
     backfill_id = launch_backfill(instance, spec, keys, gpu=args.gpu)
-    print(f"backfill {backfill_id}: {len(keys)} blocks of '{spec.name}' ({keys[0]} .. {keys[-1]}), executed by the "
-          "daemon; follow it with `darkreach status` or in the UI (Backfills)")
+    print(f"backfill {backfill_id}: {counted(len(keys), 'block')} of '{spec.name}' ({keys[0]} .. {keys[-1]}), "
+          "executed by the daemon; follow it with `darkreach status` or in the UI (Backfills)")
     return 0
 
 

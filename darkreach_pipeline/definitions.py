@@ -13,7 +13,7 @@ from dagster import Definitions, ExecutorDefinition, in_process_executor
 from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
 from assets.integrity import damaged_blocks_sensor, integrity_audit, integrity_audit_job, integrity_audit_schedule
-from assets.jobs import campaign_job, double_check_job, register_campaign
+from assets.jobs import REGISTER_JOBS, campaign_job, double_check_job
 from assets.primes import primes
 from assets.progress import campaign_progress
 from assets.sensors import campaign_files_sensor, progress_job, progress_sensor
@@ -68,7 +68,7 @@ defs = Definitions(
     assets=[*CAMPAIGN_ASSETS, primes, campaign_progress, double_checks, verified_primes, worker_reliability,
             integrity_audit, *STRATEGY_ASSETS],
     asset_checks=CAMPAIGN_CHECKS,
-    jobs=[campaign_job, register_campaign, double_check_job, progress_job, integrity_audit_job],
+    jobs=[campaign_job, *REGISTER_JOBS, double_check_job, progress_job, integrity_audit_job],
     sensors=[campaign_files_sensor, verification_sensor, progress_sensor, damaged_blocks_sensor,
              announcement_verification_sensor],
     schedules=[audit_schedule, integrity_audit_schedule],

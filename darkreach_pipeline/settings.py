@@ -75,6 +75,13 @@ def inbox_path() -> Path:
     return darkreach_home() / "campaigns"
 
 
+def ensure_inbox() -> Path:
+    """The watched folder, created if missing, so that a user can drop a file into the folder the UI names."""
+    folder = inbox_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def progress_path() -> Path:
     return darkreach_home() / "progress"
 

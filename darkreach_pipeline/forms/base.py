@@ -33,6 +33,7 @@ class PrimeForm:
     range_key: ClassVar[str] = ""  # "" means: the same as axis
     param_names: ClassVar[tuple[str, ...]] = ()
     proof_methods: ClassVar[frozenset[str]] = frozenset({"bpsw-below-2^64"})
+    unit: ClassVar[str] = "prime"  # what one find is called in counts ("8 pairs in 'twin'")
 
     # ----- campaign ------------------------------------------------------------------------
     @classmethod

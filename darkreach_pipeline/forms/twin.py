@@ -134,6 +134,7 @@ class PairForm(PrimeForm):
     """
 
     pair_method: ClassVar[str]  # certificate "method" of a proven pair
+    unit = "pair"
 
     def terms(self, value: int) -> tuple[Term, Term]:
         raise NotImplementedError

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -44,8 +45,12 @@ def sqlalchemy_url(url: str) -> str:
 
 def create_engine(url: str) -> sa.Engine:
     """An engine for a store. pool_pre_ping: a pooled connection that died with a server restart is noticed
-    and replaced before use, instead of failing the first statement after the restart."""
-    return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True)
+    and replaced before use, instead of failing the first statement after the restart. A SQLite file's folder
+    is created first (a new DARKREACH_HOME beside an existing DAGSTER_HOME: "unable to open database file")."""
+    parsed = sa.engine.make_url(sqlalchemy_url(url))
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return sa.create_engine(parsed, pool_pre_ping=True)
 
 
 def store_backoff(what: str, url: str) -> Backoff:

@@ -223,7 +223,7 @@ def test_dagster_asset_materialize_on_a_registered_campaign(ran, pari_primes):
     without it the CLI uses a temporary instance that lacks the block partitions."""
     home, _, _ = ran
     dagster = str(Path(sys.executable).parent / "dagster")
-    env = env_for(home, DAGSTER_HOME=str(home / "dagster"))
+    env = env_for(home, DAGSTER_HOME=str(home / "dagster"), PYTHONWARNINGS=readme_python_warnings())
 
     def materialize(selection: str, key: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -243,6 +243,7 @@ def test_dagster_asset_materialize_on_a_registered_campaign(ran, pari_primes):
     proc = materialize("candidate_ranges+", "proth/000000")
     assert proc.returncode == 0, explain(proc)
     assert "RUN_SUCCESS" in proc.stderr + proc.stdout
+    assert "SupersessionWarning" not in proc.stderr and "'dg " not in proc.stderr, explain(proc)
     after = mtimes("proth/000000")
     assert {name for name in before if after[name] != before[name]} == {"candidate_ranges", "sieve_survivors"}
 
@@ -255,6 +256,16 @@ def test_dagster_asset_materialize_on_a_registered_campaign(ran, pari_primes):
     assert "Asset check 'every_prime_has_verified_certificate' on 'certificates' passed" in proc.stderr + proc.stdout
     with open(home / "data" / "primes.csv") as f:
         assert {int(r["n"]) for r in csv.DictReader(f)} == pari_primes(*PARI_ARGS)
+
+
+def readme_python_warnings() -> str:
+    """PYTHONWARNINGS as the README's `export` line for the dagster CLI sets it: the filter `darkreach ui` uses."""
+    from darkreach_pipeline.cli import QUIET_SUPERSESSION
+
+    found = re.findall(r"^export DARKREACH_HOME=\S+ DAGSTER_HOME=\S+ PYTHONWARNINGS=(\S+)",
+                       (REPO / "README.md").read_text(), re.MULTILINE)
+    assert found == [QUIET_SUPERSESSION], found
+    return found[0]
 
 
 @pytest.mark.parametrize("command", ["run", "register"])

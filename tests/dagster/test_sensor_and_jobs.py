@@ -1,4 +1,4 @@
-"""The campaign-file sensor, the register_campaign job, and the Definitions object as Dagster loads it."""
+"""The campaign-file sensor, the register_<form> jobs, and the Definitions object as Dagster loads it."""
 
 from __future__ import annotations
 
@@ -86,9 +86,26 @@ def test_sensor_registers_a_campaign_file_and_requests_one_run_per_block(darkrea
     assert "no new campaign files" in again.skip_message
 
 
-def test_sensor_with_no_inbox_folder_skips(darkreach_home, instance):
+def test_sensor_creates_the_watched_folder_it_names(darkreach_home, instance):
+    """The folder the UI's skip message names exists, so a user can drop a file into it."""
     assert not inbox(darkreach_home).exists()
-    assert isinstance(tick(instance), SkipReason)
+    result = tick(instance)
+    assert isinstance(result, SkipReason) and str(inbox(darkreach_home)) in result.skip_message
+    assert inbox(darkreach_home).is_dir()
+
+
+def test_a_new_darkreach_home_beside_an_existing_dagster_home(tmp_path, monkeypatch, instance, write_campaign):
+    """DAGSTER_HOME exists, DARKREACH_HOME does not yet: the stores create their folder instead of failing with
+    sqlite3's "unable to open database file", and the sensor and the Launchpad job work."""
+    home = tmp_path / "not" / "yet" / "there"
+    (tmp_path / "dagster-home").mkdir()
+    monkeypatch.setenv("DARKREACH_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster-home"))
+    result = execute_register_job(instance)
+    assert result.success, step_failures(result)
+    assert registry().get("proth") == parse_campaign(PROTH)
+    write_campaign(RIESEL, path=inbox(home) / "riesel.toml")
+    assert len(tick(instance).run_requests) == 3
 
 
 def test_sensor_skips_keys_the_instance_already_has(darkreach_home, instance, write_campaign):
@@ -200,13 +217,15 @@ def test_sensor_run_keys_are_unique_across_campaigns(darkreach_home, instance, w
     assert len(run_keys) == 6 and len(set(run_keys)) == 6
 
 
-# ----- register_campaign job ---------------------------------------------------------------------------------
+# ----- register_<form> jobs ------------------------------------------------------------------------------------
 
 
-def register_config(**fields) -> dict:
-    config = {k: v for k, v in {**PROTH, **fields}.items() if v is not None}
-    config["sieve_depth"] = str(config["sieve_depth"])  # the Launchpad field is a string ("auto" or a number)
-    return {"ops": {"register_campaign_spec": {"config": config}}, **QUIET}
+def register_config(**fields) -> tuple[str, dict]:
+    """The Launchpad's job and run config for PROTH with `fields` changed (None: left out)."""
+    from assets.launchpad import launchpad_run_config
+
+    job, run_config = launchpad_run_config({k: v for k, v in {**PROTH, **fields}.items() if v is not None})
+    return job, {**run_config, **QUIET}
 
 
 def step_failures(result) -> list[str]:
@@ -226,9 +245,9 @@ def execute_register_job(instance, **fields):
     """The job exactly as the UI's Launchpad gets it (from `defs`), with resources for this test's home."""
     from darkreach_pipeline.definitions import build_resources, defs
 
-    job = defs.resolve_job_def("register_campaign")
-    return job.execute_in_process(run_config=register_config(**fields), instance=instance,
-                                  resources=build_resources(), raise_on_error=False)
+    name, run_config = register_config(**fields)
+    return defs.resolve_job_def(name).execute_in_process(run_config=run_config, instance=instance,
+                                                         resources=build_resources(), raise_on_error=False)
 
 
 def test_register_campaign_job_registers_and_adds_partitions(darkreach_home, instance):
@@ -271,6 +290,7 @@ def test_register_campaign_job_changed_definition_fails_naming_n_max(darkreach_h
     ("name", "proth\n", "is not a safe partition-key prefix"),
     ("description", "x" * 10_000_000, "over the limit of 2000"),
     ("sieve_depth", "1000\n", "must be a whole number"),
+    ("blocks_per_run", 0, "must be >= 1"),
 ])
 def test_register_campaign_job_refuses_bad_config_naming_the_field(darkreach_home, instance, field, value, words):
     """A trailing newline in the name used to be registered (the pattern ended in `$`), and a 10 MB description
@@ -284,20 +304,6 @@ def test_register_campaign_job_refuses_bad_config_naming_the_field(darkreach_hom
     assert instance.get_dynamic_partitions("campaign_blocks") == []
 
 
-def test_register_campaign_config_has_every_forms_fields():
-    """The Launchpad can register a campaign of any form: the config knows each form's parameters and range."""
-    from assets.jobs import CampaignConfig
-    from darkreach_pipeline.campaign import COMMON_KEYS
-    from darkreach_pipeline.forms import FORMS
-
-    fields = set(CampaignConfig.model_fields)
-    for variants in FORMS.values():
-        for form in variants:
-            key = form.campaign_range_key()
-            assert {*form.param_names, f"{key}_min", f"{key}_max"} <= fields, form
-    assert set(COMMON_KEYS) <= fields
-
-
 def test_register_campaign_job_registers_another_form(darkreach_home, instance):
     raw = {"name": "primorial-small", "form": "primorial", "c": 1, "p_min": 2, "p_max": 200, "block_size": 100,
            "sieve_depth": 1000}
@@ -308,10 +314,11 @@ def test_register_campaign_job_registers_another_form(darkreach_home, instance):
 
 def test_register_campaign_job_without_the_parquet_io_manager(darkreach_home, instance):
     """The op's logic alone (registry resource only, default IO manager)."""
-    from assets.jobs import register_campaign
+    from assets.jobs import REGISTER_JOBS
 
-    result = register_campaign.execute_in_process(
-        run_config=register_config(), instance=instance,
+    name, run_config = register_config()
+    result = next(j for j in REGISTER_JOBS if j.name == name).execute_in_process(
+        run_config=run_config, instance=instance,
         resources={"campaign_registry": CampaignRegistryResource(url=settings.registry_url()),
                    "results_location": ResultsLocation(base_path=settings.data_path())},
     )
@@ -327,7 +334,7 @@ def test_definitions_load():
 
     job = defs.resolve_job_def("campaign_job")
     assert job.partitions_def is not None and job.partitions_def.name == "campaign_blocks"
-    assert defs.resolve_job_def("register_campaign") is not None
+    assert defs.resolve_job_def("register_kbn") is not None and defs.resolve_job_def("register_twin_over_k")
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     assert keys == {AssetKey(k) for k in ("candidate_ranges", "sieve_survivors", "prp_results", "prp_proofs",
                                           "certificates", "primes", "campaign_progress", "double_checks",
