@@ -5,26 +5,16 @@ import hashlib
 import json
 from pathlib import Path
 
-from dagster import (
-    AssetKey,
-    AssetSelection,
-    DefaultSensorStatus,
-    RunRequest,
-    SensorEvaluationContext,
-    SensorResult,
-    SkipReason,
-    define_asset_job,
-    sensor,
-)
+from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from assets.jobs import campaign_job
 from assets.partitions import campaign_blocks
 from assets.progress import campaign_runs, finished_blocks
 from darkreach_pipeline import batching
-from darkreach_pipeline.blocks import block_max_runtime
-from darkreach_pipeline.campaign import parse_campaign_bytes, read_campaign_file, split_partition_key
+from darkreach_pipeline.campaign import parse_campaign_bytes, read_campaign_file
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.progress import block_states
+from darkreach_pipeline.run_limits import limit_tags
 from darkreach_pipeline.settings import inbox_path
 from resources.campaigns import CampaignRegistryResource
 from resources.results import ResultsLocation
@@ -95,8 +85,7 @@ def campaign_files_sensor(
             if run_key in requested:  # the same campaign in two files: one run per block
                 continue
             requested.add(run_key)
-            runtime = sum(block_max_runtime(spec, split_partition_key(k)[1], costs) for k in run)
-            tags = {"dagster/max_runtime": str(runtime), "darkreach/campaign": spec.name}
+            tags = limit_tags(spec, run, costs)
             if len(run) == 1:
                 runs.append(RunRequest(partition_key=run[0], run_key=run_key, tags=tags))
             else:
@@ -115,17 +104,3 @@ def busy_or_done(instance, keys: list[str], results: ResultsLocation) -> set[str
     finished, _ = finished_blocks(instance, keys, results.base_path, results.storage_options)
     states = block_states(keys, campaign_runs(instance, keys), finished)
     return {k for k, state in states.items() if state in ("done", "running", "queued")}
-
-
-progress_job = define_asset_job("campaign_progress_job", selection=AssetSelection.assets("campaign_progress"),
-                                description="Refresh the campaign progress summary.")
-
-
-@sensor(job=progress_job, minimum_interval_seconds=120, default_status=DefaultSensorStatus.RUNNING)
-def progress_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
-    """Refresh campaign_progress when a block finished since the last refresh (at most every 2 minutes)."""
-    records = context.instance.fetch_materializations(AssetKey("certificates"), limit=1, ascending=False)
-    latest = str(records.records[0].storage_id) if records.records else None
-    if latest is None or latest == context.cursor:
-        return SkipReason("no block finished since the last summary")
-    return SensorResult(run_requests=[RunRequest(run_key=f"progress:{latest}")], cursor=latest)

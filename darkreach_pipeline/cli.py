@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from multiprocessing import get_context
 from pathlib import Path
 
-from darkreach_pipeline import batching, settings
+from darkreach_pipeline import batching, run_limits, settings
 from darkreach_pipeline.campaign import CampaignSpec, load_campaign
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.liveness import ProcessId
@@ -22,6 +22,7 @@ from darkreach_pipeline.redact import redact
 from darkreach_pipeline.secret import SecretError, deployment_secret
 from darkreach_pipeline.stores.checkpoints import is_database
 from darkreach_pipeline.stores.claims import HEARTBEAT, ClaimStore
+from darkreach_pipeline.stores.costs import open_cost_store
 from darkreach_pipeline.stores.registry import open_registry
 from darkreach_pipeline.stores.results import read_stage_checked
 
@@ -53,7 +54,11 @@ def _run_block(run: list[str]) -> tuple[bool, str, float]:
 
     start = time.perf_counter()
     job = defs.resolve_job_def("campaign_job")
-    tags = {PROCESS_TAG: ProcessId.this().token}  # a run left STARTED by a killed process is marked failed
+    # The same limit tags as a queued run (resources/run_coordinator.py), though this one runs in-process; a run
+    # left STARTED by a killed process is marked failed (PROCESS_TAG).
+    url = settings.registry_url()
+    spec = open_registry(url).get(run_limits.campaign_of(run))
+    tags = {**run_limits.limit_tags(spec, run, open_cost_store(url)), PROCESS_TAG: ProcessId.this().token}
     if len(run) == 1:
         result = job.execute_in_process(partition_key=run[0], tags=tags, instance=_instance(), raise_on_error=False,
                                         run_config=QUIET)
@@ -267,15 +272,11 @@ def run_blocks(runs: list[list[str]], workers: int, claims: ClaimStore,
 
 
 def gather_primes(instance) -> None:
-    """Refresh the cross-campaign `primes` asset (parquet + CSV) and the `campaign_progress` summary."""
-    from dagster import materialize
+    """Refresh the results as the daemon's results_sensor does: `primes` (primes.csv), `verified_primes`
+    (verified_primes.csv, top5000.txt) and `campaign_progress`, in one in-process run of results_job."""
+    from darkreach_pipeline.definitions import defs
 
-    from assets.primes import primes
-    from assets.progress import campaign_progress
-    from darkreach_pipeline.definitions import CAMPAIGN_ASSETS, build_resources
-
-    materialize([*CAMPAIGN_ASSETS, primes, campaign_progress], selection=[primes, campaign_progress],
-                instance=instance, resources=build_resources(), run_config=QUIET)
+    defs.resolve_job_def("results_job").execute_in_process(instance=instance, run_config=QUIET)
 
 
 def campaign_primes(name: str, instance=None):

@@ -18,7 +18,11 @@ telemetry:
 concurrency:
   runs:
     max_concurrent_runs: 2
-# Runs carry a dagster/max_runtime tag sized from measured test costs (max(120 s, 3 x estimate)).
+# Every run of campaign blocks, however launched, is tagged with its campaign and a dagster/max_runtime sized
+# from measured test costs (max(120 s, 3 x estimate) per block) when it is submitted (README: "Run limits").
+run_coordinator:
+  module: resources.run_coordinator
+  class: CampaignRunCoordinator
 run_monitoring:
   enabled: true
   poll_interval_seconds: 30
