@@ -373,9 +373,11 @@ def cmd_primes(args) -> int:
 
 
 def cmd_status(args) -> int:
-    """Per campaign: blocks done / running / queued / failed / not started, candidates tested, primes,
-    throughput, ETA, and the progress of running blocks (the `campaign_progress` asset holds the same)."""
+    """The table of campaigns (done % of the work, blocks, primes, rate, ETA), then per campaign: blocks done /
+    running / queued / failed / not started, candidates tested, primes, throughput, ETA, and the progress of running
+    blocks (the `campaign_progress` asset holds the same)."""
     from assets.progress import summarise
+    from darkreach_pipeline.progress import campaigns_table
 
     registry = open_registry(settings.registry_url())
     instance = _instance()
@@ -383,8 +385,11 @@ def cmd_status(args) -> int:
     specs = [registry.get(args.name)] if args.name else registry.all()
     if not specs:
         print("no campaigns registered: `darkreach run FILE` or `darkreach register FILE`")
-    for spec in specs:
-        print("\n".join(summarise(instance, spec, settings.data_path(), settings.progress_path()).lines()))
+    summaries = [summarise(instance, spec, settings.data_path(), settings.progress_path()) for spec in specs]
+    if summaries:
+        print("\n".join(campaigns_table(summaries)) + "\n")
+    for summary in summaries:
+        print("\n".join(summary.lines()))
     return 0
 
 

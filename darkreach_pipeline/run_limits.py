@@ -28,26 +28,20 @@ def campaign_of(keys: Sequence[str]) -> str | None:
     return names.pop() if len(names) == 1 else None
 
 
-def limit_tags(spec: CampaignSpec, keys: Sequence[str], costs: CostStore, timed: bool = True) -> dict[str, str]:
+def limit_tags(spec: CampaignSpec, keys: Sequence[str], costs: CostStore) -> dict[str, str]:
     """{darkreach/campaign: name, dagster/max_runtime: seconds} for a run of these blocks of `spec`: the run
-    time is the sum of the blocks' bounds (max(120 s, 3 x estimate) each). timed=False: the campaign tag only
-    (runs that do not test the blocks' numbers, e.g. double checks, have no measured cost to size them by)."""
-    tags = {CAMPAIGN_TAG: spec.name}
-    if timed:
-        tags[MAX_RUNTIME_TAG] = str(sum(block_max_runtime(spec, split_partition_key(k)[1], costs) for k in keys))
-    return tags
+    time is the sum of the blocks' bounds (max(120 s, 3 x estimate) each)."""
+    runtime = sum(block_max_runtime(spec, split_partition_key(k)[1], costs) for k in keys)
+    return {CAMPAIGN_TAG: spec.name, MAX_RUNTIME_TAG: str(runtime)}
 
 
 def missing_limit_tags(existing: Mapping[str, str], keys: Sequence[str],
-                       find_spec: Callable[[str], CampaignSpec | None], costs: Callable[[], CostStore],
-                       timed: bool) -> dict[str, str]:
+                       find_spec: Callable[[str], CampaignSpec | None], costs: Callable[[], CostStore]
+                       ) -> dict[str, str]:
     """The limit tags a run of `keys` lacks (a tag the launcher set is kept: the user's word wins); {} for a run
     that covers no blocks, blocks of several campaigns, or a campaign the registry does not know."""
     name = campaign_of(keys)
     spec = find_spec(name) if name else None
-    if spec is None:
+    if spec is None or (CAMPAIGN_TAG in existing and MAX_RUNTIME_TAG in existing):
         return {}
-    wanted = {CAMPAIGN_TAG: spec.name}
-    if timed and MAX_RUNTIME_TAG not in existing:
-        wanted = limit_tags(spec, keys, costs(), timed=True)
-    return {k: v for k, v in wanted.items() if k not in existing}
+    return {k: v for k, v in limit_tags(spec, keys, costs()).items() if k not in existing}

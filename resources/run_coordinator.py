@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def tests_blocks(run: DagsterRun) -> bool:
-    """Does the run compute campaign stages (and so has a test cost to bound its time by)?"""
+    """Does the run compute campaign stages (the runs the per-campaign limit and the test-cost bound are for)?"""
     if run.asset_selection:
         return any(key.to_user_string() in STAGES for key in run.asset_selection)
     return run.job_name == "campaign_job"
@@ -50,11 +50,11 @@ class CampaignRunCoordinator(QueuedRunCoordinator):
         return super().submit_run(context)
 
     def limit_tags(self, run: DagsterRun) -> dict[str, str]:
-        if run.job_name == "register_campaign":
+        """Only runs that compute blocks: double checks have their own bound (the verification sensor's ramp)."""
+        if not tests_blocks(run):
             return {}
         ranged = not run.tags.get(batching.PARTITION_TAG)  # a range needs the partition order to be read
         keys = batching.blocks_of_run(run.tags, self._instance.get_dynamic_partitions("campaign_blocks") if ranged
                                       else [])
         url = settings.registry_url()
-        return missing_limit_tags(run.tags, keys, open_registry(url).find, lambda: open_cost_store(url),
-                                  timed=tests_blocks(run))
+        return missing_limit_tags(run.tags, keys, open_registry(url).find, lambda: open_cost_store(url))
