@@ -80,7 +80,7 @@ def campaign_files_sensor(
                 existing.add(key)
         skip = busy_or_done(context.instance, keys, results_location)
         # The keys this tick adds come after the instance's, in block order.
-        for run in batching.batches([k for k in keys if k not in skip], [*order, *new_keys], spec.blocks_per_run):
+        for run in batching.batches([k for k in keys if k not in skip], [*order, *new_keys], spec.blocks_per_run or 1):
             run_key = f"{spec.fingerprint()}:{run[0]}" + (f"..{run[-1]}" if len(run) > 1 else "")
             if run_key in requested:  # the same campaign in two files: one run per block
                 continue

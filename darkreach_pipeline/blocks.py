@@ -234,9 +234,14 @@ def certificate_frame(spec: CampaignSpec, results: pd.DataFrame) -> pd.DataFrame
 
 
 
-def block_max_runtime(spec: CampaignSpec, block: int, costs: CostStore) -> int:
-    """Seconds a block's run may take before it counts as hung: max(120, 3 x estimated duration)."""
+def block_estimate_seconds(spec: CampaignSpec, block: int, costs: CostStore) -> float:
+    """Expected seconds of the block's tests: its expected survivors x the measured (else modelled) cost per test."""
     form = form_for(spec)
     lo, hi = spec.block_range(block)
-    tests = (hi - lo) * form.survival_fraction(spec.sieve_depth)
-    return max_runtime(tests, costs.seconds_per_test(spec.form, form.bits((lo + hi) // 2)))
+    return (hi - lo) * form.survival_fraction(spec.sieve_depth) * costs.seconds_per_test(spec.form,
+                                                                                          form.bits((lo + hi) // 2))
+
+
+def block_max_runtime(spec: CampaignSpec, block: int, costs: CostStore) -> int:
+    """Seconds a block's run may take before it counts as hung: max(120, 3 x estimated duration)."""
+    return max_runtime(1, block_estimate_seconds(spec, block, costs))

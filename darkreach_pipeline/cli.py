@@ -47,6 +47,16 @@ def _instance():
     return instance
 
 
+_worker_instances: dict = {}  # per worker process and Dagster home: its instance, opened once for all its runs
+
+
+def _worker_instance():
+    home = settings.dagster_home()
+    if home not in _worker_instances:
+        _worker_instances[home] = _instance()
+    return _worker_instances[home]
+
+
 def _run_block(run: list[str]) -> tuple[bool, str, float]:
     """Materialise one block, or several (a partition key range), with all four assets and their checks, as one
     in-process Dagster run."""
@@ -59,11 +69,12 @@ def _run_block(run: list[str]) -> tuple[bool, str, float]:
     url = settings.registry_url()
     spec = open_registry(url).get(run_limits.campaign_of(run))
     tags = {**run_limits.limit_tags(spec, run, open_cost_store(url)), PROCESS_TAG: ProcessId.this().token}
+    instance = _worker_instance()
     if len(run) == 1:
-        result = job.execute_in_process(partition_key=run[0], tags=tags, instance=_instance(), raise_on_error=False,
+        result = job.execute_in_process(partition_key=run[0], tags=tags, instance=instance, raise_on_error=False,
                                         run_config=QUIET)
     else:
-        result = job.execute_in_process(tags={**batching.run_tags(run), **tags}, instance=_instance(),
+        result = job.execute_in_process(tags={**batching.run_tags(run), **tags}, instance=instance,
                                         raise_on_error=False, run_config=QUIET)
     seconds = time.perf_counter() - start
     if result.success:
@@ -311,6 +322,19 @@ def report_damaged(damaged) -> None:
               "file again (`darkreach run FILE`) to recompute the block", file=sys.stderr)
 
 
+def auto_blocks_per_run(spec: CampaignSpec, pending: list[str], workers: int) -> int:
+    """Blocks per run when neither the command line nor the campaign file says: from the estimated test time of
+    the middle pending block (batching.auto_blocks_per_run)."""
+    from darkreach_pipeline.blocks import block_estimate_seconds
+    from darkreach_pipeline.campaign import split_partition_key
+
+    if not pending:
+        return 1
+    middle = split_partition_key(pending[len(pending) // 2])[1]
+    seconds = block_estimate_seconds(spec, middle, open_cost_store(settings.registry_url()))
+    return batching.auto_blocks_per_run(seconds, len(pending), workers)
+
+
 def cmd_run(args) -> int:
     spec = load_campaign(args.file)
     instance = _instance()
@@ -319,7 +343,7 @@ def cmd_run(args) -> int:
     keys = spec.partition_keys()
     done = finished_blocks(instance, keys)
     pending = [k for k in keys if k not in done]
-    per_run = args.blocks_per_run or spec.blocks_per_run
+    per_run = args.blocks_per_run or spec.blocks_per_run or auto_blocks_per_run(spec, pending, args.workers)
     runs = batching.batches(pending, instance.get_dynamic_partitions("campaign_blocks"), per_run)
     print(
         f"campaign '{spec.name}' ({'new' if is_new else 'registered'}): {spec.form}, {spec.range_key} = "
