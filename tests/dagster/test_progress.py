@@ -246,7 +246,9 @@ def test_run_with_blocks_per_run_and_status(tmp_path, pari_primes):
     status = _darkreach(home, "status", "proth")
     assert status.returncode == 0, status.stderr[-3000:]
     primes = len(pari_primes(3, 2, 1, 1, 120))
-    lines = status.stdout.splitlines()
+    table, lines = status.stdout.split("\n\n", 1)[0].splitlines(), status.stdout.split("\n\n", 1)[1].splitlines()
+    assert table[0].split() == ["campaign", "done", "blocks", "primes", "rate", "ETA"]
+    assert table[1].split()[:4] == ["proth", "100%", "3/3", str(primes)] and table[1].endswith("finished")
     assert lines[0] == f"proth: 3/3 blocks finished, {primes} primes/PRPs"
     assert lines[1] == "  blocks      3 done, 0 running, 0 queued, 0 failed, 0 not started"
     assert lines[2].startswith("  tested      ") and f"; {primes} proven, 0 probable primes" in lines[2]
