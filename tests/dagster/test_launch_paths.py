@@ -12,7 +12,6 @@ a run time bound (added by the run coordinator whatever launched it) and no two 
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pandas as pd
-from conftest import toml_text
+from conftest import stop_group, toml_text
 
 from darkreach_pipeline import settings
 
@@ -172,8 +171,4 @@ def test_every_launch_path_ends_with_the_same_primes_csv(tmp_path, monkeypatch, 
         assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False)), spans
         assert len({r.tags.get("dagster/sensor_name") for r in runs} & {"results_sensor", "campaign_files_sensor"}) == 2
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop_group(server)
