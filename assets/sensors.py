@@ -5,27 +5,17 @@ import hashlib
 import json
 from pathlib import Path
 
-from dagster import (
-    AssetKey,
-    AssetSelection,
-    DefaultSensorStatus,
-    RunRequest,
-    SensorEvaluationContext,
-    SensorResult,
-    SkipReason,
-    define_asset_job,
-    sensor,
-)
+from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from assets.jobs import campaign_job
 from assets.partitions import campaign_blocks
 from assets.progress import campaign_runs, finished_blocks
 from darkreach_pipeline import batching, gpu_routing
-from darkreach_pipeline.blocks import block_max_runtime
-from darkreach_pipeline.campaign import parse_campaign_bytes, read_campaign_file, split_partition_key
+from darkreach_pipeline.campaign import parse_campaign_bytes, read_campaign_file
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.found import counted
 from darkreach_pipeline.progress import block_states
+from darkreach_pipeline.run_limits import limit_tags
 from darkreach_pipeline.settings import ensure_inbox
 from resources.campaigns import CampaignRegistryResource
 from resources.results import ResultsLocation
@@ -91,14 +81,12 @@ def campaign_files_sensor(
                 existing.add(key)
         skip = busy_or_done(context.instance, keys, results_location)
         # The keys this tick adds come after the instance's, in block order.
-        for run in batching.batches([k for k in keys if k not in skip], [*order, *new_keys], spec.blocks_per_run):
+        for run in batching.batches([k for k in keys if k not in skip], [*order, *new_keys], spec.blocks_per_run or 1):
             run_key = f"{spec.fingerprint()}:{run[0]}" + (f"..{run[-1]}" if len(run) > 1 else "")
             if run_key in requested:  # the same campaign in two files: one run per block
                 continue
             requested.add(run_key)
-            runtime = sum(block_max_runtime(spec, split_partition_key(k)[1], costs) for k in run)
-            tags = {"dagster/max_runtime": str(runtime), "darkreach/campaign": spec.name,
-                    **gpu_routing.run_tags(spec.gpu)}
+            tags = {**limit_tags(spec, run, costs), **gpu_routing.run_tags(spec.gpu)}
             if len(run) == 1:
                 runs.append(RunRequest(partition_key=run[0], run_key=run_key, tags=tags))
             else:
@@ -117,21 +105,3 @@ def busy_or_done(instance, keys: list[str], results: ResultsLocation) -> set[str
     finished, _ = finished_blocks(instance, keys, results.base_path, results.storage_options)
     states = block_states(keys, campaign_runs(instance, keys), finished)
     return {k for k, state in states.items() if state in ("done", "running", "queued")}
-
-
-REFRESHED = ("campaign_progress", "verified_primes", "announcements", "campaign_feedback", "fleet_advice")
-progress_job = define_asset_job("campaign_progress_job", selection=AssetSelection.assets(*REFRESHED),
-                                description="Refresh the progress summary, verified primes, announcements, the "
-                                            "strategist's feedback and the fleet advice.")
-
-
-@sensor(job=progress_job, minimum_interval_seconds=120, default_status=DefaultSensorStatus.RUNNING)
-def progress_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
-    """Refresh the summaries (REFRESHED) when a block or a double check finished since the last refresh (at most
-    every 2 minutes): a verified prime is announced, and the feedback follows the finished blocks."""
-    ids = [records.records[0].storage_id for key in ("certificates", "double_checks")
-           if (records := context.instance.fetch_materializations(AssetKey(key), limit=1, ascending=False)).records]
-    latest = str(max(ids)) if ids else None
-    if latest is None or latest == context.cursor:
-        return SkipReason("no block finished since the last summary")
-    return SensorResult(run_requests=[RunRequest(run_key=f"progress:{latest}")], cursor=latest)

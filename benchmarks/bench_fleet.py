@@ -166,7 +166,7 @@ def fleet_run(fields: dict, toml: Path, workdir: Path, per_run: int) -> dict:
             inbox.mkdir(parents=True)
             (inbox / toml.name).write_text(toml.read_text() + f"blocks_per_run = {per_run}\n")
         # Only the backfill's runs: no double checks of the (new, untrusted) workers' blocks, no summaries.
-        for sensor in ("verification_sensor", "progress_sensor"):
+        for sensor in ("verification_sensor", "results_sensor"):
             subprocess.run([str(BIN / "dagster"), "sensor", "stop", sensor, "-w", str(ROOT / "workspace.yaml")],
                            env=env, cwd=ROOT, check=True, capture_output=True, timeout=300)
         processes.append(_start([str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")], env,

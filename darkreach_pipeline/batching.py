@@ -7,12 +7,27 @@ so that each covers exactly the wanted blocks (contiguous in that order) and not
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 # Dagster's run tags (the engine does not import dagster; tests check these equal dagster's constants).
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+RUN_WORK_SECONDS = 30.0  # small blocks are grouped until a run holds about this much estimated work ...
+MAX_AUTO_BLOCKS = 100  # ... and at most this many blocks
+
+
+def auto_blocks_per_run(block_seconds: float, pending: int, workers: int) -> int:
+    """Blocks per run when the campaign file does not say: one for blocks of RUN_WORK_SECONDS or more; for smaller
+    ones enough that a run holds about that much work (a run's fixed cost is then paid once for all of them), but
+    never so many that fewer runs than `workers` are left to run at once."""
+    if block_seconds >= RUN_WORK_SECONDS or pending <= workers:
+        return 1
+    wanted = math.ceil(RUN_WORK_SECONDS / max(block_seconds, 1e-3))
+    return max(1, min(wanted, math.ceil(pending / max(workers, 1)), MAX_AUTO_BLOCKS))
 
 
 def batches(keys: Sequence[str], order: Sequence[str], per_run: int) -> list[list[str]]:

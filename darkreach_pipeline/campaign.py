@@ -72,9 +72,10 @@ class CampaignSpec:
     range_key: str = "n"
     range_min: int = 0
     range_max: int = 0
-    # How many blocks one Dagster run materialises (amortises a run's start-up). An execution setting, not
+    # How many blocks one Dagster run materialises (amortises a run's start-up); None: not set, `darkreach run`
+    # chooses (batching.auto_blocks_per_run), other launchers run one block per run. An execution setting, not
     # part of the campaign's identity: not in definition() or the fingerprint, not compared, not registered.
-    blocks_per_run: int = field(default=1, compare=False)
+    blocks_per_run: int | None = field(default=None, compare=False)
     # GPU-eligible: its runs' sieve and test steps go to GPU workers in fleet mode (gpu_routing.py). An
     # execution setting too, like blocks_per_run.
     gpu: bool = field(default=False, compare=False)
@@ -125,7 +126,7 @@ class CampaignSpec:
             lines.append(f"{key} = {json.dumps(value)}")
         if self.description:
             lines.append(f"description = {json.dumps(self.description)}")
-        if self.blocks_per_run != 1:
+        if self.blocks_per_run is not None:
             lines.append(f"blocks_per_run = {self.blocks_per_run}")
         if self.gpu:
             lines.append("gpu = true")
@@ -190,8 +191,8 @@ def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
     if len(description) > MAX_DESCRIPTION_CHARS:
         raise CampaignError("description", f"has {len(description)} characters, over the limit of "
                             f"{MAX_DESCRIPTION_CHARS}; shorten it (longer notes belong in a file of their own)")
-    blocks_per_run = _int_field(raw, "blocks_per_run", minimum=1) if "blocks_per_run" in raw else 1
-    if blocks_per_run > MAX_BLOCKS_PER_RUN:
+    blocks_per_run = _int_field(raw, "blocks_per_run", minimum=1) if "blocks_per_run" in raw else None
+    if blocks_per_run is not None and blocks_per_run > MAX_BLOCKS_PER_RUN:
         raise CampaignError("blocks_per_run", f"must be <= {MAX_BLOCKS_PER_RUN}, got {blocks_per_run}")
     gpu = raw.get("gpu", False)
     if not isinstance(gpu, bool):

@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from multiprocessing import get_context
 from pathlib import Path
 
-from darkreach_pipeline import __version__, batching, gpu_routing, settings
+from darkreach_pipeline import __version__, batching, gpu_routing, run_limits, settings
 from darkreach_pipeline.arith.array_module import GpuUnavailableError
 from darkreach_pipeline.campaign import CampaignSpec, load_campaign
 from darkreach_pipeline.errors import CampaignError
@@ -25,6 +25,7 @@ from darkreach_pipeline.redact import redact
 from darkreach_pipeline.secret import SecretError, deployment_secret
 from darkreach_pipeline.stores.checkpoints import is_database
 from darkreach_pipeline.stores.claims import HEARTBEAT, ClaimStore
+from darkreach_pipeline.stores.costs import open_cost_store
 from darkreach_pipeline.stores.registry import open_registry
 from darkreach_pipeline.stores.results import read_stage_checked
 
@@ -53,6 +54,16 @@ def _instance():
     return instance
 
 
+_worker_instances: dict = {}  # per worker process and Dagster home: its instance, opened once for all its runs
+
+
+def _worker_instance():
+    home = settings.dagster_home()
+    if home not in _worker_instances:
+        _worker_instances[home] = _instance()
+    return _worker_instances[home]
+
+
 def _run_block(run: list[str]) -> tuple[bool, str, float]:
     """Materialise one block, or several (a partition key range), with all four assets and their checks, as one
     in-process Dagster run."""
@@ -60,12 +71,17 @@ def _run_block(run: list[str]) -> tuple[bool, str, float]:
 
     start = time.perf_counter()
     job = defs.resolve_job_def("campaign_job")
-    tags = {PROCESS_TAG: ProcessId.this().token}  # a run left STARTED by a killed process is marked failed
+    # The same limit tags as a queued run (resources/run_coordinator.py), though this one runs in-process; a run
+    # left STARTED by a killed process is marked failed (PROCESS_TAG).
+    url = settings.registry_url()
+    spec = open_registry(url).get(run_limits.campaign_of(run))
+    tags = {**run_limits.limit_tags(spec, run, open_cost_store(url)), PROCESS_TAG: ProcessId.this().token}
+    instance = _worker_instance()
     if len(run) == 1:
-        result = job.execute_in_process(partition_key=run[0], tags=tags, instance=_instance(), raise_on_error=False,
+        result = job.execute_in_process(partition_key=run[0], tags=tags, instance=instance, raise_on_error=False,
                                         run_config=QUIET)
     else:
-        result = job.execute_in_process(tags={**batching.run_tags(run), **tags}, instance=_instance(),
+        result = job.execute_in_process(tags={**batching.run_tags(run), **tags}, instance=instance,
                                         raise_on_error=False, run_config=QUIET)
     seconds = time.perf_counter() - start
     if result.success:
@@ -274,15 +290,11 @@ def run_blocks(runs: list[list[str]], workers: int, claims: ClaimStore,
 
 
 def gather_primes(instance) -> None:
-    """Refresh the cross-campaign `primes` asset (parquet + CSV) and the `campaign_progress` summary."""
-    from dagster import materialize
+    """Refresh the results as the daemon's results_sensor does: `primes` (primes.csv), `verified_primes`
+    (verified_primes.csv, top5000.txt) and `campaign_progress`, in one in-process run of results_job."""
+    from darkreach_pipeline.definitions import defs
 
-    from assets.primes import primes
-    from assets.progress import campaign_progress
-    from darkreach_pipeline.definitions import CAMPAIGN_ASSETS, build_resources
-
-    materialize([*CAMPAIGN_ASSETS, primes, campaign_progress], selection=[primes, campaign_progress],
-                instance=instance, resources=build_resources(), run_config=QUIET)
+    defs.resolve_job_def("results_job").execute_in_process(instance=instance, run_config=QUIET)
 
 
 def campaign_primes(name: str, instance=None):
@@ -340,6 +352,19 @@ def report_damaged(damaged) -> None:
               "file again (`darkreach run FILE`) to recompute the block", file=sys.stderr)
 
 
+def auto_blocks_per_run(spec: CampaignSpec, pending: list[str], workers: int) -> int:
+    """Blocks per run when neither the command line nor the campaign file says: from the estimated test time of
+    the middle pending block (batching.auto_blocks_per_run)."""
+    from darkreach_pipeline.blocks import block_estimate_seconds
+    from darkreach_pipeline.campaign import split_partition_key
+
+    if not pending:
+        return 1
+    middle = split_partition_key(pending[len(pending) // 2])[1]
+    seconds = block_estimate_seconds(spec, middle, open_cost_store(settings.registry_url()))
+    return batching.auto_blocks_per_run(seconds, len(pending), workers)
+
+
 def cmd_run(args) -> int:
     spec = load_campaign(args.file)
     instance = _instance()
@@ -348,7 +373,7 @@ def cmd_run(args) -> int:
     keys = spec.partition_keys()
     done = finished_blocks(instance, keys)
     pending = [k for k in keys if k not in done]
-    per_run = args.blocks_per_run or spec.blocks_per_run
+    per_run = args.blocks_per_run or spec.blocks_per_run or auto_blocks_per_run(spec, pending, args.workers)
     runs = batching.batches(pending, instance.get_dynamic_partitions("campaign_blocks"), per_run)
     print(
         f"campaign '{spec.name}' ({'new' if is_new else 'registered'}): {spec.form}, {spec.range_key} = "
@@ -398,9 +423,11 @@ def cmd_primes(args) -> int:
 
 
 def cmd_status(args) -> int:
-    """Per campaign: blocks done / running / queued / failed / not started, candidates tested, primes,
-    throughput, ETA, and the progress of running blocks (the `campaign_progress` asset holds the same)."""
+    """The table of campaigns (done % of the work, blocks, primes, rate, ETA), then per campaign: blocks done /
+    running / queued / failed / not started, candidates tested, primes, throughput, ETA, and the progress of running
+    blocks (the `campaign_progress` asset holds the same)."""
     from assets.progress import summarise
+    from darkreach_pipeline.progress import campaigns_table
 
     registry = open_registry(settings.registry_url())
     instance = _instance()
@@ -408,8 +435,11 @@ def cmd_status(args) -> int:
     specs = [registry.get(args.name)] if args.name else registry.all()
     if not specs:
         print("no campaigns registered: `darkreach run FILE` or `darkreach register FILE`")
-    for spec in specs:
-        print("\n".join(summarise(instance, spec, settings.data_path(), settings.progress_path()).lines()))
+    summaries = [summarise(instance, spec, settings.data_path(), settings.progress_path()) for spec in specs]
+    if summaries:
+        print("\n".join(campaigns_table(summaries)) + "\n")
+    for summary in summaries:
+        print("\n".join(summary.lines()))
     return 0
 
 

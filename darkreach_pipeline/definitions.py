@@ -16,7 +16,8 @@ from assets.integrity import damaged_blocks_sensor, integrity_audit, integrity_a
 from assets.jobs import REGISTER_JOBS, campaign_job, double_check_job
 from assets.primes import primes
 from assets.progress import campaign_progress
-from assets.sensors import campaign_files_sensor, progress_job, progress_sensor
+from assets.results import results_job, results_sensor
+from assets.sensors import campaign_files_sensor
 from assets.strategy import STRATEGY_ASSETS, announcement_verification_sensor
 from assets.verification import double_checks, verified_primes, worker_reliability
 from assets.verification_sensors import audit_schedule, verification_sensor
@@ -68,8 +69,8 @@ defs = Definitions(
     assets=[*CAMPAIGN_ASSETS, primes, campaign_progress, double_checks, verified_primes, worker_reliability,
             integrity_audit, *STRATEGY_ASSETS],
     asset_checks=CAMPAIGN_CHECKS,
-    jobs=[campaign_job, *REGISTER_JOBS, double_check_job, progress_job, integrity_audit_job],
-    sensors=[campaign_files_sensor, verification_sensor, progress_sensor, damaged_blocks_sensor,
+    jobs=[campaign_job, *REGISTER_JOBS, double_check_job, results_job, integrity_audit_job],
+    sensors=[campaign_files_sensor, verification_sensor, results_sensor, damaged_blocks_sensor,
              announcement_verification_sensor],
     schedules=[audit_schedule, integrity_audit_schedule],
     resources=build_resources(),

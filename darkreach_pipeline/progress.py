@@ -16,7 +16,6 @@ import pandas as pd
 
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.forms import form_for
-from darkreach_pipeline.stores.costs import model_seconds
 from darkreach_pipeline.stores.integrity import Damage
 
 LOG_EVERY_SECONDS = 30.0  # a running block logs its progress at most this often (and once when done)
@@ -146,6 +145,8 @@ class CampaignProgress:
     busy_seconds: float  # wall time during which at least one run of a finished block was running
     tests_per_second: float | None  # tests of finished blocks / busy time (counts parallel runs)
     eta_seconds: float | None  # time left for the unfinished blocks at the measured pace; 0 when all done
+    done_percent: float = 0.0  # share of the campaign's work done (measured blocks / their cost + what is left)
+    remaining_seconds: float | None = None  # the unfinished blocks' expected cost, one run at a time
     running: list[dict] = field(default_factory=list)  # progress of running blocks (from progress files)
     damaged: dict[str, list[str]] = field(default_factory=dict)  # block key -> its damaged stage files
 
@@ -162,7 +163,17 @@ class CampaignProgress:
                 "proven": self.proven, "probable": self.probable, "engine_seconds": round(self.engine_seconds, 3),
                 "busy_seconds": round(self.busy_seconds, 3),
                 "tests_per_second": None if self.tests_per_second is None else round(self.tests_per_second, 3),
-                "eta_seconds": None if self.eta_seconds is None else round(self.eta_seconds, 1)}
+                "eta_seconds": None if self.eta_seconds is None else round(self.eta_seconds, 1),
+                "done_percent": round(self.done_percent, 1)}
+
+    def table_row(self) -> dict[str, str]:
+        """This campaign's row of the campaigns table (the UI's `campaign_progress` metadata, `darkreach status`)."""
+        rate = "unknown" if self.tests_per_second is None else f"{self.tests_per_second:,.2f} tests/s"
+        eta = ("finished" if self.eta_seconds == 0 and self.count("done") == self.blocks
+               else format_seconds(self.eta_seconds))
+        return {"campaign": self.name, "done": f"{self.done_percent:.0f}%",
+                "blocks": f"{self.count('done')}/{self.blocks}", "primes": str(self.primes), "rate": rate,
+                "ETA": eta}
 
     def lines(self) -> list[str]:
         """The text `darkreach status` prints (the first line is the short summary)."""
@@ -181,7 +192,8 @@ class CampaignProgress:
         if self.eta_seconds == 0:
             out.append("  ETA         finished" if done == self.blocks else "  ETA         nothing left to run")
         else:
-            out.append(f"  ETA         {format_seconds(self.eta_seconds)} for {self.blocks - done} blocks at this pace")
+            out.append(f"  ETA         {format_seconds(self.eta_seconds)} for {self.blocks - done} blocks at this pace "
+                       f"({self.done_percent:.0f}% of the work done)")
         failed = [k for k, s in self.states.items() if s == "failed"]
         if failed:
             more = f" (+{len(failed) - 10} more)" if len(failed) > 10 else ""
@@ -196,15 +208,87 @@ class CampaignProgress:
         return out
 
 
-def block_weights(spec: CampaignSpec) -> dict[str, float]:
-    """Relative cost of each block: candidates x the modelled cost of one test at the block's middle size
-    (bigger numbers cost more); only ratios matter, the pace is measured."""
-    form = form_for(spec)
-    weights = {}
-    for block, key in enumerate(spec.partition_keys()):
+@dataclass(frozen=True)
+class CostModel:
+    """What a block of the campaign costs, measured on its finished blocks: the share of candidates that survive
+    the sieve (so are tested), the seconds of one test as scale * bits^exponent (fitted on the tests' own times),
+    and the seconds a block costs beyond its tests (sieve, certificates, checks, orchestration)."""
+
+    survival: float
+    scale: float
+    exponent: float
+    overhead: float
+
+    def test_seconds(self, bits: float) -> float:
+        return self.scale * max(bits, 1.0) ** self.exponent
+
+    def block_tests(self, spec: CampaignSpec, block: int) -> float:
+        """Expected seconds of the block's tests: survivors left x the cost at their sizes (Simpson's rule over
+        the block's first, middle and last values: the cost grows smoothly with the size)."""
+        form = form_for(spec)
         lo, hi = spec.block_range(block)
-        weights[key] = (hi - lo) * model_seconds(form.bits((lo + hi - 1) // 2))
-    return weights
+        mid = (lo + hi - 1) // 2
+        mean = (self.test_seconds(form.bits(lo)) + 4 * self.test_seconds(form.bits(mid))
+                + self.test_seconds(form.bits(hi - 1))) / 6
+        return (hi - lo) * self.survival * mean
+
+    def block_seconds(self, spec: CampaignSpec, block: int) -> float:
+        return self.overhead + self.block_tests(spec, block)
+
+
+MIN_SPREAD = math.log(1.2)  # sizes spanning less than this ratio do not fix an exponent: the model's is used
+EXPONENTS = (1.0, 3.0)  # a fitted exponent is kept within what multiplication costs can be
+
+
+def _slope(points: Sequence[tuple[float, float]]) -> float:
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+
+
+def fit_costs(spec: CampaignSpec, done_blocks: Iterable[int], results: pd.DataFrame,
+              run_seconds: float | None = None) -> CostModel | None:
+    """The cost model from the finished blocks' stored tests (rows with the axis value and `seconds`); None before
+    any block is finished. run_seconds: the wall time of the runs that computed those blocks (their sum): what it
+    holds beyond the tests' seconds is the per-block overhead."""
+    done_blocks = sorted(set(done_blocks))
+    if not done_blocks:
+        return None
+    form = form_for(spec)
+    candidates = sum(hi - lo for lo, hi in map(spec.block_range, done_blocks))
+    rows = results[results["block"].astype(int).isin(done_blocks)] if len(results) else results
+    survival = len(rows) / candidates if candidates else 0.0
+    # The exponent: fitted across finished blocks (each block's mean cost at its mean size: a test slowed by other
+    # work on the machine, or a prime's longer proof, averages out) once they span sizes far enough apart; before
+    # that the model's, bits^2 log(bits) (a fit inside one block is mostly noise).
+    exponent = 2.0 + 1.0 / math.log(max(form.bits(spec.block_range(done_blocks[-1])[1]), 3))
+    scale = 0.0
+    if len(rows):
+        bits = [max(form.bits(int(v)), 1.0) for v in rows[spec.axis]]
+        seconds = rows["seconds"].astype(float).tolist()
+        per_block: dict[int, list[tuple[float, float]]] = {}
+        for block, b, t in zip(rows["block"].astype(int), bits, seconds, strict=True):
+            per_block.setdefault(block, []).append((b, t))
+        centres = [(math.log(sum(b for b, _ in v) / len(v)), math.log(sum(t for _, t in v) / len(v)))
+                   for v in per_block.values() if sum(t for _, t in v) > 0]
+        if len(centres) >= 2 and max(x for x, _ in centres) - min(x for x, _ in centres) >= MIN_SPREAD:
+            exponent = min(max(_slope(centres), EXPONENTS[0]), EXPONENTS[1])
+        scale = sum(seconds) / sum(b ** exponent for b in bits)
+    test_seconds = float(rows["seconds"].sum()) if len(rows) else 0.0
+    overhead = max(0.0, (run_seconds or 0.0) - test_seconds) / len(done_blocks)
+    return CostModel(survival=survival, scale=scale, exponent=exponent, overhead=overhead)
+
+
+TABLE_COLUMNS = ("campaign", "done", "blocks", "primes", "rate", "ETA")
+
+
+def campaigns_table(summaries: Iterable[CampaignProgress]) -> list[str]:
+    """The campaigns as an aligned text table: done % (of the work), blocks, primes, rate, ETA."""
+    rows = [{c: c for c in TABLE_COLUMNS}, *(summary.table_row() for summary in summaries)]
+    widths = {c: max(len(r[c]) for r in rows) for c in TABLE_COLUMNS}
+    return ["  ".join(r[c].ljust(widths[c]) if c == "campaign" else r[c].rjust(widths[c]) for c in TABLE_COLUMNS)
+            .rstrip() for r in rows]
 
 
 def _merged_length(intervals: Iterable[tuple[float, float]]) -> float:
@@ -289,24 +373,35 @@ def campaign_progress(
     proven = int((status == "proven").sum())
     probable = int((status == "prp").sum())
 
-    # Pace: wall time of the successful runs of finished blocks (overlapping runs counted once).
-    intervals = [(r.start, r.end) for r in runs if r.status == "SUCCESS" and r.start is not None
-                 and r.end is not None and r.end >= r.start and done.intersection(r.blocks)]
-    busy = _merged_length(intervals)
+    # Pace: the finished blocks' runs (overlapping runs counted once in `busy`, each in full in `run_seconds`:
+    # their ratio is how many ran at once); what is left: the unfinished blocks' expected survivors at the measured
+    # cost per test of their size, plus the measured overhead per block, at that parallelism.
+    finished_runs = [r for r in runs if r.status == "SUCCESS" and r.start is not None and r.end is not None
+                     and r.end >= r.start and done.intersection(r.blocks)]
+    busy = _merged_length((r.start, r.end) for r in finished_runs)
+    run_seconds = sum(r.end - r.start for r in finished_runs)
     tests_per_second = tested_in_done / busy if busy > 0 and tested_in_done else None
-    weights = block_weights(spec)
-    remaining = sum(weights[k] for k in keys if k not in done)
-    done_weight = sum(weights[k] for k in done)
-    if remaining == 0:
+    model = fit_costs(spec, [int(k.rsplit("/", 1)[1]) for k in done], results, run_seconds) if done else None
+    left = [block for block, key in enumerate(keys) if key not in done]
+    remaining = sum(model.block_seconds(spec, block) for block in left) if model else None
+    if not left:
         eta = 0.0
-    elif busy > 0 and done_weight > 0:
-        eta = remaining * busy / done_weight
+    elif model is not None and busy > 0:
+        eta = remaining * busy / run_seconds
     else:
         eta = None
+    done_work = sum(model.block_seconds(spec, int(k.rsplit("/", 1)[1])) for k in done) if model else 0.0
+    if not left:
+        done_percent = 100.0
+    elif model is not None and done_work + remaining > 0:
+        done_percent = 100.0 * done_work / (done_work + remaining)
+    else:
+        done_percent = 0.0
     shown = [dict(running[k]) for k in keys if states[k] == "running" and running and k in running]
     return CampaignProgress(
         name=spec.name, blocks=len(keys), states=states, candidates=spec.axis_max - spec.axis_min + 1,
         tested=tested, tested_in_done=tested_in_done, proven=proven, probable=probable,
         engine_seconds=engine_seconds, busy_seconds=busy, tests_per_second=tests_per_second, eta_seconds=eta,
+        done_percent=done_percent, remaining_seconds=remaining,
         running=shown, damaged={k: damaged[k] for k in keys if k in damaged},
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
 import tempfile
 import time
 import uuid
@@ -31,6 +33,15 @@ SESSION_HOME = tempfile.mkdtemp(prefix="darkreach-pytest-session-")
 os.environ["DARKREACH_HOME"] = SESSION_HOME
 for _name in data_env_names():
     os.environ.pop(_name, None)
+
+
+def stop_group(process: subprocess.Popen, grace: float = 60) -> None:
+    """End a server started with start_new_session=True and all its children: SIGTERM, then SIGKILL after `grace`."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def pytest_unconfigure(config):

@@ -45,10 +45,11 @@ RUN_DEPENDENT = ["seconds", "worker_id", "host", "software"]  # differ between t
 # ----- the campaign field ----------------------------------------------------------------------------------
 
 
-def test_blocks_per_run_defaults_to_one_and_is_not_part_of_the_identity():
+def test_blocks_per_run_is_unset_by_default_and_is_not_part_of_the_identity():
     one = parse_campaign(PROTH)
     three = parse_campaign({**PROTH, "blocks_per_run": 3})
-    assert one.blocks_per_run == 1 and three.blocks_per_run == 3
+    assert one.blocks_per_run is None and three.blocks_per_run == 3  # None: `darkreach run` chooses
+    assert "blocks_per_run" not in one.to_toml()
     assert "blocks_per_run" not in three.definition()
     assert three.fingerprint() == one.fingerprint() and three == one
     assert "blocks_per_run = 3" in three.to_toml()
@@ -146,7 +147,7 @@ def test_a_run_of_three_blocks_materialises_each_once_and_equals_one_block_runs(
     open_registry(settings.registry_url()).register(spec)
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("campaign_blocks", keys)
-    runs = batching.batches(keys, instance.get_dynamic_partitions("campaign_blocks"), spec.blocks_per_run)
+    runs = batching.batches(keys, instance.get_dynamic_partitions("campaign_blocks"), spec.blocks_per_run or 1)
     assert runs == [keys[:3], keys[3:]]
     results = [_materialize(instance, tags=batching.run_tags(run)) for run in runs]
     assert all(r.success for r in results)
@@ -299,3 +300,14 @@ def test_darkreach_blocks_per_run_sets_the_shared_backfill_policy():
     bad = subprocess.run([sys.executable, "-c", code], env={**env, "DARKREACH_BLOCKS_PER_RUN": "0"},
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "DARKREACH_BLOCKS_PER_RUN='0': use a whole number >= 1" in bad.stderr
+
+
+@pytest.mark.parametrize(("block_seconds", "pending", "workers", "expected"), [
+    (60.0, 40, 2, 1),  # big blocks: one per run
+    (3.0, 40, 2, 10),  # small: ~30 s of work a run
+    (3.0, 8, 2, 4),  # ... but both workers keep a run
+    (3.0, 2, 2, 1),  # as many blocks as workers: one each
+    (0.001, 10_000, 2, batching.MAX_AUTO_BLOCKS),
+])
+def test_auto_blocks_per_run(block_seconds, pending, workers, expected):
+    assert batching.auto_blocks_per_run(block_seconds, pending, workers) == expected

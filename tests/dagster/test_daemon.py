@@ -2,13 +2,12 @@
 verification sensor then double-checks every block of the (new, untrusted) worker."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from conftest import toml_text
+from conftest import stop_group, toml_text
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"name": "tiny", "form": "kbn", "k": 3, "b": 2, "c": -1, "n_min": 1, "n_max": 90, "block_size": 30,
@@ -52,8 +51,4 @@ def test_sensors_register_run_and_double_check_under_the_daemon(tmp_path, monkey
         assert {r.tags.get("dagster/sensor_name") for r in runs} >= {"campaign_files_sensor", "verification_sensor"}
         assert all(r.status.value == "SUCCESS" for r in runs), [(r.job_name, r.status) for r in runs]
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
+        stop_group(daemon)

@@ -15,8 +15,14 @@ from dagster import AssetKey, DagsterInstance, materialize
 from darkreach_pipeline import batching, settings
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.forms import form_for
-from darkreach_pipeline.progress import BlockTracker, RunInfo, block_states, campaign_progress, format_seconds
-from darkreach_pipeline.stores.costs import model_seconds
+from darkreach_pipeline.progress import (
+    BlockTracker,
+    RunInfo,
+    block_states,
+    campaign_progress,
+    campaigns_table,
+    format_seconds,
+)
 from darkreach_pipeline.stores.registry import open_registry
 
 FOUR = {**PROTH, "n_max": 160}  # 4 blocks of 40
@@ -95,36 +101,57 @@ def test_block_states():
 
 
 def test_campaign_summary_from_known_inputs():
+    """Tests costing exactly 1e-3 * bits^2 s, 16 survivors in the 80 candidates of the two finished blocks, their
+    runs 45 s long in all (40 s of wall time: two overlapped): the ETA is what the two unfinished blocks' 8
+    expected survivors each cost at their sizes, plus the measured overhead per block, at the measured overlap."""
     spec = parse_campaign(FOUR)
+    form = form_for(spec)
     runs = [RunInfo((K[0], K[1]), "SUCCESS", created=100, start=100, end=130),  # a run of two blocks
             RunInfo((K[2],), "FAILURE", created=120, start=120, end=125),
             RunInfo((K[3],), "STARTED", created=140, start=140),
             RunInfo((K[0],), "SUCCESS", created=125, start=125, end=140)]  # overlaps: busy = 100..140
-    results = pd.DataFrame({"block": [0] * 5 + [1] * 5 + [2] * 2, "seconds": [0.5] * 12})
+    # 8 tests at n = 20 and 8 at n = 60 (the blocks' sizes fix the exponent: 2); the last two: block 2, which failed
+    tested = [20] * 8 + [60] * 8 + [81, 91]
+    results = pd.DataFrame({"block": [(n - 1) // 40 for n in tested], "n": tested,
+                            "seconds": [1e-3 * form.bits(n) ** 2 for n in tested]})
     certs = pd.DataFrame({"status": ["proven", "proven", "proven", "prp"]})
     running = {K[3]: {"key": K[3], "stage": "test", "done": 3, "total": 9, "eta_seconds": 12.0}}
     summary = campaign_progress(spec, runs, {K[0], K[1], K[2]}, results, certs, running)
 
-    form = form_for(spec)
-    weight = [40 * model_seconds(form.bits(mid)) for mid in (20, 60, 100, 140)]  # middles of 1..40, 41..80, ...
-    eta = (weight[2] + weight[3]) * 40 / (weight[0] + weight[1])
+    done_tests = float(results["seconds"][:16].sum())
+    overhead = (45 - done_tests) / 2
+    def block_cost(lo: int, hi: int) -> float:  # 8 survivors (16 in 80) at the block's mean cost per test
+        return overhead + 8 * sum(1e-3 * form.bits(n) ** 2 for n in range(lo, hi)) / (hi - lo)
+    remaining = block_cost(81, 121) + block_cost(121, 161)
+    eta = remaining * 40 / 45
+    assert summary.remaining_seconds == pytest.approx(remaining, rel=0.01)
+    assert summary.eta_seconds == pytest.approx(eta, rel=0.01)
+    done_work = block_cost(1, 41) + block_cost(41, 81)
+    assert summary.done_percent == pytest.approx(100 * done_work / (done_work + remaining), rel=0.01)
     assert summary.states == {K[0]: "done", K[1]: "done", K[2]: "failed", K[3]: "running"}
-    assert summary.as_dict() == {
+    row = summary.as_dict()
+    assert row == {
         "campaign": "proth", "blocks": 4, "blocks_done": 2, "blocks_running": 1, "blocks_queued": 0,
-        "blocks_damaged": 0, "blocks_failed": 1, "blocks_not_started": 0, "candidates": 160, "tested": 12,
-        "primes": 4, "proven": 3, "probable": 1, "engine_seconds": 6.0, "busy_seconds": 40.0, "tests_per_second": 0.25,
-        "eta_seconds": round(eta, 1)}
+        "blocks_damaged": 0, "blocks_failed": 1, "blocks_not_started": 0, "candidates": 160, "tested": 18,
+        "primes": 4, "proven": 3, "probable": 1, "engine_seconds": round(float(results["seconds"].sum()), 3),
+        "busy_seconds": 40.0, "tests_per_second": 0.4, "eta_seconds": round(summary.eta_seconds, 1),
+        "done_percent": round(summary.done_percent, 1)}
     assert summary.lines() == [
         "proth: 2/4 blocks finished, 4 primes/PRPs",
         "  blocks      2 done, 1 running, 0 queued, 1 failed, 0 not started",
-        "  tested      12 of 160 candidates (the rest removed by the sieve or excluded, or not reached yet); "
+        "  tested      18 of 160 candidates (the rest removed by the sieve or excluded, or not reached yet); "
         "3 proven, 1 probable primes",
-        "  throughput  0.25 tests/s over 40 s of runs (6.0 s of test time)",
-        f"  ETA         {format_seconds(eta)} for 2 blocks at this pace",
+        f"  throughput  0.40 tests/s over 40 s of runs ({row['engine_seconds']:,.1f} s of test time)",
+        f"  ETA         {format_seconds(summary.eta_seconds)} for 2 blocks at this pace "
+        f"({summary.done_percent:.0f}% of the work done)",
         "  failed      proth/000002: rerun them (they resume from checkpoints)",
         "  running     proth/000003 test 3/9, ETA 12 s",
     ]
-    assert eta > 40  # later blocks hold bigger numbers: more than the 40 s the first two took
+    assert summary.table_row() == {"campaign": "proth", "done": f"{summary.done_percent:.0f}%", "blocks": "2/4",
+                                   "primes": "4", "rate": "0.40 tests/s", "ETA": format_seconds(summary.eta_seconds)}
+    table = campaigns_table([summary])
+    assert table[0].split() == ["campaign", "done", "blocks", "primes", "rate", "ETA"]
+    assert table[1].split()[:4] == ["proth", f"{summary.done_percent:.0f}%", "2/4", "4"]
 
 
 def test_campaign_summary_before_anything_ran_and_when_finished():
@@ -133,12 +160,13 @@ def test_campaign_summary_before_anything_ran_and_when_finished():
     assert empty.as_dict()["blocks_not_started"] == 4
     assert empty.tests_per_second is None and empty.eta_seconds is None
     assert "  throughput  unknown (no finished block yet)" in empty.lines()
-    assert "  ETA         unknown for 4 blocks at this pace" in empty.lines()
+    assert "  ETA         unknown for 4 blocks at this pace (0% of the work done)" in empty.lines()
     runs = [RunInfo(tuple(K), "SUCCESS", created=0, start=0, end=8)]
-    done = campaign_progress(spec, runs, set(K), pd.DataFrame({"block": [0, 1, 2, 3], "seconds": [1.0] * 4}),
-                             pd.DataFrame())
+    done = campaign_progress(spec, runs, set(K), pd.DataFrame({"block": [0, 1, 2, 3], "n": [1, 41, 81, 121],
+                                                               "seconds": [1.0] * 4}), pd.DataFrame())
     assert done.eta_seconds == 0 and done.tests_per_second == 0.5
     assert done.lines()[0] == "proth: 4/4 blocks finished, 0 primes/PRPs" and "  ETA         finished" in done.lines()
+    assert done.done_percent == 100.0 and done.table_row()["ETA"] == "finished"
 
 
 # ----- the asset ------------------------------------------------------------------------------------------------
@@ -172,6 +200,9 @@ def test_campaign_progress_asset(darkreach_home):
     meta = result.asset_materializations_for_node("campaign_progress")[0].metadata
     assert meta["blocks_done"].value == 3 and meta["proth_done_percent"].value == 75.0
     assert "proth: 3/4 blocks finished" in meta["summary"].value
+    table = meta["campaigns_table"].value
+    assert [c.name for c in table.schema.columns] == ["campaign", "done", "blocks", "primes", "rate", "ETA"]
+    assert [(r.data["campaign"], r.data["blocks"]) for r in table.records] == [("proth", "3/4")]
     assert instance.get_latest_materialization_event(AssetKey("campaign_progress")) is not None
     instance.dispose()
 
@@ -215,7 +246,9 @@ def test_run_with_blocks_per_run_and_status(tmp_path, pari_primes):
     status = _darkreach(home, "status", "proth")
     assert status.returncode == 0, status.stderr[-3000:]
     primes = len(pari_primes(3, 2, 1, 1, 120))
-    lines = status.stdout.splitlines()
+    table, lines = status.stdout.split("\n\n", 1)[0].splitlines(), status.stdout.split("\n\n", 1)[1].splitlines()
+    assert table[0].split() == ["campaign", "done", "blocks", "primes", "rate", "ETA"]
+    assert table[1].split()[:4] == ["proth", "100%", "3/3", str(primes)] and table[1].endswith("finished")
     assert lines[0] == f"proth: 3/3 blocks finished, {primes} primes/PRPs"
     assert lines[1] == "  blocks      3 done, 0 running, 0 queued, 0 failed, 0 not started"
     assert lines[2].startswith("  tested      ") and f"; {primes} proven, 0 probable primes" in lines[2]

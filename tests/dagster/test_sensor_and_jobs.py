@@ -344,7 +344,7 @@ def test_definitions_load():
     policies = {graph.get(AssetKey(k)).backfill_policy for k in ("candidate_ranges", "sieve_survivors",
                                                                   "prp_results", "prp_proofs", "certificates")}
     assert policies == {None}  # DARKREACH_BLOCKS_PER_RUN unset: plain one-block runs (test_blocks_per_run: > 1)
-    assert defs.resolve_sensor_def("progress_sensor").job_name == "campaign_progress_job"
+    assert defs.resolve_sensor_def("results_sensor").job_name == "results_job"
     check_keys = defs.resolve_asset_graph().asset_check_keys
     assert {k.name for k in check_keys} == {"sieve_accounts_for_every_candidate", "every_survivor_tested_once",
                                             "every_proof_verifies", "every_prime_has_verified_certificate",

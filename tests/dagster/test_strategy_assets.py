@@ -11,7 +11,7 @@ from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_contex
 
 from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
-from assets.sensors import REFRESHED, progress_sensor
+from assets.results import RESULT_ASSETS, results_sensor
 from assets.strategy import (
     announcement_verification_sensor,
     announcements,
@@ -80,13 +80,13 @@ def test_feedback_and_announcements_after_a_campaign(darkreach_home, instance):
     assert row["verdict"] in ("push on", "widen", "pivot") and row["measured_test_seconds"] > 0
     meta = result.asset_materializations_for_node("campaign_feedback")[0].metadata
     assert meta["proth_verdict"].value == row["verdict"]
-    tick = progress_sensor(build_sensor_context(instance=instance))  # blocks finished: the summaries refresh
-    assert len(tick.run_requests) == 1 and {"announcements", "campaign_feedback", "fleet_advice"} <= set(REFRESHED)
-    assert isinstance(progress_sensor(build_sensor_context(instance=instance, cursor=tick.cursor)), SkipReason)
+    tick = results_sensor(build_sensor_context(instance=instance))  # blocks finished: the summaries refresh
+    assert len(tick.run_requests) == 1 and {"announcements", "campaign_feedback", "fleet_advice"} <= set(RESULT_ASSETS)
+    assert isinstance(results_sensor(build_sensor_context(instance=instance, cursor=tick.cursor)), SkipReason)
     check = materialize([*CAMPAIGN_ASSETS, double_checks], selection=[double_checks], instance=instance,
                         resources=res, partition_key=spec.partition_key(0))
     assert check.success  # a double check finished: announcements must follow (prp -> prp-double-checked)
-    assert len(progress_sensor(build_sensor_context(instance=instance, cursor=tick.cursor)).run_requests) == 1
+    assert len(results_sensor(build_sensor_context(instance=instance, cursor=tick.cursor)).run_requests) == 1
     fleet = result.asset_materializations_for_node("fleet_advice")[0].metadata
     assert fleet["workers_needed"].value == 0 and fleet["queued_cpu_hours"].value == 0  # every block is done
     (worker,) = result.output_for_node("fleet_advice").to_dict("records")  # this home's one worker

@@ -14,6 +14,8 @@ from dagster import (
     AssetKey,
     AssetMaterialization,
     DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
     RunRequest,
     SensorResult,
     SkipReason,
@@ -22,11 +24,19 @@ from dagster import (
     instance_for_test,
     materialize,
 )
+from dagster._core.utils import make_new_run_id
 
 from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
 from assets.verification import double_checks, verified_primes, worker_reliability
-from assets.verification_sensors import AUDIT_SHARE, audit_schedule, verification_sensor
+from assets.verification_sensors import (
+    AUDIT_SHARE,
+    MAX_IN_FLIGHT,
+    RAMP_PER_TICK,
+    audit_schedule,
+    read_cursor,
+    verification_sensor,
+)
 from darkreach_pipeline import settings
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.stores.registry import open_registry
@@ -104,6 +114,18 @@ def requests_of(result) -> list[RunRequest]:
         return []
     assert isinstance(result, SensorResult)
     return list(result.run_requests)
+
+
+def drain(instance, cursor=None) -> tuple[list[RunRequest], str | None]:
+    """Every request of the ticks until the backlog is empty (no run ever starts here, so none is in flight)."""
+    requests = []
+    for _ in range(100):
+        result = tick(instance, cursor)
+        requests += requests_of(result)
+        cursor = result.cursor if isinstance(result, SensorResult) and result.cursor is not None else cursor
+        if not read_cursor(cursor)[1]:
+            return requests, cursor
+    raise AssertionError("the backlog never drained")
 
 
 def parquet(home, asset, key):
@@ -236,13 +258,12 @@ def test_injected_disagreement_fails_the_check_and_flags_the_worker(darkreach_ho
     drop_proofs(darkreach_home, keys)
 
     # an untrusted worker's new results without proofs: one double-check run per block, unique run keys
-    first = tick(instance)
-    requests = requests_of(first)
+    requests, cursor = drain(instance)  # over two ticks: at most RAMP_PER_TICK a tick
     assert sorted(r.partition_key for r in requests) == keys
     assert len({r.run_key for r in requests}) == 3
     assert all(r.run_key.startswith("double-check:") for r in requests)
     assert all("not trusted" in r.tags["darkreach/why"] for r in requests)
-    assert requests_of(tick(instance, first.cursor)) == []
+    assert requests_of(tick(instance, cursor)) == []
 
     # a good history: 9 valid blocks elsewhere
     for i in range(9):
@@ -268,12 +289,12 @@ def test_injected_disagreement_fails_the_check_and_flags_the_worker(darkreach_ho
     record = store().worker(worker_id)
     assert (record.valid, record.total, record.streak) == (9, 10, 0)
     assert not record.trusted and not record.unreliable  # 0.90: not yet below 0.80
-    assert requests_of(tick(instance, first.cursor)) == []
+    assert requests_of(tick(instance, cursor)) == []
 
     for i in range(2):
         store().record_validation(f"history/bad{i}", worker_id, False)
     assert store().worker(worker_id).unreliable  # 9/12 = 0.75
-    requests = requests_of(tick(instance, first.cursor))
+    requests, _ = drain(instance, cursor)
     # every block of the worker is re-checked, again whenever it records another invalid block
     assert sorted(r.run_key for r in requests) == [f"unreliable-worker:{k}:3" for k in keys]
     assert sorted(r.partition_key for r in requests) == keys
@@ -291,12 +312,12 @@ def test_sensor_samples_a_trusted_worker_and_always_checks_records(darkreach_hom
     record = store().worker(worker_id)
     assert record.trusted
     sampled = [k for k in keys if needs_double_check(record, k, 40)]
-    requests = requests_of(tick(instance))
+    requests, _ = drain(instance)
     assert sorted(r.partition_key for r in requests) == sampled
     assert all("sampled" in r.tags["darkreach/why"] for r in requests)
 
     store().record_block(keys[1], worker_id, socket.gethostname(), 100_000)  # a possible record
-    requests = requests_of(tick(instance))
+    requests, _ = drain(instance)
     assert keys[1] in {r.partition_key for r in requests}
     assert "possible record" in next(r for r in requests if r.partition_key == keys[1]).tags["darkreach/why"]
 
@@ -308,7 +329,7 @@ def test_sensor_requests_each_block_once_for_an_unreliable_worker(darkreach_home
     for i in range(3):
         store().record_validation(f"history/{i:06d}", worker_id, False)
     assert store().worker(worker_id).unreliable
-    requests = requests_of(tick(instance))
+    requests, _ = drain(instance)
     assert sorted(r.partition_key for r in requests) == spec.partition_keys()
 
 
@@ -319,15 +340,40 @@ def test_sensor_with_no_results_requests_nothing(darkreach_home, instance):
 def test_sensor_sees_a_rerun_block_again(darkreach_home, instance, proth):
     spec, resources, _ = proth
     drop_proofs(darkreach_home, spec.partition_keys())
-    first = tick(instance)
-    assert len(requests_of(first)) == 3
+    first, cursor = drain(instance)
+    assert len(first) == 3
     result = materialize([*CAMPAIGN_ASSETS, *CAMPAIGN_CHECKS], partition_key=spec.partition_key(2),
                          instance=instance, resources=resources)
     assert result.success
     drop_proofs(darkreach_home, [spec.partition_key(2)])
-    again = requests_of(tick(instance, first.cursor))
+    again, _ = drain(instance, cursor)
     assert [r.partition_key for r in again] == [spec.partition_key(2)]
-    assert again[0].run_key not in {r.run_key for r in requests_of(first)}
+    assert again[0].run_key not in {r.run_key for r in first}
+
+
+def test_first_start_ramps_in_instead_of_a_burst(darkreach_home, instance):
+    """20 finished blocks of an untrusted worker when the sensor first starts: RAMP_PER_TICK runs a tick, none
+    while MAX_IN_FLIGHT are queued or running, the backlog in the cursor and the tick's message; in the end every
+    block once."""
+    keys = [f"ramp/{i:06d}" for i in range(20)]
+    for key in keys:
+        store().record_block(key, "untrusted-worker", "host", 10)
+        instance.report_runless_asset_event(AssetMaterialization(asset_key="prp_results", partition=key))
+    first = tick(instance)
+    assert [r.partition_key for r in first.run_requests] == keys[:RAMP_PER_TICK]
+    assert [item["key"] for item in read_cursor(first.cursor)[1]] == keys[RAMP_PER_TICK:]
+    assert first.run_requests[0].tags["darkreach/backlog"] == str(20 - RAMP_PER_TICK)
+    busy = [instance.add_run(DagsterRun(job_name="double_check_job", run_id=make_new_run_id(),
+                                        status=DagsterRunStatus.STARTED)) for _ in range(MAX_IN_FLIGHT)]
+    held = tick(instance, first.cursor)
+    assert isinstance(held, SkipReason)
+    assert f"backlog: {20 - RAMP_PER_TICK} blocks waiting, {MAX_IN_FLIGHT} checks queued or running" in \
+        held.skip_message
+    for run in busy:
+        instance.report_run_failed(run)
+    rest, _ = drain(instance, first.cursor)
+    assert [r.partition_key for r in first.run_requests] + [r.partition_key for r in rest] == keys
+    assert len({r.run_key for r in rest}) == len(rest)
 
 
 # ----- the audit schedule --------------------------------------------------------------------------------------

@@ -2,13 +2,14 @@
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from conftest import stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,8 +66,4 @@ def test_webserver_loads_location_with_block_partitions(tmp_path):
                                "worker_reliability", "integrity_audit"}
         assert by_key["prp_results"] == ["tiny/000000", "tiny/000001", "tiny/000002"]
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop_group(server, grace=30)
