@@ -16,6 +16,7 @@ import pandas as pd
 
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.forms import form_for
+from darkreach_pipeline.found import counted, repeats
 from darkreach_pipeline.stores.integrity import Damage
 
 LOG_EVERY_SECONDS = 30.0  # a running block logs its progress at most this often (and once when done)
@@ -139,7 +140,7 @@ class CampaignProgress:
     candidates: int  # every axis value of the campaign
     tested: int  # tests stored (prp_results rows), all blocks
     tested_in_done: int  # tests of finished blocks
-    proven: int
+    proven: int  # distinct finds (a number two axis values name, as 0!+1 = 1!+1, once), in `unit`s
     probable: int
     engine_seconds: float  # sum of the stored tests' seconds
     busy_seconds: float  # wall time during which at least one run of a finished block was running
@@ -149,6 +150,7 @@ class CampaignProgress:
     remaining_seconds: float | None = None  # the unfinished blocks' expected cost, one run at a time
     running: list[dict] = field(default_factory=list)  # progress of running blocks (from progress files)
     damaged: dict[str, list[str]] = field(default_factory=dict)  # block key -> its damaged stage files
+    unit: str = "prime"  # what one find is called: "pair" for twin and Sophie Germain
 
     def count(self, state: str) -> int:
         return sum(1 for s in self.states.values() if s == state)
@@ -178,12 +180,13 @@ class CampaignProgress:
     def lines(self) -> list[str]:
         """The text `darkreach status` prints (the first line is the short summary)."""
         done = self.count("done")
-        out = [f"{self.name}: {done}/{self.blocks} blocks finished, {self.primes} primes/PRPs"]
+        finds = f"{self.primes} primes/PRPs" if self.unit == "prime" else counted(self.primes, self.unit)
+        out = [f"{self.name}: {done}/{self.blocks} blocks finished, {finds}"]
         damaged = f"{self.count('damaged')} damaged, " if self.count("damaged") else ""
         out.append(f"  blocks      {done} done, {self.count('running')} running, {self.count('queued')} queued, "
                    f"{damaged}{self.count('failed')} failed, {self.count('not_started')} not started")
         out.append(f"  tested      {self.tested:,} of {self.candidates:,} candidates (the rest removed by the sieve "
-                   f"or excluded, or not reached yet); {self.proven} proven, {self.probable} probable primes")
+                   f"or excluded, or not reached yet); {self.proven} proven, {self.probable} probable {self.unit}s")
         if self.tests_per_second is not None:
             out.append(f"  throughput  {self.tests_per_second:,.2f} tests/s over {format_seconds(self.busy_seconds)} "
                        f"of runs ({self.engine_seconds:,.1f} s of test time)")
@@ -369,9 +372,13 @@ def campaign_progress(
         tested_in_done = int(results["block"].astype(int).isin(done_blocks).sum())
     else:
         tested_in_done = 0
-    status = certificates["status"] if len(certificates) else pd.Series(dtype=object)
-    proven = int((status == "proven").sum())
-    probable = int((status == "prp").sum())
+    form = form_for(spec)
+    finds = certificates[certificates["status"].isin(("proven", "prp"))] if len(certificates) else certificates
+    rows = finds.to_dict("records")
+    same = repeats(form, [r[spec.axis] for r in rows], [r["digits"] for r in rows], [r["expression"] for r in rows])
+    distinct = [r for i, r in enumerate(rows) if i not in same]
+    proven = sum(r["status"] == "proven" for r in distinct)
+    probable = len(distinct) - proven
 
     # Pace: the finished blocks' runs (overlapping runs counted once in `busy`, each in full in `run_seconds`:
     # their ratio is how many ran at once); what is left: the unfinished blocks' expected survivors at the measured
@@ -403,5 +410,5 @@ def campaign_progress(
         tested=tested, tested_in_done=tested_in_done, proven=proven, probable=probable,
         engine_seconds=engine_seconds, busy_seconds=busy, tests_per_second=tests_per_second, eta_seconds=eta,
         done_percent=done_percent, remaining_seconds=remaining,
-        running=shown, damaged={k: damaged[k] for k in keys if k in damaged},
+        running=shown, damaged={k: damaged[k] for k in keys if k in damaged}, unit=form.unit,
     )
