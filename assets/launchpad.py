@@ -46,6 +46,7 @@ def _variant_config(cls: type[PrimeForm]) -> type[Config]:
         sieve_depth=(Any, Field(default="auto", description='"auto", or sieve primes up to this whole number')),
         description=(str, Field(default="", description="free text, at most 2,000 characters")),
         blocks_per_run=(int, Field(default=1, description="checked as in a file; not kept (README)")),
+        gpu=(bool, Field(default=False, description="GPU-eligible: sieve and test steps go to GPU workers; not kept")),
     )
     doc = (cls.__doc__ or cls.name).strip().splitlines()[0]
     return create_model(f"{key.title().replace('_', '')}Campaign", __base__=Config, __doc__=doc, **fields)

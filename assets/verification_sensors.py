@@ -19,6 +19,7 @@ from dagster import (
 )
 
 from assets.jobs import double_check_job
+from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.stores.reliability import needs_double_check, proofs_may_replace_double_check
 from darkreach_pipeline.verification.proof_check import stored_block_review
 from resources.campaigns import CampaignRegistryResource
@@ -105,7 +106,10 @@ def _review_by_proofs(context, campaign_registry, results_location, key: str, wo
                       ) -> str | None:
     """None when the block's proofs establish every result (recorded as a valid block); else why it is still
     double-checked (a rejected proof is recorded as an invalid block)."""
-    spec, _ = campaign_registry.resolve(key)
+    try:
+        spec, _ = campaign_registry.registry().resolve(key)
+    except CampaignError as exc:  # a block of a campaign no longer registered: its double check will say so
+        return f"{reason}; proofs not reviewed: {exc}"
     review, missing = stored_block_review(results_location.base_path, spec, key, results_location.storage_options)
     if review is None:
         context.log.info(f"{key}: {missing}, double-checked instead")

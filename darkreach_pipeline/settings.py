@@ -26,10 +26,6 @@ run_coordinator:
 run_monitoring:
   enabled: true
   poll_interval_seconds: 30
-# Debug lines (the IO manager's "Loading partition ... / Writing file at ...") are not stored in the event log:
-# a quarter of a one-block run's events (83 -> 63).
-python_logs:
-  python_log_level: INFO
 """
 
 

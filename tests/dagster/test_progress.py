@@ -114,7 +114,8 @@ def test_campaign_summary_from_known_inputs():
     tested = [20] * 8 + [60] * 8 + [81, 91]
     results = pd.DataFrame({"block": [(n - 1) // 40 for n in tested], "n": tested,
                             "seconds": [1e-3 * form.bits(n) ** 2 for n in tested]})
-    certs = pd.DataFrame({"status": ["proven", "proven", "proven", "prp"]})
+    certs = pd.DataFrame({"n": [2, 6, 18, 30], "digits": [2, 3, 7, 11], "expression": ["a", "b", "c", "d"],
+                          "status": ["proven", "proven", "proven", "prp"]})
     running = {K[3]: {"key": K[3], "stage": "test", "done": 3, "total": 9, "eta_seconds": 12.0}}
     summary = campaign_progress(spec, runs, {K[0], K[1], K[2]}, results, certs, running)
 

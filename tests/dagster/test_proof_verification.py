@@ -12,12 +12,11 @@ import pytest
 from dagster import AssetCheckKey, AssetKey, AssetSelection, DagsterInstance, materialize
 from test_verification import (
     CAMPAIGN_ASSETS,
+    drain,
     fresh_resources,
     parquet,
-    requests_of,
     setup_and_run_campaign,
     store,
-    tick,
 )
 from upath import UPath
 
@@ -69,7 +68,7 @@ def test_campaign_stores_proofs_and_the_sensor_accepts_an_untrusted_worker_by_th
     assert not store().worker(worker_id).trusted
 
     checked = [k for k in keys if sampled(k, 10)]  # the 1-in-10 sample is double-checked whatever the proofs
-    requests = requests_of(tick(instance))
+    requests, _ = drain(instance)  # the backlog over as many ticks as the ramp needs
     assert sorted(r.partition_key for r in requests) == checked
     record = store().worker(worker_id)
     assert (record.valid, record.total) == (len(keys) - len(checked), len(keys) - len(checked))
@@ -92,7 +91,7 @@ def test_a_tampered_proof_is_rejected_and_counted_a_damaged_file_is_not(darkreac
     path = parquet(darkreach_home, "prp_proofs", damaged)
     path.write_bytes(path.read_bytes()[:-64])  # a cut file: unreadable
 
-    requests = {r.partition_key: r for r in requests_of(tick(instance))}
+    requests = {r.partition_key: r for r in drain(instance)[0]}
     assert "proof rejected" in requests[tampered].tags["darkreach/why"]
     assert "prp_proofs damaged" in requests[damaged].tags["darkreach/why"]
     record = store().worker(worker_id)

@@ -63,7 +63,8 @@ def test_webserver_loads_location_with_block_partitions(tmp_path):
         by_key = {"/".join(n["assetKey"]["path"]): n["partitionKeys"] for n in nodes}
         assert set(by_key) == {"candidate_ranges", "sieve_survivors", "prp_results", "prp_proofs", "certificates",
                                "primes", "campaign_progress", "double_checks", "verified_primes",
-                               "worker_reliability", "integrity_audit"}
+                               "worker_reliability", "integrity_audit", "campaign_plan", "campaign_feedback",
+                               "announcements", "fleet_advice"}
         assert by_key["prp_results"] == ["tiny/000000", "tiny/000001", "tiny/000002"]
     finally:
         stop_group(server, grace=30)

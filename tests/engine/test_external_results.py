@@ -82,9 +82,11 @@ def test_a_pfgw_prp_makes_our_probable_prime_double_checked():
          "certificate": "{}", "verified": True, "verification": "prp"},
     ])
     rows = pd.DataFrame([
-        {"campaign": "c", "n": 7, "verdict": external.RESIDUE_MATCH, "their_res64": external.PRP_RESIDUE,
+        {"campaign": "c", "n": 7, "expression": "x7", "verdict": external.RESIDUE_MATCH,
+         "their_res64": external.PRP_RESIDUE,
          "program": "pfgw", "source": "pfgw.out", "source_sha256": "ab" * 32},
-        {"campaign": "c", "n": 8, "verdict": external.VERDICT_MATCH, "their_res64": "",
+        {"campaign": "c", "n": 8, "expression": "x8", "verdict": external.VERDICT_MATCH,
+         "their_res64": "",
          "program": "llr", "source": "lresults.txt", "source_sha256": "cd" * 32},
     ])
     frame = verified_primes_frame(certs, pd.DataFrame(), external=rows)
