@@ -10,7 +10,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 from assets.jobs import campaign_job
 from assets.partitions import campaign_blocks
 from assets.progress import campaign_runs, finished_blocks
-from darkreach_pipeline import batching, gpu_routing
+from darkreach_pipeline import batching
 from darkreach_pipeline.campaign import parse_campaign_bytes, read_campaign_file
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.found import counted
@@ -86,7 +86,7 @@ def campaign_files_sensor(
             if run_key in requested:  # the same campaign in two files: one run per block
                 continue
             requested.add(run_key)
-            tags = {**limit_tags(spec, run, costs), **gpu_routing.run_tags(spec.gpu)}
+            tags = limit_tags(spec, run, costs)
             if len(run) == 1:
                 runs.append(RunRequest(partition_key=run[0], run_key=run_key, tags=tags))
             else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from darkreach_pipeline import gpu_routing
 from darkreach_pipeline.blocks import block_max_runtime
 from darkreach_pipeline.campaign import CampaignSpec, split_partition_key
 from darkreach_pipeline.errors import CampaignError
@@ -30,9 +31,10 @@ def campaign_of(keys: Sequence[str]) -> str | None:
 
 def limit_tags(spec: CampaignSpec, keys: Sequence[str], costs: CostStore) -> dict[str, str]:
     """{darkreach/campaign: name, dagster/max_runtime: seconds} for a run of these blocks of `spec`: the run
-    time is the sum of the blocks' bounds (max(120 s, 3 x estimate) each)."""
+    time is the sum of the blocks' bounds (max(120 s, 3 x estimate) each); plus darkreach/gpu for a GPU-eligible
+    campaign, so its steps go to GPU workers however the run was launched."""
     runtime = sum(block_max_runtime(spec, split_partition_key(k)[1], costs) for k in keys)
-    return {CAMPAIGN_TAG: spec.name, MAX_RUNTIME_TAG: str(runtime)}
+    return {CAMPAIGN_TAG: spec.name, MAX_RUNTIME_TAG: str(runtime), **gpu_routing.run_tags(spec.gpu)}
 
 
 def missing_limit_tags(existing: Mapping[str, str], keys: Sequence[str],

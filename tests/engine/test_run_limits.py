@@ -26,6 +26,8 @@ def test_missing_limit_tags_from_the_registry_and_measured_costs(darkreach_home)
     expected = {CAMPAIGN_TAG: "proth",
                 MAX_RUNTIME_TAG: str(sum(block_max_runtime(proth, b, costs) for b in (0, 1)))}
     assert limit_tags(proth, keys, costs) == expected and int(expected[MAX_RUNTIME_TAG]) >= 240
+    gpu = parse_campaign({**PROTH, "gpu": True})  # a GPU-eligible campaign's runs also carry the routing tag
+    assert limit_tags(gpu, keys, costs) == {**expected, "darkreach/gpu": "true"}
     find = open_registry(url).find
     assert missing_limit_tags({}, keys, find, lambda: costs) == expected
     # a bound the launcher chose is kept; only what is missing is added
