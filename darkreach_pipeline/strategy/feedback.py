@@ -59,11 +59,12 @@ def poisson_tails(found: int, expected: float) -> tuple[float, float]:
     """(P(X <= found), P(X >= found)) for X ~ Poisson(expected)."""
     if expected <= 0:
         return 1.0, 1.0 if found == 0 else 0.0
-    term = math.exp(-expected)
-    at_most = term
-    for i in range(1, found + 1):
-        term *= expected / i
-        at_most += term
+    # In logs: e^-expected underflows to 0 beyond 745 expected primes, which read as "so few cannot happen".
+    log_expected = math.log(expected)
+    logs = [i * log_expected - expected - math.lgamma(i + 1) for i in range(found + 1)]
+    top = max(logs)
+    at_most = math.exp(top) * math.fsum(math.exp(x - top) for x in logs)
+    term = math.exp(logs[-1])
     return min(1.0, at_most), min(1.0, 1.0 - at_most + term)
 
 

@@ -184,7 +184,8 @@ def propose(request: PlanRequest, params: dict[str, int], lo: int, hi: int, stor
     key = request.range_key
     raw = {"name": campaign_name(request.name_prefix, request.form, params, key, lo, hi), "form": request.form,
            **params, f"{key}_min": lo, f"{key}_max": hi, "sieve_depth": "auto"}
-    span = hi - lo + 1
+    axis_lo, axis_hi = form_class(request.form, key).axis_bounds(params, lo, hi)  # palindromes: candidate indexes
+    span = axis_hi - axis_lo + 1
     provisional = parse_campaign({**raw, "block_size": max(1, -(-span // PROVISIONAL_BLOCKS))})
     density = density_for(request.form, key, params, provisional.axis_min, provisional.axis_max)
     seventy = int(provisional.axis_min + 0.7 * (provisional.axis_max - provisional.axis_min))
