@@ -3,10 +3,12 @@ with the engine's cost model (the arithmetic a size gets, measured costs once re
 
 from __future__ import annotations
 
+import gmpy2
 import pytest
 
 from darkreach_pipeline.campaign import load_campaign
 from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.forms import form_class
 from darkreach_pipeline.stores.costs import CostStore
 from darkreach_pipeline.strategy.planner import PlanRequest, parse_values, plan, plan_table, write_campaign_files
 
@@ -53,7 +55,7 @@ def test_measured_costs_replace_the_model(tmp_path):
 
 def test_bad_requests_name_the_field():
     with pytest.raises(CampaignError, match="'form'.*no density model"):
-        plan(PlanRequest("twin", {"k": [3], "b": [2]}, "n", 100, 200))
+        plan(PlanRequest("fermat", {"k": [3], "b": [2]}, "n", 100, 200))
     with pytest.raises(CampaignError, match="'range'"):
         plan(PlanRequest("kbn", {"k": [3], "b": [2], "c": [1]}, "p", 100, 200))
     with pytest.raises(CampaignError, match="'c'"):
@@ -111,3 +113,16 @@ def test_parse_range():
     for bad in ("100", "9..1", "a..b"):
         with pytest.raises(CampaignError, match="'range'.*MIN..MAX"):
             parse_range("range", bad)
+
+
+def test_index_axis_forms_are_planned_by_their_candidates():
+    """Palindromes: the range is a digit count, the blocks cut candidate indexes (13,122 of 17 digits in base 3;
+    the planner used to cut the one digit count into blocks, 13,122 blocks of 1, and refuse the range); the
+    model's count matches the primes among them, counted here, within its uncertainty."""
+    (proposal,), skipped = plan(PlanRequest("palindromic", {"base": [3]}, "digits", 17, 17))
+    assert skipped == []
+    spec = proposal.spec
+    assert spec.axis_max - spec.axis_min + 1 == 13_122
+    form = form_class("palindromic", "digits")(base=3)
+    found = sum(1 for v in range(spec.axis_min, spec.axis_max + 1) if gmpy2.is_prime(form.number(v)))
+    assert abs(proposal.expected_primes - found) < 3 * proposal.expected_primes**0.5, (proposal.expected_primes, found)
