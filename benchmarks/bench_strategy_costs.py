@@ -7,7 +7,9 @@ prp_results asset runs, without Dagster). Predicted test seconds of a block:
 - measured: the same after block 0's tests are recorded in a cost store, as the pipeline records every block
   (CostStore.record), so block 1 is priced from this machine's measured cost: how plans are priced once a
   campaign of the form has run. Recorded twice: block 0's CPU seconds (a core of its own) and its wall seconds
-  (what the pipeline records; on a shared host they move with the load).
+  (what the pipeline records; on a shared host they move with the load);
+- sieved: block 1 priced once its sieve has run, from its actual survivors (cost.sieved_seconds) and the
+  CPU-trained store: what is left is the error of the seconds per test alone.
 Each is printed as measured / predicted; survivors predicted / actual and seconds per test separate the two
 sources of error. The model and the CPU-trained prediction are set against the CPU seconds of the block's
 tests (what a core of its own would take), the wall-trained prediction against the wall seconds the
@@ -27,7 +29,7 @@ from darkreach_pipeline import blocks
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.stores.costs import CostStore
-from darkreach_pipeline.strategy.cost import shape_bits, test_cost
+from darkreach_pipeline.strategy.cost import shape_bits, sieved_seconds, test_cost
 from darkreach_pipeline.strategy.density import density_for
 from darkreach_pipeline.strategy.feedback import predicted_seconds
 
@@ -47,9 +49,9 @@ def main() -> int:
     print(f"# bench_strategy_costs  {time.strftime('%Y-%m-%d %H:%M:%S')}  cpus {os.cpu_count()}  "
           f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("| campaign | block | arithmetic | survivors predicted / actual | s/test model / CPU | s/test CPU / model "
-          "| test s CPU | model prediction | CPU / model | CPU-trained prediction | CPU / it | test s wall "
-          "| wall-trained prediction | wall / it |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| test s CPU | model prediction | CPU / model | CPU-trained prediction | CPU / it | sieved prediction "
+          "| CPU / it | test s wall | wall-trained prediction | wall / it |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for raw in CASES:
         spec = parse_campaign({**raw, "sieve_depth": "auto"})
         form = form_for(spec)
@@ -68,16 +70,19 @@ def main() -> int:
                   file=sys.stderr)
             measured = float(results["seconds"].sum())
             values = [int(v) for v in results[spec.axis]]
-            per_test_model = sum(test_cost(form, v, None, shape_bits(form, v)).seconds for v in values) / len(values)
+            per_test_model = sieved_seconds(form, values) / len(values)
             arithmetic = test_cost(form, values[0], None, shape_bits(form, values[0])).arithmetic
+            on_sieved = sieved_seconds(form, values, by_cpu) if block == 1 else None
             mean_bits = sum(form.bits(v) for v in values) / len(values)
             by_cpu.record(spec.form, mean_bits, len(values), cpu)
             by_wall.record(spec.form, mean_bits, len(values), measured)
             cpu_cells = "- | -" if on_cpu is None else f"{on_cpu:.1f} | {cpu / on_cpu:.2f}"
+            sieved_cells = "- | -" if on_sieved is None else f"{on_sieved:.1f} | {cpu / on_sieved:.2f}"
             wall_cells = "- | -" if on_wall is None else f"{on_wall:.1f} | {measured / on_wall:.2f}"
             print(f"| {spec.name} | {block} | {arithmetic} | {survivors_predicted:.1f} / {len(values)} "
                   f"| {per_test_model:.3f} / {cpu / len(values):.3f} | {cpu / len(values) / per_test_model:.2f} "
-                  f"| {cpu:.1f} | {model:.1f} | {cpu / model:.2f} | {cpu_cells} | {measured:.1f} | {wall_cells} |",
+                  f"| {cpu:.1f} | {model:.1f} | {cpu / model:.2f} | {cpu_cells} | {sieved_cells} | {measured:.1f} "
+                  f"| {wall_cells} |",
                   flush=True)
     print(f"\nload average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
