@@ -20,7 +20,7 @@ import pandas as pd
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.stores.costs import CostStore
-from darkreach_pipeline.strategy.cost import shape_bits, test_cost
+from darkreach_pipeline.strategy.cost import shape_bits, sieved_seconds, test_cost
 from darkreach_pipeline.strategy.density import FormDensity, density_for
 
 PIVOT_BELOW = 0.01
@@ -97,8 +97,10 @@ def predicted_seconds(density: FormDensity, spec: CampaignSpec, ranges: list[tup
 
 
 def campaign_feedback(spec: CampaignSpec, done_blocks: Iterable[int], found: int,
-                      measured_test_seconds: float | None = None) -> Feedback:
-    """Primes found in the finished blocks against the model, and the verdict."""
+                      measured_test_seconds: float | None = None, tested: Iterable[int] | None = None) -> Feedback:
+    """Primes found in the finished blocks against the model, and the verdict. With `tested` (the axis values
+    the finished blocks tested) the model prices those survivors, so the cost ratio measures the seconds per
+    test alone, not also how many survivors a short block happened to hold."""
     done = sorted(set(done_blocks))
     density = density_for(spec.form, spec.range_key, spec.params, spec.axis_min, spec.axis_max)
     done_ranges = spans(spec, done)
@@ -120,8 +122,10 @@ def campaign_feedback(spec: CampaignSpec, done_blocks: Iterable[int], found: int
         ahead = " (ahead of the model)" if at_least < PIVOT_BELOW else ""
         reason = (f"found {found}, expected {expected:.2f} ± {sigma:.2f}{ahead}; {remaining:.2f} more expected in "
                   "the unfinished blocks")
+    predicted = predicted_seconds(density, spec, done_ranges) if tested is None else \
+        sieved_seconds(density.form, tested)
     return Feedback(spec.name, len(done), spec.block_count, expected, found, at_most, at_least, remaining,
-                    predicted_seconds(density, spec, done_ranges), measured_test_seconds, verdict, reason)
+                    predicted, measured_test_seconds, verdict, reason)
 
 
 def feedback_table(feedback: list[Feedback]) -> str:
@@ -143,11 +147,12 @@ def feedback_from_results(spec: CampaignSpec, finished_keys: Iterable[str], resu
     if len(certificates):
         mine = certificates[(certificates["campaign"] == spec.name) & certificates["block"].isin(done)]
         found = int(mine["status"].isin(["proven", "prp"]).sum())
-    measured = None
+    measured, tested = None, None
     if done and len(results):
         mine = results[(results["campaign"] == spec.name) & results["block"].isin(done)]
-        measured = float(mine["seconds"].sum()) if len(mine) else None
-    return campaign_feedback(spec, done, found, measured)
+        if len(mine):
+            measured, tested = float(mine["seconds"].sum()), [int(v) for v in mine[spec.axis]]
+    return campaign_feedback(spec, done, found, measured, tested)
 
 
 def queued_test_seconds(spec: CampaignSpec, unfinished_blocks: Iterable[int], store: CostStore | None) -> float:
