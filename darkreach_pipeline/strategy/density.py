@@ -14,8 +14,10 @@ i.e. the form's *sieve weight*:
 - n!+-1, p#+-1, Wagstaff, repunits (`FactorFreeBelow`): no prime below a bound B(v) can divide the number
   (v for n! and p#, 2v for (2^p+1)/3 and (b^p-1)/(b-1), whose factors are 2kp+1), so the number is prime
   with probability 1/(mertens(B) ln N) (Caldwell-Gallot; Lenstra-Pomerance-Wagstaff); n!+-1 also loses the
-  n that Wilson's theorem gives a factor (`FactorialWeight`).
+  n that Wilson's theorem gives a factor, and half the odd n whose 2n+1 is prime (`FactorialWeight`).
 - b^(2^m)+1 (`GfnWeight`): the Bateman-Horn constant C_m of forms/gfn.py, 2 C_m / ln N per even b.
+- twin and Sophie Germain pairs, palindromes, near-repdigits (`TrialDivisionWeight`): each value's members
+  divided by the primes below 256, then 1/(mertens(256) ln N) per member (Hardy-Littlewood for pairs).
 
 The uncertainty stated with a count is Poisson's, sqrt(expected): primes of a range are rare, independent
 events; the validation test (tests/engine/test_density_model.py) holds the model to it against known counts.
