@@ -190,8 +190,13 @@ class VolunteerStats:
     as_of: datetime | None  # the last accepted unit (None when there is none)
 
 
+def _utc(moment: datetime) -> datetime:
+    """The moment in UTC; a naive time is taken as UTC already (so naive and aware times sort together)."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _utc_date(moment: datetime) -> date:
-    return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
+    return _utc(moment).date()
 
 
 def _badges(units: Sequence[AcceptedUnit], credits: Sequence[float]) -> tuple[Badge, ...]:
@@ -246,14 +251,23 @@ def _leaderboard(form: str | None, participants: Participants) -> Leaderboard:
     return Leaderboard(form, tuple(rows))
 
 
+def _once(units: Iterable[AcceptedUnit]) -> list[AcceptedUnit]:
+    """Each (unit, worker) once, its first record kept, in input order."""
+    first: dict[tuple[str, str], AcceptedUnit] = {}
+    for unit in units:
+        first.setdefault((unit.unit_id, unit.worker_id), unit)
+    return list(first.values())
+
+
 def summarise(units: Iterable[AcceptedUnit]) -> VolunteerStats:
     """Credit, leaderboards (in total and by form) and badges for every worker and account.
 
     A worker is known by its UUID internally and shown by the public name and account of its latest
-    unit, so linking a machine to an account (or renaming it) carries its whole history along.
+    unit, so linking a machine to an account (or renaming it) carries its whole history along. A unit
+    recorded twice for the same worker counts once (a quorum's two workers each earn it).
     Raises CreditError naming the unit and field for a unit that cannot be credited.
     """
-    ordered = sorted(units, key=lambda u: u.accepted_at)  # stable: equal times keep the input order
+    ordered = sorted(_once(units), key=lambda u: _utc(u.accepted_at))  # stable: equal times keep the input order
     by_worker: dict[str, list[AcceptedUnit]] = {}
     for unit in ordered:
         by_worker.setdefault(unit.worker_id, []).append(unit)
@@ -263,19 +277,17 @@ def summarise(units: Iterable[AcceptedUnit]) -> VolunteerStats:
         WorkerStats(latest[w].public_name, latest[w].account_name, _totals(mine)) for w, mine in by_worker.items()
     ]
     by_account: dict[str, list[AcceptedUnit]] = {}
-    machines: dict[str, list[str]] = {}
+    machines: dict[str, dict[str, str]] = {}  # account -> worker UUID -> public name, in order of first work
     participants: Participants = {}
     for unit in ordered:
         owner = latest[unit.worker_id]
         account = owner.account_name
         if account is not None:
             by_account.setdefault(account, []).append(unit)
-            names = machines.setdefault(account, [])
-            if owner.public_name not in names:
-                names.append(owner.public_name)
+            machines.setdefault(account, {}).setdefault(unit.worker_id, owner.public_name)
         key = ("account", account) if account is not None else ("worker", unit.worker_id)
         participants.setdefault(key, (account or owner.public_name, []))[1].append(unit)
-    accounts = [AccountStats(name, tuple(machines[name]), _totals(mine)) for name, mine in by_account.items()]
+    accounts = [AccountStats(name, tuple(machines[name].values()), _totals(mine)) for name, mine in by_account.items()]
 
     return VolunteerStats(
         workers=tuple(sorted(workers, key=lambda w: -w.totals.credit)),

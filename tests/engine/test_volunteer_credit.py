@@ -151,3 +151,13 @@ def test_no_work_yet_renders_an_empty_page() -> None:
     stats = summarise([])
     assert render_json(stats)["leaderboard"] == [] and render_json(stats)["as_of"] is None
     assert "no work yet" in render_html(stats)
+
+
+def test_a_unit_recorded_twice_counts_once_and_naive_times_sort_with_aware_ones() -> None:
+    first = unit(W1, hours=2.0, at=T0)
+    naive_later = unit(W1, hours=1.0, at=(T0 + timedelta(hours=1)).replace(tzinfo=None))
+    quorum_partner = AcceptedUnit(**{**first.__dict__, "worker_id": W2, "worker_name": "partner"})
+    stats = summarise([naive_later, first, first, quorum_partner])
+    assert [(w.name, w.totals.units, w.totals.credit) for w in stats.workers] == [
+        (f"alias-{W1[:4]}", 2, 3.0), ("partner", 1, 2.0)]  # fmt: skip
+    assert stats.units == 3 and stats.as_of == naive_later.accepted_at
