@@ -65,7 +65,7 @@ class Proposal:
     digits_max: int
     expected_top5000: float
     expected_top20: float
-    weight: float  # P(prime) x ln N: 2 for a random odd number
+    weight: float  # P(prime) x ln N over the range (x (ln N)^2 for a pair): 2 for a random odd number
     nash: int | None = None  # Nash's weight, k*2^n+-1 only
     rank: int = 0
     notes: list[str] = field(default_factory=list)
@@ -200,7 +200,7 @@ def propose(request: PlanRequest, params: dict[str, int], lo: int, hi: int, stor
         spec = parse_campaign({**raw, "block_size": block})
         priced = price(density, spec, store, K_bits, snapshot)
     primes, survivors, seconds, top5000, top20 = priced
-    weight = density.weight(seventy)
+    weight = density.mean_weight(spec.axis_min, spec.axis_max)
     nash = nash_weight(params["k"], params["c"]) if request.form == "kbn" and params["b"] == 2 else None
     proposal = Proposal(
         spec=spec, expected_primes=primes, sigma=math.sqrt(primes), survivors=survivors, cpu_hours=seconds / 3600,
