@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from darkreach_pipeline.backoff import Backoff, is_connection_error
@@ -24,7 +23,6 @@ from darkreach_pipeline.redact import redact
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 DEFAULT_BACKEND = "redis://127.0.0.1:6379/1"
 DEFAULT_VISIBILITY_TIMEOUT = 3600
-CONFIG_MODULE = "dagster_celery_config"  # dagster_celery.make_app imports it when present
 
 
 def celery_urls() -> tuple[str, str]:
@@ -58,21 +56,6 @@ def celery_config() -> dict[str, Any]:
         "broker_transport_options": {"max_retries": 3, "interval_start": 0, "interval_step": 0.2,
                                      "interval_max": 0.5, "visibility_timeout": visibility_timeout()},
     }
-
-
-def write_worker_config(directory: Path) -> Path:
-    """The `dagster_celery_config` module the worker's app (dagster_celery.app) loads; put `directory` on
-    PYTHONPATH. It reads the settings from this module at import, so they follow the worker's environment."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{CONFIG_MODULE}.py"
-    text = ("# Written by `darkreach worker`: the fleet's Celery settings (darkreach_pipeline/fleet.py).\n"
-            "from darkreach_pipeline.fleet import celery_config as _celery_config\n\n"
-            "globals().update(_celery_config())\n")
-    if not path.exists() or path.read_text() != text:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
-    return directory
 
 
 def is_sql_url(url: str) -> bool:

@@ -19,6 +19,7 @@ from darkreach_pipeline import fleet
 from darkreach_pipeline.backoff import Backoff, is_connection_error, retrying
 from darkreach_pipeline.stores.checkpoints import SqlCheckpointStore
 from darkreach_pipeline.stores.registry import CampaignRegistry
+from resources.celery_executor import write_worker_config
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -248,7 +249,7 @@ def test_stores_wait_on_a_closed_port_and_succeed_once_the_server_answers(postgr
 def test_worker_configuration_module_makes_tasks_ack_late(tmp_path):
     """The module `darkreach worker` writes is what dagster-celery's worker app loads: late acks, requeue on
     worker loss, reconnect forever."""
-    directory = fleet.write_worker_config(tmp_path / "celery")
+    directory = write_worker_config(tmp_path / "celery")
     probe = ("from dagster_celery.app import app, execute_plan; c = app.conf; "
              "print(execute_plan.acks_late, execute_plan.reject_on_worker_lost, c.worker_prefetch_multiplier, "
              "c.broker_connection_max_retries, c.broker_transport_options['visibility_timeout'])")
