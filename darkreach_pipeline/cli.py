@@ -566,13 +566,14 @@ def cmd_worker(args) -> int:
     a killed worker's step is requeued for another worker)."""
     from darkreach_pipeline import fleet
     from resources.celery_executor import write_worker_config
+    from resources.instance_config import instance_databases
 
     deployment_secret(shared=is_database(settings.checkpoint_location()))  # refused now, not at its first step
     gpu = worker_uses_gpu(args.gpu)  # refused now if --gpu and no device
     queues = ",".join(q.strip() for q in (args.queues or worker_queues(gpu)).split(",") if q.strip())
     argv = worker_argv(queues, args.concurrency, args.name, args.loglevel)
     if not args.no_wait:
-        fleet.wait_for_services(_stderr)
+        fleet.wait_for_services(_stderr, needs=fleet.worker_dependencies(instance_databases()))
     env = worker_env(write_worker_config(settings.darkreach_home() / "celery"))
     if gpu:
         env["DARKREACH_GPU"] = "on"  # its steps use the device arithmetic and sieve

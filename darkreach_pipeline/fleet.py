@@ -14,7 +14,7 @@ redone and none is recorded twice.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from darkreach_pipeline.backoff import Backoff, is_connection_error
@@ -62,20 +62,6 @@ def is_sql_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://", "postgresql+"))
 
 
-def dagster_postgres_url() -> str | None:
-    """The Dagster instance's PostgreSQL (deploy/fleet/dagster.yaml reads DARKREACH_PG_*), if configured."""
-    env = os.environ
-    if not env.get("DARKREACH_PG_HOST"):
-        return None
-    from urllib.parse import quote
-
-    user = quote(env.get("DARKREACH_PG_USER", "postgres"), safe="")
-    password = env.get("DARKREACH_PG_PASSWORD")
-    auth = f"{user}:{quote(password, safe='')}" if password else user
-    return (f"postgresql://{auth}@{env['DARKREACH_PG_HOST']}:{env.get('DARKREACH_PG_PORT', '5432')}/"
-            f"{env.get('DARKREACH_PG_DB', 'dagster')}")
-
-
 def probe_broker(url: str) -> None:
     """Connect to a Celery broker or Redis result backend once (raises if it is unreachable)."""
     from kombu import Connection
@@ -99,16 +85,18 @@ def probe_database(url: str) -> None:
         engine.dispose()
 
 
-def worker_dependencies() -> list[tuple[str, str, Callable[[str], None]]]:
-    """(what, url, probe) for everything a worker needs before it can take a step."""
+def worker_dependencies(more_databases: Sequence[tuple[str, str]] = ()
+                        ) -> list[tuple[str, str, Callable[[str], None]]]:
+    """(what, url, probe) for everything a worker needs before it can take a step: the broker, the result
+    backend, the registry and checkpoint databases, and `more_databases` ((what, url): the orchestrator's own,
+    which the caller knows)."""
     broker, backend = celery_urls()
     needs: list[tuple[str, str, Callable[[str], None]]] = [("broker", broker, probe_broker)]
     if backend.split("://", 1)[0] in ("redis", "rediss", "amqp", "pyamqp"):
         needs.append(("result backend", backend, probe_broker))
     databases = {}
     for what, url in (("campaign registry", os.environ.get("DARKREACH_REGISTRY_URL", "")),
-                      ("checkpoint store", os.environ.get("DARKREACH_CHECKPOINTS", "")),
-                      ("dagster instance", dagster_postgres_url() or "")):
+                      ("checkpoint store", os.environ.get("DARKREACH_CHECKPOINTS", "")), *more_databases):
         if is_sql_url(url):
             databases.setdefault(url, what)
     needs += [(what, url, probe_database) for url, what in databases.items()]

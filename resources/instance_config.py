@@ -3,6 +3,7 @@ SQLite beside the home's other data; fleet mode copies deploy/fleet/dagster.yaml
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from darkreach_pipeline.settings import dagster_home
@@ -33,3 +34,23 @@ def ensure_dagster_home() -> Path:
     if not config.exists():
         config.write_text(DEFAULT_DAGSTER_YAML)
     return home
+
+
+def dagster_postgres_url() -> str | None:
+    """The Dagster instance's PostgreSQL (deploy/fleet/dagster.yaml reads DARKREACH_PG_*), if configured."""
+    env = os.environ
+    if not env.get("DARKREACH_PG_HOST"):
+        return None
+    from urllib.parse import quote
+
+    user = quote(env.get("DARKREACH_PG_USER", "postgres"), safe="")
+    password = env.get("DARKREACH_PG_PASSWORD")
+    auth = f"{user}:{quote(password, safe='')}" if password else user
+    return (f"postgresql://{auth}@{env['DARKREACH_PG_HOST']}:{env.get('DARKREACH_PG_PORT', '5432')}/"
+            f"{env.get('DARKREACH_PG_DB', 'dagster')}")
+
+
+def instance_databases() -> list[tuple[str, str]]:
+    """(what, url) of the instance's database a fleet worker waits for (fleet.worker_dependencies), if any."""
+    url = dagster_postgres_url()
+    return [("dagster instance", url)] if url else []

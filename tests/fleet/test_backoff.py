@@ -20,6 +20,7 @@ from darkreach_pipeline.backoff import Backoff, is_connection_error, retrying
 from darkreach_pipeline.stores.checkpoints import SqlCheckpointStore
 from darkreach_pipeline.stores.registry import CampaignRegistry
 from resources.celery_executor import write_worker_config
+from resources.instance_config import instance_databases
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -301,7 +302,7 @@ def test_worker_dependencies_come_from_the_environment(monkeypatch):
     for name, value in {"DARKREACH_PG_HOST": "db", "DARKREACH_PG_PORT": "5433", "DARKREACH_PG_USER": "dagster",
                         "DARKREACH_PG_PASSWORD": "p@ss", "DARKREACH_PG_DB": "dagster"}.items():
         monkeypatch.setenv(name, value)
-    needs = [(what, url) for what, url, _ in fleet.worker_dependencies()]
+    needs = [(what, url) for what, url, _ in fleet.worker_dependencies(instance_databases())]
     assert needs == [("broker", "amqp://guest:secret@rabbit:5672/fleet"), ("result backend", "redis://redis:6379/1"),
                      ("campaign registry", "postgresql://darkreach:pw@db:5432/darkreach"),
                      ("dagster instance", "postgresql://dagster:p%40ss@db:5433/dagster")]
@@ -309,7 +310,7 @@ def test_worker_dependencies_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("DARKREACH_CHECKPOINTS", "/tmp/checkpoints")
     monkeypatch.delenv("DARKREACH_PG_HOST")
     monkeypatch.setenv("DARKREACH_BACKEND", "rpc://")
-    assert [what for what, _, _ in fleet.worker_dependencies()] == ["broker"]
+    assert [what for what, _, _ in fleet.worker_dependencies(instance_databases())] == ["broker"]
 
 
 def test_wait_for_services_backs_off_per_service_and_hides_passwords():
