@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.dagster_run import DagsterRun
+from dagster._core.storage.event_log.base import EventRecordsResult
 
 from assets.checks import CAMPAIGN_CHECKS, every_proof_verifies
 from assets.launchpad import REGISTER_JOB_NAMES
@@ -120,11 +121,18 @@ def latest_materialisation_id(instance: DagsterInstance, stage: str) -> int | No
     return records[0].storage_id if records else None
 
 
+def materialisations_after(instance: DagsterInstance, stage: str, cursor: str | None, limit: int
+                           ) -> EventRecordsResult:
+    """The next `limit` materialisations of `stage` after `cursor` (None: from the first), oldest first; the
+    result's `cursor` continues from its last record (a sensor keeps it between ticks)."""
+    return instance.fetch_materializations(AssetKey(stage), limit=limit, cursor=cursor, ascending=True)
+
+
 def materialisation_times(instance: DagsterInstance, stage: str) -> dict[str, float]:
     """Block key -> when `stage` was last materialised for it (unix seconds), paging through the events."""
     out, cursor = {}, None
     while True:
-        page = instance.fetch_materializations(AssetKey(stage), limit=1000, cursor=cursor, ascending=True)
+        page = materialisations_after(instance, stage, cursor, 1000)
         out.update({r.partition_key: r.timestamp for r in page.records if r.partition_key})
         if not page.has_more:
             return out

@@ -4,7 +4,6 @@ queues the damaged ones for recomputation (the engine: darkreach_pipeline/audit.
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
     AssetSelection,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -19,7 +18,7 @@ from dagster import (
     sensor,
 )
 
-from assets.instance_queries import busy_or_done, checks_passed
+from assets.instance_queries import busy_or_done, checks_passed, materialisations_after
 from assets.jobs import campaign_job
 from darkreach_pipeline.audit import audit_blocks
 from resources.campaigns import CampaignRegistryResource
@@ -67,8 +66,7 @@ def damaged_blocks_sensor(context: SensorEvaluationContext, results_location: Re
                           ) -> SensorResult | SkipReason:
     """Each new integrity_audit materialisation: run the blocks it found damaged again (one run per block),
     unless they are already queued, running or finished again."""
-    records = context.instance.fetch_materializations(AssetKey("integrity_audit"), limit=20,
-                                                      cursor=context.cursor or None, ascending=True)
+    records = materialisations_after(context.instance, "integrity_audit", context.cursor or None, 20)
     if not records.records:
         return SkipReason("no new integrity audit")
     runs = []

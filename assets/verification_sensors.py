@@ -4,7 +4,6 @@ import json
 import random
 
 from dagster import (
-    AssetKey,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -16,7 +15,7 @@ from dagster import (
     sensor,
 )
 
-from assets.instance_queries import materialized_blocks, unfinished_runs
+from assets.instance_queries import materialisations_after, materialized_blocks, unfinished_runs
 from assets.jobs import double_check_job
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.stores.reliability import needs_double_check, proofs_may_replace_double_check
@@ -59,8 +58,7 @@ def verification_sensor(
     the independent verifier here, in the daemon (a valid block for its reliability); a proof that fails
     counts against the worker (an invalid block) and the block is double-checked."""
     events, backlog, unreliable = read_cursor(context.cursor)
-    records = context.instance.fetch_materializations(AssetKey("prp_results"), limit=500, cursor=events,
-                                                      ascending=True)
+    records = materialisations_after(context.instance, "prp_results", events, 500)
     store = campaign_registry.reliability()
     queued = {item["key"]: item for item in backlog}
     for record in records.records:
