@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, DagsterRunStatus, EventLogRecord, RunsFilter
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.storage.event_log.base import EventRecordsResult
@@ -119,6 +119,13 @@ def latest_materialisation_id(instance: DagsterInstance, stage: str) -> int | No
     """The storage id of the latest materialisation of `stage` (any block); None before the first."""
     records = instance.fetch_materializations(AssetKey(stage), limit=1, ascending=False).records
     return records[0].storage_id if records else None
+
+
+def latest_block_materialisation(instance: DagsterInstance, stage: str, key: str) -> EventLogRecord | None:
+    """The latest materialisation of `stage` for block `key` (the one its checks must target); None before any."""
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey(stage), asset_partitions=[key]),
+                                              limit=1).records
+    return records[0] if records else None
 
 
 def materialisations_after(instance: DagsterInstance, stage: str, cursor: str | None, limit: int
