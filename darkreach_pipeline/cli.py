@@ -516,6 +516,9 @@ def cmd_advise(args) -> int:
 
 
 WORKER_QUEUES = "dagster,sieve,prp,cert"  # asset op_tags "dagster-celery/queue"; untagged steps (checks) use "dagster"
+# A GPU worker's default queues: the gpu queue first, then the stages it can also serve (at most four queues:
+# dagster-celery's `worker start` refuses more, README "Fleet mode").
+GPU_WORKER_QUEUES = f"{gpu_routing.GPU_QUEUE},prp,sieve,dagster"
 
 
 def worker_argv(queues: str, concurrency: int, name: str | None, loglevel: str) -> list[str]:
@@ -551,7 +554,7 @@ def worker_uses_gpu(choice: bool | None) -> bool:
 
 
 def worker_queues(gpu: bool) -> str:
-    return gpu_routing.GPU_WORKER_QUEUES if gpu else WORKER_QUEUES
+    return GPU_WORKER_QUEUES if gpu else WORKER_QUEUES
 
 
 def _stderr(message: str) -> None:
@@ -805,7 +808,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_ui)
     p = sub.add_parser("worker", help="fleet mode: a celery worker executing steps of the runs (DARKREACH_BROKER)")
     p.add_argument("--queues", help=f"comma-separated (default: {WORKER_QUEUES}; with a GPU: "
-                   f"{gpu_routing.GPU_WORKER_QUEUES})")
+                   f"{GPU_WORKER_QUEUES})")
     p.add_argument("--gpu", dest="gpu", action="store_const", const=True, default=None,
                    help="use the GPU (CuPy) for the steps it takes, listening on the gpu queue (default: when "
                         "CuPy finds a device)")

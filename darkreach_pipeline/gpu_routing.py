@@ -1,4 +1,4 @@
-"""Which fleet queue a step goes to when its campaign is GPU-eligible, and which queues a GPU worker takes.
+"""Which fleet queue a step goes to when its campaign is GPU-eligible (a GPU worker's queues: cli.py).
 
 A campaign file with `gpu = true` marks its blocks GPU-eligible: the runs launched for it (campaign sensor,
 `darkreach backfill`) carry a run tag that says so (resources/run_tags.py), and the celery executor
@@ -12,9 +12,6 @@ from __future__ import annotations
 
 GPU_QUEUE = "gpu"
 GPU_STEPS = frozenset({"sieve_survivors", "prp_results"})
-# A GPU worker's default queues: the gpu queue first, then the stages it can also serve (at most four queues:
-# dagster-celery's `worker start` refuses more, README "Fleet mode").
-GPU_WORKER_QUEUES = "gpu,prp,sieve,dagster"
 
 
 def queue_for(step_key: str, queue: str, gpu: bool) -> str:

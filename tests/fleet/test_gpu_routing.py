@@ -8,9 +8,9 @@ import pytest
 
 from darkreach_pipeline.arith.array_module import GpuUnavailableError, gpu_present
 from darkreach_pipeline.campaign import parse_campaign
-from darkreach_pipeline.cli import WORKER_QUEUES, main, worker_queues, worker_uses_gpu
+from darkreach_pipeline.cli import GPU_WORKER_QUEUES, WORKER_QUEUES, main, worker_queues, worker_uses_gpu
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.gpu_routing import GPU_QUEUE, GPU_WORKER_QUEUES, queue_for
+from darkreach_pipeline.gpu_routing import GPU_QUEUE, queue_for
 from resources.run_tags import GPU_TAG, gpu_tags, is_gpu_run
 
 SPEC = {"name": "g", "form": "kbn", "k": 3, "b": 2, "c": 1, "n_min": 1, "n_max": 120, "block_size": 40,
