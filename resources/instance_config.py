@@ -16,7 +16,7 @@ concurrency:
   runs:
     max_concurrent_runs: 2
 # Every run of campaign blocks, however launched, is tagged with its campaign and a dagster/max_runtime sized
-# from measured test costs (max(120 s, 3 x estimate) per block) when it is submitted (README: "Run limits").
+# from measured test costs (max(120 s, 3 x estimate) per block) when it is submitted (README: "The Dagster side").
 run_coordinator:
   module: resources.run_coordinator
   class: CampaignRunCoordinator
