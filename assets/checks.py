@@ -10,7 +10,6 @@ from dagster import (
     AssetCheckSeverity,
     AssetIn,
     AssetKey,
-    AssetRecordsFilter,
     Output,
     asset_check,
 )
@@ -59,14 +58,14 @@ def _evaluations(context, asset_key: AssetKey, results: dict[str, tuple[list[str
 
 
 def _per_block(context, asset_key: AssetKey, results: dict[str, tuple[list[str], dict]]):
+    from assets.instance_queries import latest_block_materialisation  # it imports this module's checks
+
     check_name = context.check_specs[0].name
     for key, (problems, extra) in results.items():
-        records = context.instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=asset_key, asset_partitions=[key]), limit=1).records
-        target = (AssetCheckEvaluationTargetMaterializationData(storage_id=records[0].storage_id,
-                                                                run_id=records[0].run_id,
-                                                                timestamp=records[0].timestamp)
-                  if records else None)
+        latest = latest_block_materialisation(context.instance, asset_key.to_user_string(), key)
+        target = (AssetCheckEvaluationTargetMaterializationData(storage_id=latest.storage_id, run_id=latest.run_id,
+                                                                timestamp=latest.timestamp)
+                  if latest else None)
         yield AssetCheckEvaluation(asset_key=asset_key, check_name=check_name, passed=not problems,
                                    metadata=_metadata(problems, extra), target_materialization_data=target,
                                    severity=AssetCheckSeverity.ERROR, blocking=True, partition=key)

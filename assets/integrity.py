@@ -4,7 +4,6 @@ queues the damaged ones for recomputation (the engine: darkreach_pipeline/audit.
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
     AssetSelection,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -19,12 +18,12 @@ from dagster import (
     sensor,
 )
 
+from assets.instance_queries import busy_or_done, checks_passed, materialisations_after
 from assets.jobs import campaign_job
-from assets.progress import checks_passed
-from assets.sensors import busy_or_done
 from darkreach_pipeline.audit import audit_blocks
 from resources.campaigns import CampaignRegistryResource
 from resources.results import ResultsLocation
+from resources.run_tags import SCHEDULED_TIME_TAG, WHY_TAG
 
 
 @asset(group_name="verification")
@@ -33,7 +32,7 @@ def integrity_audit(context: AssetExecutionContext, campaign_registry: CampaignR
     """Checksums of every finished block's files, and a sample of blocks re-derived (factor claims, residues,
     certificates). Damaged blocks are listed (metadata `damaged_blocks`), their files moved to _quarantine/,
     and damaged_blocks_sensor queues them for recomputation."""
-    day = context.run.tags.get("dagster/scheduled_execution_time", context.run.run_id)
+    day = context.run.tags.get(SCHEDULED_TIME_TAG, context.run.run_id)
     rows, audited, rederived, sealed = [], 0, 0, 0
     for spec in campaign_registry.registry().all():
         keys = sorted(checks_passed(context.instance, spec.partition_keys()))
@@ -67,16 +66,15 @@ def damaged_blocks_sensor(context: SensorEvaluationContext, results_location: Re
                           ) -> SensorResult | SkipReason:
     """Each new integrity_audit materialisation: run the blocks it found damaged again (one run per block),
     unless they are already queued, running or finished again."""
-    records = context.instance.fetch_materializations(AssetKey("integrity_audit"), limit=20,
-                                                      cursor=context.cursor or None, ascending=True)
+    records = materialisations_after(context.instance, "integrity_audit", context.cursor or None, 20)
     if not records.records:
         return SkipReason("no new integrity audit")
     runs = []
     for record in records.records:
         metadata = record.asset_materialization.metadata if record.asset_materialization else {}
         damaged = list(metadata["damaged_blocks"].value) if "damaged_blocks" in metadata else []
-        skip = busy_or_done(context.instance, damaged, results_location)
+        skip = busy_or_done(context.instance, damaged, results_location.base_path, results_location.storage_options)
         runs += [RunRequest(partition_key=key, run_key=f"integrity:{record.storage_id}:{key}",
-                            tags={"darkreach/why": "integrity audit found it damaged"})
+                            tags={WHY_TAG: "integrity audit found it damaged"})
                  for key in damaged if key not in skip]
     return SensorResult(run_requests=runs, cursor=records.cursor)

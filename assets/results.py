@@ -5,12 +5,9 @@ materialize`, `dagster job backfill`, `darkreach backfill`, the campaign-file se
 instance's materialisations of the blocks' last stages, not a launcher."""
 
 from dagster import (
-    AssetKey,
     AssetSelection,
-    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
-    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -18,12 +15,12 @@ from dagster import (
     sensor,
 )
 
+from assets.instance_queries import latest_materialisation_id, unfinished_runs
+
 RESULT_ASSETS = ("primes", "verified_primes", "campaign_progress", "announcements", "campaign_feedback",
                  "fleet_advice")
 WATCHED = ("certificates", "double_checks")  # a block finished / a block's residues were double-checked
 REFRESH_EVERY_SECONDS = 30  # at most one refresh per interval, however many blocks finish in it
-UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING,
-              DagsterRunStatus.STARTED]
 
 results_job = define_asset_job(
     "results_job", selection=AssetSelection.assets(*RESULT_ASSETS),
@@ -34,11 +31,8 @@ results_job = define_asset_job(
 
 def latest_materialisations(instance) -> str | None:
     """'<certificates storage id>:<double_checks storage id>' of the latest of each; None before any."""
-    ids = []
-    for name in WATCHED:
-        records = instance.fetch_materializations(AssetKey(name), limit=1, ascending=False).records
-        ids.append(str(records[0].storage_id) if records else "-")
-    return None if ids == ["-"] * len(WATCHED) else ":".join(ids)
+    ids = [latest_materialisation_id(instance, name) for name in WATCHED]
+    return None if ids == [None] * len(WATCHED) else ":".join("-" if i is None else str(i) for i in ids)
 
 
 @sensor(job=results_job, minimum_interval_seconds=REFRESH_EVERY_SECONDS, default_status=DefaultSensorStatus.RUNNING)
@@ -49,7 +43,7 @@ def results_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReaso
     latest = latest_materialisations(context.instance)
     if latest is None or latest == context.cursor:
         return SkipReason("no block finished or double-checked since the last refresh")
-    busy = context.instance.get_runs(filters=RunsFilter(job_name=results_job.name, statuses=UNFINISHED), limit=1)
+    busy = unfinished_runs(context.instance, results_job.name, limit=1)
     if busy:
         return SkipReason(f"blocks finished; waiting for refresh run {busy[0].run_id} to end first")
     return SensorResult(run_requests=[RunRequest(run_key=f"results:{latest}")], cursor=latest)

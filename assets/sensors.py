@@ -7,18 +7,17 @@ from pathlib import Path
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
+from assets.instance_queries import block_order, busy_or_done
 from assets.jobs import campaign_job
 from assets.partitions import campaign_blocks
-from assets.progress import campaign_runs, finished_blocks
 from darkreach_pipeline import batching
 from darkreach_pipeline.campaign import parse_campaign_bytes, read_campaign_file
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.found import counted
-from darkreach_pipeline.progress import block_states
-from darkreach_pipeline.run_limits import limit_tags
 from darkreach_pipeline.settings import ensure_inbox
 from resources.campaigns import CampaignRegistryResource
 from resources.results import ResultsLocation
+from resources.run_tags import limit_tags, partition_tags
 
 UNREADABLE = "unreadable: "  # cursor value of a file that could not be read (instead of its SHA-256)
 
@@ -61,7 +60,7 @@ def campaign_files_sensor(
         return SkipReason(reason)
     registry = campaign_registry.registry()
     costs = campaign_registry.costs()
-    order = context.instance.get_dynamic_partitions(campaign_blocks.name)
+    order = block_order(context.instance)
     existing = set(order)
     new_keys: list[str] = []
     runs: list[RunRequest] = []
@@ -79,7 +78,7 @@ def campaign_files_sensor(
             if key not in existing:
                 new_keys.append(key)
                 existing.add(key)
-        skip = busy_or_done(context.instance, keys, results_location)
+        skip = busy_or_done(context.instance, keys, results_location.base_path, results_location.storage_options)
         # The keys this tick adds come after the instance's, in block order.
         for run in batching.batches([k for k in keys if k not in skip], [*order, *new_keys], spec.blocks_per_run or 1):
             run_key = f"{spec.fingerprint()}:{run[0]}" + (f"..{run[-1]}" if len(run) > 1 else "")
@@ -90,18 +89,10 @@ def campaign_files_sensor(
             if len(run) == 1:
                 runs.append(RunRequest(partition_key=run[0], run_key=run_key, tags=tags))
             else:
-                runs.append(RunRequest(run_key=run_key, tags={**tags, **batching.run_tags(run)}))
+                runs.append(RunRequest(run_key=run_key, tags={**tags, **partition_tags(run)}))
         context.log.info(f"{path.name}: campaign '{spec.name}', {counted(spec.block_count, 'block')}")
     return SensorResult(
         run_requests=runs,
         dynamic_partitions_requests=[campaign_blocks.build_add_request(new_keys)] if new_keys else [],
         cursor=json.dumps(seen, sort_keys=True),
     )
-
-
-def busy_or_done(instance, keys: list[str], results: ResultsLocation) -> set[str]:
-    """Blocks finished (every stage passed its checks, files intact, from a successful run), or in a queued or
-    running run. A damaged or failed block is neither: it is launched again."""
-    finished, _ = finished_blocks(instance, keys, results.base_path, results.storage_options)
-    states = block_states(keys, campaign_runs(instance, keys), finished)
-    return {k for k, state in states.items() if state in ("done", "running", "queued")}

@@ -10,7 +10,6 @@ import uuid
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
     Config,
     DefaultSensorStatus,
     Failure,
@@ -25,8 +24,8 @@ from dagster import (
 from upath import UPath
 
 from assets.campaign import certificates, prp_results
+from assets.instance_queries import campaign_runs, finished_blocks, materialisation_times, materialized_blocks
 from assets.jobs import double_check_job
-from assets.progress import campaign_runs, finished_blocks
 from darkreach_pipeline import settings
 from darkreach_pipeline.campaign import MAX_BLOCK_SIZE, MAX_BLOCKS
 from darkreach_pipeline.errors import CampaignError
@@ -45,6 +44,7 @@ from darkreach_pipeline.strategy.planner import PlanRequest, plan, plan_table, w
 from darkreach_pipeline.strategy.snapshot import load_snapshot
 from resources.campaigns import CampaignRegistryResource
 from resources.results import ResultsLocation
+from resources.run_tags import WHY_TAG
 
 QUEUE_FILE = "verification_queue.json"
 
@@ -131,7 +131,7 @@ def announcements(context: AssetExecutionContext, verified_primes: pd.DataFrame,
     snapshot = load_snapshot()
     rows = verified_primes.to_dict("records") if len(verified_primes) else []
     made = announce_all(rows, snapshot)
-    checked = set(context.instance.get_materialized_partitions(AssetKey("double_checks")))
+    checked = materialized_blocks(context.instance, "double_checks")
     queue = verification_queue(rows, checked, snapshot)
     root = UPath(results_location.base_path, **results_location.storage_options) / "announcements"
     root.mkdir(parents=True, exist_ok=True)
@@ -166,25 +166,14 @@ def announcement_verification_sensor(context: SensorEvaluationContext,
     if not queue:
         return SkipReason("no block waits for its extra verification")
     return SensorResult(run_requests=[RunRequest(partition_key=key, run_key=f"announce:{key}",
-                                                 tags={"darkreach/why": "announced prime: extra verification"})
+                                                 tags={WHY_TAG: "announced prime: extra verification"})
                                       for key in queue])
-
-
-def block_finish_times(instance) -> dict[str, float]:
-    """Block key -> when its prp_results was last materialised (unix seconds), paging through the events."""
-    out, cursor = {}, None
-    while True:
-        page = instance.fetch_materializations(AssetKey("prp_results"), limit=1000, cursor=cursor, ascending=True)
-        out.update({r.partition_key: r.timestamp for r in page.records if r.partition_key})
-        if not page.has_more:
-            return out
-        cursor = page.cursor
 
 
 def fleet_report(instance, registry, store, base: str, options: dict, drain_hours: float) -> tuple:
     """(worker advice, block size advice per campaign, worker slots needed, queued test seconds)."""
     results, _ = read_stage_checked(base, "prp_results", storage_options=options)
-    work = block_work(results, block_finish_times(instance))
+    work = block_work(results, materialisation_times(instance, "prp_results"))
     sizes, queued = [], 0.0
     for spec in registry.all():
         keys = spec.partition_keys()

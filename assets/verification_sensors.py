@@ -4,12 +4,9 @@ import json
 import random
 
 from dagster import (
-    AssetKey,
-    DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
-    RunsFilter,
     ScheduleEvaluationContext,
     SensorEvaluationContext,
     SensorResult,
@@ -18,20 +15,20 @@ from dagster import (
     sensor,
 )
 
+from assets.instance_queries import materialisations_after, materialized_blocks, unfinished_runs
 from assets.jobs import double_check_job
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.stores.reliability import needs_double_check, proofs_may_replace_double_check
 from darkreach_pipeline.verification.proof_check import stored_block_review
 from resources.campaigns import CampaignRegistryResource
 from resources.results import ResultsLocation
+from resources.run_tags import BACKLOG_TAG, WHY_TAG
 
 AUDIT_SHARE = 50  # the daily audit re-checks 1 finished block in 50 (at least one)
 
 
 RAMP_PER_TICK = 2  # double-check runs launched per tick (a tick every 30 s) at most ...
 MAX_IN_FLIGHT = 2  # ... and never more than this many queued or running at once: verification ramps in
-UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING,
-              DagsterRunStatus.STARTED]
 
 
 def read_cursor(text: str | None) -> tuple[str | None, list[dict], dict[str, int]]:
@@ -61,8 +58,7 @@ def verification_sensor(
     the independent verifier here, in the daemon (a valid block for its reliability); a proof that fails
     counts against the worker (an invalid block) and the block is double-checked."""
     events, backlog, unreliable = read_cursor(context.cursor)
-    records = context.instance.fetch_materializations(AssetKey("prp_results"), limit=500, cursor=events,
-                                                      ascending=True)
+    records = materialisations_after(context.instance, "prp_results", events, 500)
     store = campaign_registry.reliability()
     queued = {item["key"]: item for item in backlog}
     for record in records.records:
@@ -87,8 +83,7 @@ def verification_sensor(
                     queued[key] = {"key": key, "run_key": f"unreliable-worker:{key}:{invalid}",
                                    "why": f"worker {worker.worker_id[:8]} reliability {worker.reliability:.2f}"}
     backlog = list(queued.values())
-    in_flight = len(context.instance.get_run_ids(
-        filters=RunsFilter(job_name=double_check_job.name, statuses=UNFINISHED), limit=MAX_IN_FLIGHT))
+    in_flight = len(unfinished_runs(context.instance, double_check_job.name, limit=MAX_IN_FLIGHT))
     room = max(0, min(RAMP_PER_TICK, MAX_IN_FLIGHT - in_flight))
     launch, backlog = backlog[:room], backlog[room:]
     message = (f"double-check backlog: {len(backlog)} blocks waiting, {in_flight} checks queued or running; "
@@ -98,7 +93,7 @@ def verification_sensor(
         return SkipReason(message if backlog else "no new results to verify")
     context.log.info(message)
     runs = [RunRequest(partition_key=item["key"], run_key=item["run_key"],
-                       tags={"darkreach/why": item["why"], "darkreach/backlog": str(len(backlog))}) for item in launch]
+                       tags={WHY_TAG: item["why"], BACKLOG_TAG: str(len(backlog))}) for item in launch]
     return SensorResult(run_requests=runs, cursor=cursor, skip_reason=None if runs else message)
 
 
@@ -128,10 +123,10 @@ def _review_by_proofs(context, campaign_registry, results_location, key: str, wo
 @schedule(job=double_check_job, cron_schedule="0 3 * * *", default_status=DefaultScheduleStatus.RUNNING)
 def audit_schedule(context: ScheduleEvaluationContext):
     """Every night, re-check a random sample of finished blocks (seeded by the date: reproducible)."""
-    finished = sorted(context.instance.get_materialized_partitions(AssetKey("certificates")))
+    finished = sorted(materialized_blocks(context.instance, "certificates"))
     if not finished:
         return SkipReason("no finished blocks to audit")
     day = context.scheduled_execution_time.date().isoformat()
     sample = random.Random(day).sample(finished, k=max(1, len(finished) // AUDIT_SHARE))
-    return [RunRequest(partition_key=key, run_key=f"audit:{day}:{key}", tags={"darkreach/why": "daily audit"})
+    return [RunRequest(partition_key=key, run_key=f"audit:{day}:{key}", tags={WHY_TAG: "daily audit"})
             for key in sample]

@@ -1,20 +1,14 @@
-"""Several blocks per run: which blocks a run covers, and how to cut a list of blocks into runs.
+"""Several blocks per run: how many, how to cut a list of blocks into runs, and which blocks a range covers.
 
-A run of many blocks is a Dagster partition key range; over a dynamic partitions definition a range
-means "every key between start and end in the order the keys were added". Ranges are therefore cut
-so that each covers exactly the wanted blocks (contiguous in that order) and nothing else.
+A run of many blocks is a range of keys first..last: "every key between first and last in the order the keys
+were added". Ranges are therefore cut so that each covers exactly the wanted blocks (contiguous in that order)
+and nothing else. How a run names its blocks (its tags) is the Dagster side's business (resources/run_tags.py).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-
-# Dagster's run tags (the engine does not import dagster; tests check these equal dagster's constants).
-PARTITION_TAG = "dagster/partition"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
-
 
 RUN_WORK_SECONDS = 30.0  # small blocks are grouped until a run holds about this much estimated work ...
 MAX_AUTO_BLOCKS = 100  # ... and at most this many blocks
@@ -51,23 +45,9 @@ def batches(keys: Sequence[str], order: Sequence[str], per_run: int) -> list[lis
     return runs
 
 
-def run_tags(run: Sequence[str]) -> dict[str, str]:
-    """The partition tags of a run of these blocks: one key, or a range first..last."""
-    if len(run) == 1:
-        return {PARTITION_TAG: run[0]}
-    return {RANGE_START_TAG: run[0], RANGE_END_TAG: run[-1]}
-
-
-def blocks_of_run(tags: Mapping[str, str], order: Sequence[str], position: Mapping[str, int] | None = None
-                  ) -> list[str]:
-    """The blocks a run covers, from its tags: its partition, or every key of its range in `order` (pass
-    `position` = {key: index in order} when calling this for many runs); [] for a run without partition
-    tags, or whose range names a key the instance no longer has."""
-    if tags.get(PARTITION_TAG):
-        return [tags[PARTITION_TAG]]
-    start, end = tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
-    if not start or not end:
-        return []
+def key_range(start: str, end: str, order: Sequence[str], position: Mapping[str, int] | None = None) -> list[str]:
+    """Every key from `start` to `end` in `order` (pass `position` = {key: index in order} when calling this for
+    many ranges); [] when either end is not in `order` or the range runs backwards."""
     if position is None:
         position = {key: i for i, key in enumerate(order)}
     if start not in position or end not in position or position[start] > position[end]:

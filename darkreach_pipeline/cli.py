@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -14,7 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from multiprocessing import get_context
 from pathlib import Path
 
-from darkreach_pipeline import __version__, batching, gpu_routing, run_limits, settings
+from darkreach_pipeline import __version__, batching, gpu_routing, settings
 from darkreach_pipeline.arith.array_module import GpuUnavailableError
 from darkreach_pipeline.campaign import CampaignSpec, load_campaign
 from darkreach_pipeline.errors import CampaignError
@@ -31,7 +30,6 @@ from darkreach_pipeline.stores.results import read_stage_checked
 
 PRIME_COLUMNS = ["campaign", "form", "expression", "digits", "status", "method", "verified"]
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the run log stays in the instance
-PROCESS_TAG = "darkreach/process"  # host:pid:start of the process executing a `darkreach run` block run
 # Dagster's CLI commands (dagster dev, dagster asset materialize) warn from click's callback that they are superseded
 # by `dg`; this filter (also in the README's `export` line) silences exactly those and no other warning.
 QUIET_SUPERSESSION = "ignore::FutureWarning:click.core"
@@ -41,14 +39,17 @@ STOP_GRACE = 3.0  # seconds the running blocks get after SIGTERM to checkpoint a
 def _instance():
     """The deployment's Dagster instance, its storages and the registry's tables created (or migrated) once,
     under the set-up lock, so that commands started together on a new home do not race to create them."""
-    with settings.setup_lock():
-        os.environ["DAGSTER_HOME"] = str(settings.ensure_dagster_home())
-        settings.ensure_inbox()
-        from dagster import DagsterInstance
+    from dagster import DagsterInstance
 
+    from assets.instance_queries import block_order
+    from resources.instance_config import ensure_dagster_home
+
+    with settings.setup_lock():
+        os.environ["DAGSTER_HOME"] = str(ensure_dagster_home())
+        settings.ensure_inbox()
         instance = DagsterInstance.get()
         instance.get_runs(limit=1)  # run, event log and schedule storage exist from here on
-        instance.get_dynamic_partitions("campaign_blocks")
+        block_order(instance)
         instance.all_instigator_state()
         open_registry(settings.registry_url())
     return instance
@@ -68,20 +69,22 @@ def _run_block(run: list[str]) -> tuple[bool, str, float]:
     """Materialise one block, or several (a partition key range), with all four assets and their checks, as one
     in-process Dagster run."""
     from darkreach_pipeline.definitions import defs
+    from darkreach_pipeline.run_limits import campaign_of
+    from resources.run_tags import PROCESS_TAG, limit_tags, partition_tags
 
     start = time.perf_counter()
     job = defs.resolve_job_def("campaign_job")
     # The same limit tags as a queued run (resources/run_coordinator.py), though this one runs in-process; a run
     # left STARTED by a killed process is marked failed (PROCESS_TAG).
     url = settings.registry_url()
-    spec = open_registry(url).get(run_limits.campaign_of(run))
-    tags = {**run_limits.limit_tags(spec, run, open_cost_store(url)), PROCESS_TAG: ProcessId.this().token}
+    spec = open_registry(url).get(campaign_of(run))
+    tags = {**limit_tags(spec, run, open_cost_store(url)), PROCESS_TAG: ProcessId.this().token}
     instance = _worker_instance()
     if len(run) == 1:
         result = job.execute_in_process(partition_key=run[0], tags=tags, instance=instance, raise_on_error=False,
                                         run_config=QUIET)
     else:
-        result = job.execute_in_process(tags={**batching.run_tags(run), **tags}, instance=instance,
+        result = job.execute_in_process(tags={**partition_tags(run), **tags}, instance=instance,
                                         raise_on_error=False, run_config=QUIET)
     seconds = time.perf_counter() - start
     if result.success:
@@ -99,33 +102,26 @@ def _run_block(run: list[str]) -> tuple[bool, str, float]:
     return False, "; ".join(errors + failed_checks) or f"run {result.run_id} failed", seconds
 
 
-def finished_blocks(instance, keys: list[str]) -> set[str]:
-    """Blocks whose stages all passed their blocking checks (in their latest materialisation), whose stored files
-    are intact, and that a successful run covered (it may have covered several blocks: a partition key range).
-    A block with a failed check or a damaged file is not finished: it is run again."""
-    from assets.progress import campaign_runs
-    from assets.progress import finished_blocks as intact_and_checked
-    from darkreach_pipeline.progress import block_states
+def done_blocks(instance, keys: list[str]) -> set[str]:
+    """The blocks done (assets/instance_queries.py: done_blocks); a damaged one is named on stderr: it is run
+    again."""
+    from assets.instance_queries import done_blocks as done_and_damaged
 
-    finished, damaged = intact_and_checked(instance, keys, settings.data_path())
+    done, damaged = done_and_damaged(instance, keys, settings.data_path())
     for key, damages in damaged.items():
         print(f"damaged {key}: {'; '.join(d.what() for d in damages)}: running it again", file=sys.stderr)
-    if not finished:
-        return set()
-    wanted = sorted(finished)
-    states = block_states(wanted, campaign_runs(instance, wanted), finished)
-    return {k for k, state in states.items() if state == "done"}
+    return done
 
 
 def fail_dead_runs(instance) -> list[str]:
     """Runs of `darkreach run` still marked started whose process on this host is gone (kill -9, OOM, power
     loss) are reported failed, so that status shows the truth instead of "running" forever; their blocks
     resume from their checkpoints when run again. The ids of the runs so marked."""
-    from dagster import DagsterRunStatus, RunsFilter
+    from assets.instance_queries import live_runs
+    from resources.run_tags import PROCESS_TAG
 
     marked = []
-    live = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
-    for run in instance.get_runs(filters=RunsFilter(statuses=live)):
+    for run in live_runs(instance):
         holder = ProcessId.parse(run.tags.get(PROCESS_TAG, ""))
         if holder is not None and holder.is_gone():
             instance.report_run_failed(run, f"the process running it ({holder.token}) is gone (killed?); its "
@@ -149,6 +145,8 @@ class ProgressBars:
     def __init__(self, keys: list[str]):
         from tqdm import tqdm
 
+        from resources.progress import progress_file
+
         self.tqdm = tqdm
         self.interactive = sys.stderr.isatty()
         self.dir = settings.progress_path()
@@ -157,18 +155,16 @@ class ProgressBars:
         self.finished = 0
         self.total = len(keys)
         for key in keys:
-            self._path(key).unlink(missing_ok=True)
-
-    def _path(self, key: str) -> Path:
-        return settings.progress_file(self.dir, key)
+            progress_file(self.dir, key).unlink(missing_ok=True)
 
     def poll(self, keys: list[str]) -> None:
+        from resources.progress import read_progress
+
         if not self.interactive:
             return
         for key in keys:
-            try:
-                state = json.loads(self._path(key).read_text())
-            except (FileNotFoundError, json.JSONDecodeError):
+            state = read_progress(self.dir, key)
+            if state is None:
                 continue
             snapshot = (state["stage"], state["done"], state["total"])
             if self.seen.get(key) == snapshot:
@@ -304,7 +300,7 @@ def campaign_primes(name: str, instance=None):
     import pandas as pd
     from upath import UPath
 
-    from assets.progress import checks_passed
+    from assets.instance_queries import checks_passed
     from darkreach_pipeline.blocks import REJECTED
     from darkreach_pipeline.forms import form_for
     from darkreach_pipeline.stores.integrity import MISSING, Damage, block_path
@@ -366,15 +362,17 @@ def auto_blocks_per_run(spec: CampaignSpec, pending: list[str], workers: int) ->
 
 
 def cmd_run(args) -> int:
+    from assets.instance_queries import block_order
+
     spec = load_campaign(args.file)
     instance = _instance()
     fail_dead_runs(instance)
     is_new = register(spec, instance)
     keys = spec.partition_keys()
-    done = finished_blocks(instance, keys)
+    done = done_blocks(instance, keys)
     pending = [k for k in keys if k not in done]
     per_run = args.blocks_per_run or spec.blocks_per_run or auto_blocks_per_run(spec, pending, args.workers)
-    runs = batching.batches(pending, instance.get_dynamic_partitions("campaign_blocks"), per_run)
+    runs = batching.batches(pending, block_order(instance), per_run)
     print(
         f"campaign '{spec.name}' ({'new' if is_new else 'registered'}): {spec.form}, {spec.range_key} = "
         f"{spec.range_min}..{spec.range_max}, {counted(len(keys), 'block')}, sieve depth {spec.sieve_depth}; "
@@ -385,7 +383,7 @@ def cmd_run(args) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     claims = ClaimStore(settings.registry_url())
     try:
-        outcomes = run_blocks(runs, args.workers, claims, lambda run: finished_blocks(instance, run)) if runs else {}
+        outcomes = run_blocks(runs, args.workers, claims, lambda run: done_blocks(instance, run)) if runs else {}
     except KeyboardInterrupt:
         print("interrupted: running blocks saved checkpoints and no new block was started; run the same command "
               "again to resume", file=sys.stderr)
@@ -518,6 +516,9 @@ def cmd_advise(args) -> int:
 
 
 WORKER_QUEUES = "dagster,sieve,prp,cert"  # asset op_tags "dagster-celery/queue"; untagged steps (checks) use "dagster"
+# A GPU worker's default queues: the gpu queue first, then the stages it can also serve (at most four queues:
+# dagster-celery's `worker start` refuses more, README "Fleet mode").
+GPU_WORKER_QUEUES = f"{gpu_routing.GPU_QUEUE},prp,sieve,dagster"
 
 
 def worker_argv(queues: str, concurrency: int, name: str | None, loglevel: str) -> list[str]:
@@ -553,7 +554,7 @@ def worker_uses_gpu(choice: bool | None) -> bool:
 
 
 def worker_queues(gpu: bool) -> str:
-    return gpu_routing.GPU_WORKER_QUEUES if gpu else WORKER_QUEUES
+    return GPU_WORKER_QUEUES if gpu else WORKER_QUEUES
 
 
 def _stderr(message: str) -> None:
@@ -567,14 +568,16 @@ def cmd_worker(args) -> int:
     PostgreSQL databases, then runs celery with the fleet's settings (darkreach_pipeline/fleet.py: late acks,
     a killed worker's step is requeued for another worker)."""
     from darkreach_pipeline import fleet
+    from resources.celery_executor import write_worker_config
+    from resources.instance_config import instance_databases
 
     deployment_secret(shared=is_database(settings.checkpoint_location()))  # refused now, not at its first step
     gpu = worker_uses_gpu(args.gpu)  # refused now if --gpu and no device
     queues = ",".join(q.strip() for q in (args.queues or worker_queues(gpu)).split(",") if q.strip())
     argv = worker_argv(queues, args.concurrency, args.name, args.loglevel)
     if not args.no_wait:
-        fleet.wait_for_services(_stderr)
-    env = worker_env(fleet.write_worker_config(settings.darkreach_home() / "celery"))
+        fleet.wait_for_services(_stderr, needs=fleet.worker_dependencies(instance_databases()))
+    env = worker_env(write_worker_config(settings.darkreach_home() / "celery"))
     if gpu:
         env["DARKREACH_GPU"] = "on"  # its steps use the device arithmetic and sieve
     print(f"darkreach worker: {'GPU' if gpu else 'CPU'}, queues {queues}, concurrency {args.concurrency}, broker "
@@ -594,6 +597,7 @@ def launch_backfill(instance, spec: CampaignSpec, keys: list[str], gpu: bool = F
     from dagster._core.utils import make_new_backfill_id
 
     from darkreach_pipeline.definitions import defs
+    from resources.run_tags import CAMPAIGN_TAG, gpu_tags
 
     backfill = PartitionBackfill.from_asset_partitions(
         backfill_id=make_new_backfill_id(),
@@ -602,7 +606,7 @@ def launch_backfill(instance, spec: CampaignSpec, keys: list[str], gpu: bool = F
         asset_selection=[AssetKey(name) for name in ("candidate_ranges", "sieve_survivors", "prp_results",
                                                       "prp_proofs", "certificates")],
         backfill_timestamp=time.time(),
-        tags={"darkreach/campaign": spec.name, **gpu_routing.run_tags(gpu or spec.gpu)},
+        tags={CAMPAIGN_TAG: spec.name, **gpu_tags(gpu or spec.gpu)},
         dynamic_partitions_store=instance,
         all_partitions=False,
         title=f"darkreach backfill {spec.name}",
@@ -626,7 +630,7 @@ def cmd_backfill(args) -> int:
                                 f"(its blocks are {keys[0]} .. {keys[-1]})")
         keys = wanted
     else:
-        done = finished_blocks(instance, keys)
+        done = done_blocks(instance, keys)
         keys = [k for k in keys if k not in done]
         if not keys:
             print(f"campaign '{spec.name}': every block is finished, nothing to backfill")
@@ -641,7 +645,7 @@ def cmd_backfill(args) -> int:
 def cmd_audit(args) -> int:
     """The integrity audit of a campaign's finished blocks, now (the `integrity_audit` asset runs it nightly):
     exit 1 when a block is damaged; its files are moved to _quarantine/ and the next run recomputes it."""
-    from assets.progress import checks_passed
+    from assets.instance_queries import checks_passed
     from darkreach_pipeline.audit import audit_blocks
 
     spec = open_registry(settings.registry_url()).get(args.name)
@@ -663,7 +667,7 @@ def cmd_import_sieve(args) -> int:
     spec = open_registry(settings.registry_url()).get(args.campaign)
     blocks = plan_import(spec, args.file, args.format, args.sieved_to, args.factors)
     open_sieve_import_store(settings.registry_url()).replace(spec.name, blocks)
-    done = len(finished_blocks(_instance(), spec.partition_keys()))
+    done = len(done_blocks(_instance(), spec.partition_keys()))
     first = blocks[0]
     survivors = sum(len(b.survivors) for b in blocks)
     factors = sum(len(b.factors) for b in blocks)
@@ -804,7 +808,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_ui)
     p = sub.add_parser("worker", help="fleet mode: a celery worker executing steps of the runs (DARKREACH_BROKER)")
     p.add_argument("--queues", help=f"comma-separated (default: {WORKER_QUEUES}; with a GPU: "
-                   f"{gpu_routing.GPU_WORKER_QUEUES})")
+                   f"{GPU_WORKER_QUEUES})")
     p.add_argument("--gpu", dest="gpu", action="store_const", const=True, default=None,
                    help="use the GPU (CuPy) for the steps it takes, listening on the gpu queue (default: when "
                         "CuPy finds a device)")

@@ -14,8 +14,7 @@ redone and none is recorded twice.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from darkreach_pipeline.backoff import Backoff, is_connection_error
@@ -24,7 +23,6 @@ from darkreach_pipeline.redact import redact
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 DEFAULT_BACKEND = "redis://127.0.0.1:6379/1"
 DEFAULT_VISIBILITY_TIMEOUT = 3600
-CONFIG_MODULE = "dagster_celery_config"  # dagster_celery.make_app imports it when present
 
 
 def celery_urls() -> tuple[str, str]:
@@ -60,37 +58,8 @@ def celery_config() -> dict[str, Any]:
     }
 
 
-def write_worker_config(directory: Path) -> Path:
-    """The `dagster_celery_config` module the worker's app (dagster_celery.app) loads; put `directory` on
-    PYTHONPATH. It reads the settings from this module at import, so they follow the worker's environment."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{CONFIG_MODULE}.py"
-    text = ("# Written by `darkreach worker`: the fleet's Celery settings (darkreach_pipeline/fleet.py).\n"
-            "from darkreach_pipeline.fleet import celery_config as _celery_config\n\n"
-            "globals().update(_celery_config())\n")
-    if not path.exists() or path.read_text() != text:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
-    return directory
-
-
 def is_sql_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://", "postgresql+"))
-
-
-def dagster_postgres_url() -> str | None:
-    """The Dagster instance's PostgreSQL (deploy/fleet/dagster.yaml reads DARKREACH_PG_*), if configured."""
-    env = os.environ
-    if not env.get("DARKREACH_PG_HOST"):
-        return None
-    from urllib.parse import quote
-
-    user = quote(env.get("DARKREACH_PG_USER", "postgres"), safe="")
-    password = env.get("DARKREACH_PG_PASSWORD")
-    auth = f"{user}:{quote(password, safe='')}" if password else user
-    return (f"postgresql://{auth}@{env['DARKREACH_PG_HOST']}:{env.get('DARKREACH_PG_PORT', '5432')}/"
-            f"{env.get('DARKREACH_PG_DB', 'dagster')}")
 
 
 def probe_broker(url: str) -> None:
@@ -116,16 +85,18 @@ def probe_database(url: str) -> None:
         engine.dispose()
 
 
-def worker_dependencies() -> list[tuple[str, str, Callable[[str], None]]]:
-    """(what, url, probe) for everything a worker needs before it can take a step."""
+def worker_dependencies(more_databases: Sequence[tuple[str, str]] = ()
+                        ) -> list[tuple[str, str, Callable[[str], None]]]:
+    """(what, url, probe) for everything a worker needs before it can take a step: the broker, the result
+    backend, the registry and checkpoint databases, and `more_databases` ((what, url): the orchestrator's own,
+    which the caller knows)."""
     broker, backend = celery_urls()
     needs: list[tuple[str, str, Callable[[str], None]]] = [("broker", broker, probe_broker)]
     if backend.split("://", 1)[0] in ("redis", "rediss", "amqp", "pyamqp"):
         needs.append(("result backend", backend, probe_broker))
     databases = {}
     for what, url in (("campaign registry", os.environ.get("DARKREACH_REGISTRY_URL", "")),
-                      ("checkpoint store", os.environ.get("DARKREACH_CHECKPOINTS", "")),
-                      ("dagster instance", dagster_postgres_url() or "")):
+                      ("checkpoint store", os.environ.get("DARKREACH_CHECKPOINTS", "")), *more_databases):
         if is_sql_url(url):
             databases.setdefault(url, what)
     needs += [(what, url, probe_database) for url, what in databases.items()]

@@ -1,32 +1,21 @@
-"""Which fleet queue a step goes to when its campaign is GPU-eligible, and which queues a GPU worker takes.
+"""Which fleet queue a step goes to when its campaign is GPU-eligible (a GPU worker's queues: cli.py).
 
 A campaign file with `gpu = true` marks its blocks GPU-eligible: the runs launched for it (campaign sensor,
-`darkreach backfill`) carry the run tag GPU_TAG, and the celery executor (resources/celery_executor.py) sends
-the steps that have a device implementation (GPU_STEPS: the k*b^n+c sieve, the FFT tests of k*2^n+-1 and
-GFNs) to the `gpu` queue instead of their stage's queue. Only `darkreach worker --gpu` (or a worker that
-finds a GPU) listens there, and it runs its steps with DARKREACH_GPU=on. A step of a form without a device
-path that lands there runs on the GPU host's CPU, with the same results. No Dagster here.
+`darkreach backfill`) carry a run tag that says so (resources/run_tags.py), and the celery executor
+(resources/celery_executor.py) sends the steps that have a device implementation (GPU_STEPS: the k*b^n+c sieve,
+the FFT tests of k*2^n+-1 and GFNs) to the `gpu` queue instead of their stage's queue. Only `darkreach worker
+--gpu` (or a worker that finds a GPU) listens there, and it runs its steps with DARKREACH_GPU=on. A step of a
+form without a device path that lands there runs on the GPU host's CPU, with the same results. No Dagster here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 GPU_QUEUE = "gpu"
-GPU_TAG = "darkreach/gpu"
 GPU_STEPS = frozenset({"sieve_survivors", "prp_results"})
-# A GPU worker's default queues: the gpu queue first, then the stages it can also serve (at most four queues:
-# dagster-celery's `worker start` refuses more, README "Fleet mode").
-GPU_WORKER_QUEUES = "gpu,prp,sieve,dagster"
 
 
-def run_tags(gpu: bool) -> dict[str, str]:
-    """The run tags that mark a campaign's runs GPU-eligible (none for a CPU campaign)."""
-    return {GPU_TAG: "true"} if gpu else {}
-
-
-def queue_for(step_key: str, queue: str, tags: Mapping[str, str]) -> str:
-    """The queue of step `step_key` (its stage's queue is `queue`) in a run with these tags."""
-    if tags.get(GPU_TAG) == "true" and step_key in GPU_STEPS:
+def queue_for(step_key: str, queue: str, gpu: bool) -> str:
+    """The queue of step `step_key` (its stage's queue is `queue`) in a run that is GPU-eligible or not."""
+    if gpu and step_key in GPU_STEPS:
         return GPU_QUEUE
     return queue

@@ -1,22 +1,28 @@
-"""The limits every run of campaign blocks carries, however it was launched: the campaign's name (the fleet's
-per-campaign run limit, `tag_concurrency_limits` on `darkreach/campaign`) and a run time bound
-(`dagster/max_runtime`, enforced by run monitoring), sized from the measured test costs of its blocks.
+"""The limits every run of campaign blocks carries, however it was launched: the campaign it belongs to (the
+fleet's per-campaign run limit), a run time bound sized from the measured test costs of its blocks, and whether
+its steps go to GPU workers.
 
-Plain data: the run coordinator (resources/run_coordinator.py), the campaign-file sensor and `darkreach run`
-all call `limit_tags`, so the tags are the same whichever path launched the run."""
+Plain data: the Dagster side turns them into run tags (resources/run_tags.py) for the run coordinator, the
+campaign-file sensor and `darkreach run` alike, so the limits are the same whichever path launched the run."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from darkreach_pipeline import gpu_routing
 from darkreach_pipeline.blocks import block_max_runtime
 from darkreach_pipeline.campaign import CampaignSpec, split_partition_key
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.stores.costs import CostStore
 
-CAMPAIGN_TAG = "darkreach/campaign"
-MAX_RUNTIME_TAG = "dagster/max_runtime"
+
+@dataclass(frozen=True)
+class RunLimits:
+    """What bounds one run of blocks: its campaign's name, the seconds it may run, and GPU eligibility."""
+
+    campaign: str
+    max_runtime_seconds: int
+    gpu: bool
 
 
 def campaign_of(keys: Sequence[str]) -> str | None:
@@ -29,21 +35,8 @@ def campaign_of(keys: Sequence[str]) -> str | None:
     return names.pop() if len(names) == 1 else None
 
 
-def limit_tags(spec: CampaignSpec, keys: Sequence[str], costs: CostStore) -> dict[str, str]:
-    """{darkreach/campaign: name, dagster/max_runtime: seconds} for a run of these blocks of `spec`: the run
-    time is the sum of the blocks' bounds (max(120 s, 3 x estimate) each); plus darkreach/gpu for a GPU-eligible
-    campaign, so its steps go to GPU workers however the run was launched."""
+def run_limits(spec: CampaignSpec, keys: Sequence[str], costs: CostStore) -> RunLimits:
+    """The limits of a run of these blocks of `spec`: the run time is the sum of the blocks' bounds (max(120 s,
+    3 x estimate) each); a GPU-eligible campaign's steps go to GPU workers however the run was launched."""
     runtime = sum(block_max_runtime(spec, split_partition_key(k)[1], costs) for k in keys)
-    return {CAMPAIGN_TAG: spec.name, MAX_RUNTIME_TAG: str(runtime), **gpu_routing.run_tags(spec.gpu)}
-
-
-def missing_limit_tags(existing: Mapping[str, str], keys: Sequence[str],
-                       find_spec: Callable[[str], CampaignSpec | None], costs: Callable[[], CostStore]
-                       ) -> dict[str, str]:
-    """The limit tags a run of `keys` lacks (a tag the launcher set is kept: the user's word wins); {} for a run
-    that covers no blocks, blocks of several campaigns, or a campaign the registry does not know."""
-    name = campaign_of(keys)
-    spec = find_spec(name) if name else None
-    if spec is None or (CAMPAIGN_TAG in existing and MAX_RUNTIME_TAG in existing):
-        return {}
-    return {k: v for k, v in limit_tags(spec, keys, costs()).items() if k not in existing}
+    return RunLimits(spec.name, runtime, spec.gpu)

@@ -11,42 +11,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-DEFAULT_DAGSTER_YAML = """\
-# Embedded default: SQLite run/event storage in this folder, no server to start.
-telemetry:
-  enabled: false
-concurrency:
-  runs:
-    max_concurrent_runs: 2
-# Every run of campaign blocks, however launched, is tagged with its campaign and a dagster/max_runtime sized
-# from measured test costs (max(120 s, 3 x estimate) per block) when it is submitted (README: "Run limits").
-run_coordinator:
-  module: resources.run_coordinator
-  class: CampaignRunCoordinator
-run_monitoring:
-  enabled: true
-  poll_interval_seconds: 30
-"""
-
 
 def darkreach_home() -> Path:
     return Path(os.environ.get("DARKREACH_HOME") or Path.home() / ".darkreach").expanduser().resolve()
 
 
 def dagster_home() -> Path:
-    """DAGSTER_HOME if set, else DARKREACH_HOME/dagster (created with the embedded dagster.yaml)."""
+    """DAGSTER_HOME if set, else DARKREACH_HOME/dagster (resources/instance_config.py writes its dagster.yaml)."""
     if os.environ.get("DAGSTER_HOME"):
         return Path(os.environ["DAGSTER_HOME"]).expanduser().resolve()
     return darkreach_home() / "dagster"
-
-
-def ensure_dagster_home() -> Path:
-    home = dagster_home()
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DEFAULT_DAGSTER_YAML)
-    return home
 
 
 @contextmanager
@@ -88,11 +62,6 @@ def ensure_inbox() -> Path:
 
 def progress_path() -> Path:
     return darkreach_home() / "progress"
-
-
-def progress_file(directory: str | Path, partition_key: str) -> Path:
-    """The one name both the writer (BlockProgress) and the reader (`darkreach run`) use."""
-    return Path(directory) / (partition_key.replace("/", "__") + ".json")
 
 
 def checkpoint_location() -> str:

@@ -18,10 +18,10 @@ from dagster._core.run_coordinator.base import SubmitRunContext
 from dagster._core.run_coordinator.queued_run_coordinator import QueuedRunCoordinator
 from dagster._core.storage.dagster_run import DagsterRun
 
-from darkreach_pipeline import batching, settings
-from darkreach_pipeline.run_limits import missing_limit_tags
+from darkreach_pipeline import settings
 from darkreach_pipeline.stores.costs import open_cost_store
 from darkreach_pipeline.stores.registry import open_registry
+from resources.run_tags import missing_limit_tags
 
 STAGES = frozenset({"candidate_ranges", "sieve_survivors", "prp_results", "certificates"})
 log = logging.getLogger(__name__)
@@ -53,8 +53,8 @@ class CampaignRunCoordinator(QueuedRunCoordinator):
         """Only runs that compute blocks: double checks have their own bound (the verification sensor's ramp)."""
         if not tests_blocks(run):
             return {}
-        ranged = not run.tags.get(batching.PARTITION_TAG)  # a range needs the partition order to be read
-        keys = batching.blocks_of_run(run.tags, self._instance.get_dynamic_partitions("campaign_blocks") if ranged
-                                      else [])
+        from assets.instance_queries import blocks_of_run  # the asset graph is loaded only for a run of blocks
+
+        keys = blocks_of_run(self._instance, run.tags)
         url = settings.registry_url()
         return missing_limit_tags(run.tags, keys, open_registry(url).find, lambda: open_cost_store(url))

@@ -30,6 +30,7 @@ from darkreach_pipeline.stores.registry import open_registry
 from darkreach_pipeline.stores.results import read_stage
 from resources.campaigns import CampaignRegistryResource
 from resources.results import ResultsLocation
+from resources.run_tags import blocks_of_run, partition_tags
 
 ASSETS = ["candidate_ranges", "sieve_survivors", "prp_results", "prp_proofs", "certificates"]
 
@@ -75,12 +76,6 @@ def test_bad_blocks_per_run_is_refused_naming_the_field(value, message):
 # ----- cutting blocks into runs ------------------------------------------------------------------------------
 
 
-def test_dagster_tag_names_are_the_ones_the_engine_uses():
-    assert batching.PARTITION_TAG == PARTITION_NAME_TAG
-    assert batching.RANGE_START_TAG == ASSET_PARTITION_RANGE_START_TAG
-    assert batching.RANGE_END_TAG == ASSET_PARTITION_RANGE_END_TAG
-
-
 def test_batches_are_contiguous_in_the_instance_order_and_at_most_per_run():
     order = ["a/000000", "a/000001", "b/000000", "a/000002", "a/000003", "a/000004", "a/000005"]
     wanted = ["a/000005", "a/000000", "a/000001", "a/000002", "a/000003", "a/000004"]
@@ -98,16 +93,16 @@ def test_batches_are_contiguous_in_the_instance_order_and_at_most_per_run():
 
 def test_blocks_of_a_run_from_its_tags():
     order = ["a/000000", "a/000001", "a/000002", "a/000003"]
-    assert batching.blocks_of_run({PARTITION_NAME_TAG: "a/000002"}, order) == ["a/000002"]
-    tags = batching.run_tags(["a/000001", "a/000002", "a/000003"])
+    assert blocks_of_run({PARTITION_NAME_TAG: "a/000002"}, order) == ["a/000002"]
+    tags = partition_tags(["a/000001", "a/000002", "a/000003"])
     assert tags == {ASSET_PARTITION_RANGE_START_TAG: "a/000001", ASSET_PARTITION_RANGE_END_TAG: "a/000003"}
-    assert batching.blocks_of_run(tags, order) == ["a/000001", "a/000002", "a/000003"]
-    assert batching.run_tags(["a/000001"]) == {PARTITION_NAME_TAG: "a/000001"}
-    assert batching.blocks_of_run({}, order) == []
-    assert batching.blocks_of_run({ASSET_PARTITION_RANGE_START_TAG: "a/000003",
-                                   ASSET_PARTITION_RANGE_END_TAG: "a/000001"}, order) == []
-    assert batching.blocks_of_run({ASSET_PARTITION_RANGE_START_TAG: "gone/000000",
-                                   ASSET_PARTITION_RANGE_END_TAG: "a/000001"}, order) == []
+    assert blocks_of_run(tags, order) == ["a/000001", "a/000002", "a/000003"]
+    assert partition_tags(["a/000001"]) == {PARTITION_NAME_TAG: "a/000001"}
+    assert blocks_of_run({}, order) == []
+    assert blocks_of_run({ASSET_PARTITION_RANGE_START_TAG: "a/000003",
+                          ASSET_PARTITION_RANGE_END_TAG: "a/000001"}, order) == []
+    assert blocks_of_run({ASSET_PARTITION_RANGE_START_TAG: "gone/000000",
+                          ASSET_PARTITION_RANGE_END_TAG: "a/000001"}, order) == []
 
 
 # ----- a run of three blocks -------------------------------------------------------------------------------------
@@ -149,7 +144,7 @@ def test_a_run_of_three_blocks_materialises_each_once_and_equals_one_block_runs(
     instance.add_dynamic_partitions("campaign_blocks", keys)
     runs = batching.batches(keys, instance.get_dynamic_partitions("campaign_blocks"), spec.blocks_per_run or 1)
     assert runs == [keys[:3], keys[3:]]
-    results = [_materialize(instance, tags=batching.run_tags(run)) for run in runs]
+    results = [_materialize(instance, tags=partition_tags(run)) for run in runs]
     assert all(r.success for r in results)
     first = results[0]
 
@@ -210,7 +205,7 @@ def test_a_failed_check_in_a_range_fails_the_run_and_names_the_block(darkreach_h
     from darkreach_pipeline.definitions import build_resources
 
     result = materialize([candidate_ranges, sieve_survivors, prp_results, certificates, *CAMPAIGN_CHECKS],
-                         instance=instance, tags=batching.run_tags(spec.partition_keys()), raise_on_error=False,
+                         instance=instance, tags=partition_tags(spec.partition_keys()), raise_on_error=False,
                          resources=build_resources())
     assert not result.success
     verdicts = {e.partition: e.passed for e in result.get_asset_check_evaluations()
@@ -261,7 +256,7 @@ def test_sensor_leaves_out_blocks_already_finished_or_running(darkreach_home, wr
     assert _materialize(instance, partition_key=keys[0]).success
     write_campaign({**FOUR_BLOCKS, "blocks_per_run": 4}, path=darkreach_home / "campaigns" / "proth.toml")
     result = _tick(instance)
-    assert [batching.blocks_of_run(r.tags, keys) or [r.partition_key] for r in result.run_requests] == [keys[1:]]
+    assert [blocks_of_run(r.tags, keys) or [r.partition_key] for r in result.run_requests] == [keys[1:]]
     instance.dispose()
 
 

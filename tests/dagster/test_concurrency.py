@@ -9,7 +9,7 @@ import pandas as pd
 from conftest import PROTH, REPO, toml_text
 from test_cli import env_for
 
-from darkreach_pipeline import batching
+from resources.run_tags import blocks_of_run
 
 TRIES = 10
 
@@ -105,7 +105,7 @@ def test_two_runs_at_once_on_a_new_home_run_every_block_once(tmp_path, pari_prim
         order = instance.get_dynamic_partitions("campaign_blocks")
     finally:
         instance.dispose()
-    blocks = sorted(key for r in runs for key in batching.blocks_of_run(r.tags, order))  # runs of 1 or more blocks
+    blocks = sorted(key for r in runs for key in blocks_of_run(r.tags, order))  # runs of 1 or more blocks
     assert blocks == parse_campaign(PROTH).partition_keys(), blocks  # every block once: none run twice
     assert {r.status.value for r in runs} == {"SUCCESS"}
     ran_here = sum(err.count(": done in") for _, err in outputs)

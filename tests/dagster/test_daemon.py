@@ -23,8 +23,9 @@ def test_sensors_register_run_and_double_check_under_the_daemon(tmp_path, monkey
     for name in ("DARKREACH_DATA", "DARKREACH_REGISTRY_URL", "DARKREACH_CHECKPOINTS"):
         monkeypatch.delenv(name, raising=False)
     from darkreach_pipeline import settings
+    from resources.instance_config import ensure_dagster_home
 
-    settings.ensure_dagster_home()
+    ensure_dagster_home()
     env = dict(os.environ)
     (home / "campaigns" / "tiny.toml").write_text(toml_text(TINY))
     daemon = subprocess.Popen(

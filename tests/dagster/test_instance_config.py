@@ -2,12 +2,12 @@
 
 from dagster import DagsterInstance
 
-from darkreach_pipeline import settings
+from resources.instance_config import ensure_dagster_home
 from resources.run_coordinator import CampaignRunCoordinator
 
 
 def test_generated_instance_has_the_coordinator(darkreach_home):
-    instance = DagsterInstance.from_config(str(settings.ensure_dagster_home()))
+    instance = DagsterInstance.from_config(str(ensure_dagster_home()))
     try:
         assert isinstance(instance.run_coordinator, CampaignRunCoordinator)
     finally:

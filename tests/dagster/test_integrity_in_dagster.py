@@ -13,8 +13,9 @@ from test_assets import CAMPAIGN_ASSETS, fresh_resources, materialize_block, set
 from upath import UPath
 
 from assets.checks import CAMPAIGN_CHECKS
+from assets.instance_queries import checks_passed, finished_blocks
 from assets.integrity import damaged_blocks_sensor, integrity_audit
-from assets.progress import checks_passed, finished_blocks, summarise
+from assets.progress import summarise
 from darkreach_pipeline import settings
 from darkreach_pipeline.audit import QUARANTINE, audit_blocks
 from darkreach_pipeline.stores import integrity

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 from conftest import stop_group, toml_text
 
-from darkreach_pipeline import settings
+from resources.instance_config import DEFAULT_DAGSTER_YAML
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -88,7 +88,7 @@ def test_every_launch_path_ends_with_the_same_primes_csv(tmp_path, monkeypatch, 
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     env = dict(os.environ)
     (home / "dagster").mkdir(parents=True)
-    config = settings.DEFAULT_DAGSTER_YAML.replace("    max_concurrent_runs: 2\n",
+    config = DEFAULT_DAGSTER_YAML.replace("    max_concurrent_runs: 2\n",
                                                    "    max_concurrent_runs: 2\n" + ONE_RUN_PER_CAMPAIGN.lstrip("\n"))
     assert ONE_RUN_PER_CAMPAIGN.strip() in config
     (home / "dagster" / "dagster.yaml").write_text(config)

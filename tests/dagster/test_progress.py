@@ -12,7 +12,8 @@ import pytest
 from conftest import PROTH, data_env_names, toml_text
 from dagster import AssetKey, DagsterInstance, materialize
 
-from darkreach_pipeline import batching, settings
+from assets.instance_queries import block_order
+from darkreach_pipeline import settings
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.progress import (
@@ -24,6 +25,7 @@ from darkreach_pipeline.progress import (
     format_seconds,
 )
 from darkreach_pipeline.stores.registry import open_registry
+from resources.run_tags import blocks_of_run, partition_tags
 
 FOUR = {**PROTH, "n_max": 160}  # 4 blocks of 40
 K = [f"proth/{i:06d}" for i in range(4)]
@@ -187,7 +189,7 @@ def test_campaign_progress_asset(darkreach_home):
     resources = build_resources()
     assets = [candidate_ranges, sieve_survivors, prp_results, certificates]
     assert materialize([*assets, *CAMPAIGN_CHECKS], instance=instance, resources=resources,
-                       tags=batching.run_tags(K[:2])).success
+                       tags=partition_tags(K[:2])).success
     assert materialize([*assets, *CAMPAIGN_CHECKS], instance=instance, resources=resources, partition_key=K[2]).success
     result = materialize([*assets, progress_asset], selection=[progress_asset], instance=instance, resources=resources)
     assert result.success
@@ -236,7 +238,7 @@ def test_run_with_blocks_per_run_and_status(tmp_path, pari_primes):
     instance = Instance.from_config(str(home / "dagster"))
     try:
         runs = [r for r in instance.get_runs() if r.job_name == "campaign_job"]
-        covered = sorted(tuple(batching.blocks_of_run(r.tags, instance.get_dynamic_partitions("campaign_blocks")))
+        covered = sorted(tuple(blocks_of_run(r.tags, block_order(instance)))
                          for r in runs)
         assert covered == [("proth/000000", "proth/000001"), ("proth/000002",)]
         assert all(r.status.value == "SUCCESS" for r in runs)

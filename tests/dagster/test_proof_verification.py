@@ -22,7 +22,7 @@ from upath import UPath
 
 from assets.campaign import prp_results
 from assets.checks import CAMPAIGN_CHECKS, every_proof_verifies
-from assets.progress import checks_passed
+from assets.instance_queries import checks_passed
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
 from darkreach_pipeline.stores import integrity
 from darkreach_pipeline.stores.reliability import sampled

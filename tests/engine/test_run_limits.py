@@ -1,14 +1,13 @@
-"""The limit tags of a run of blocks (darkreach/campaign, dagster/max_runtime), as the run coordinator, the
-campaign-file sensor and `darkreach run` add them."""
+"""The limits of a run of blocks (its campaign, a run time bound from measured test costs, GPU eligibility) as
+plain data; tests/dagster/test_run_tags.py checks the tags the launchers make of them."""
 
-from conftest import PROTH, RIESEL
+from conftest import PROTH
 
 from darkreach_pipeline import settings
 from darkreach_pipeline.blocks import block_max_runtime
 from darkreach_pipeline.campaign import parse_campaign
-from darkreach_pipeline.run_limits import CAMPAIGN_TAG, MAX_RUNTIME_TAG, campaign_of, limit_tags, missing_limit_tags
+from darkreach_pipeline.run_limits import RunLimits, campaign_of, run_limits
 from darkreach_pipeline.stores.costs import open_cost_store
-from darkreach_pipeline.stores.registry import open_registry
 
 
 def test_campaign_of_blocks():
@@ -17,25 +16,13 @@ def test_campaign_of_blocks():
     assert campaign_of([]) is None and campaign_of(["not a block key"]) is None
 
 
-def test_missing_limit_tags_from_the_registry_and_measured_costs(darkreach_home):
-    url = settings.registry_url()
+def test_run_limits_from_measured_costs(darkreach_home):
     proth = parse_campaign(PROTH)
-    open_registry(url).register(proth)
-    costs = open_cost_store(url)
+    costs = open_cost_store(settings.registry_url())
     keys = proth.partition_keys()[:2]
-    expected = {CAMPAIGN_TAG: "proth",
-                MAX_RUNTIME_TAG: str(sum(block_max_runtime(proth, b, costs) for b in (0, 1)))}
-    assert limit_tags(proth, keys, costs) == expected and int(expected[MAX_RUNTIME_TAG]) >= 240
-    gpu = parse_campaign({**PROTH, "gpu": True})  # a GPU-eligible campaign's runs also carry the routing tag
-    assert limit_tags(gpu, keys, costs) == {**expected, "darkreach/gpu": "true"}
-    find = open_registry(url).find
-    assert missing_limit_tags({}, keys, find, lambda: costs) == expected
-    # a bound the launcher chose is kept; only what is missing is added
-    assert missing_limit_tags({MAX_RUNTIME_TAG: "999"}, keys, find, lambda: costs) == {CAMPAIGN_TAG: "proth"}
-    assert missing_limit_tags(expected, keys, find, lambda: costs) == {}
-    # blocks of a campaign the registry does not know, or of two campaigns: nothing to add
-    assert missing_limit_tags({}, parse_campaign(RIESEL).partition_keys(), find, lambda: costs) == {}
-    assert missing_limit_tags({}, ["proth/000000", "riesel/000000"], find, lambda: costs) == {}
+    expected = RunLimits("proth", sum(block_max_runtime(proth, b, costs) for b in (0, 1)), gpu=False)
+    assert run_limits(proth, keys, costs) == expected and expected.max_runtime_seconds >= 240
+    assert run_limits(parse_campaign({**PROTH, "gpu": True}), keys, costs).gpu  # its steps go to GPU workers
     # measured costs move the bound: tests of these sizes measured at 100 s each
     costs.record("kbn", 60.0, 10, 1000.0)
-    assert int(limit_tags(proth, keys, costs)[MAX_RUNTIME_TAG]) > int(expected[MAX_RUNTIME_TAG])
+    assert run_limits(proth, keys, costs).max_runtime_seconds > expected.max_runtime_seconds

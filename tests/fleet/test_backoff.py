@@ -19,6 +19,8 @@ from darkreach_pipeline import fleet
 from darkreach_pipeline.backoff import Backoff, is_connection_error, retrying
 from darkreach_pipeline.stores.checkpoints import SqlCheckpointStore
 from darkreach_pipeline.stores.registry import CampaignRegistry
+from resources.celery_executor import write_worker_config
+from resources.instance_config import instance_databases
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -248,7 +250,7 @@ def test_stores_wait_on_a_closed_port_and_succeed_once_the_server_answers(postgr
 def test_worker_configuration_module_makes_tasks_ack_late(tmp_path):
     """The module `darkreach worker` writes is what dagster-celery's worker app loads: late acks, requeue on
     worker loss, reconnect forever."""
-    directory = fleet.write_worker_config(tmp_path / "celery")
+    directory = write_worker_config(tmp_path / "celery")
     probe = ("from dagster_celery.app import app, execute_plan; c = app.conf; "
              "print(execute_plan.acks_late, execute_plan.reject_on_worker_lost, c.worker_prefetch_multiplier, "
              "c.broker_connection_max_retries, c.broker_transport_options['visibility_timeout'])")
@@ -300,7 +302,7 @@ def test_worker_dependencies_come_from_the_environment(monkeypatch):
     for name, value in {"DARKREACH_PG_HOST": "db", "DARKREACH_PG_PORT": "5433", "DARKREACH_PG_USER": "dagster",
                         "DARKREACH_PG_PASSWORD": "p@ss", "DARKREACH_PG_DB": "dagster"}.items():
         monkeypatch.setenv(name, value)
-    needs = [(what, url) for what, url, _ in fleet.worker_dependencies()]
+    needs = [(what, url) for what, url, _ in fleet.worker_dependencies(instance_databases())]
     assert needs == [("broker", "amqp://guest:secret@rabbit:5672/fleet"), ("result backend", "redis://redis:6379/1"),
                      ("campaign registry", "postgresql://darkreach:pw@db:5432/darkreach"),
                      ("dagster instance", "postgresql://dagster:p%40ss@db:5433/dagster")]
@@ -308,7 +310,7 @@ def test_worker_dependencies_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("DARKREACH_CHECKPOINTS", "/tmp/checkpoints")
     monkeypatch.delenv("DARKREACH_PG_HOST")
     monkeypatch.setenv("DARKREACH_BACKEND", "rpc://")
-    assert [what for what, _, _ in fleet.worker_dependencies()] == ["broker"]
+    assert [what for what, _, _ in fleet.worker_dependencies(instance_databases())] == ["broker"]
 
 
 def test_wait_for_services_backs_off_per_service_and_hides_passwords():

@@ -558,7 +558,7 @@ def test_command_exists_and_accepts_its_options(where, argv, monkeypatch):
 
     monkeypatch.setattr(os, "execvpe", fake_execvpe)
     # no broker or database to wait for here (the start-up wait has its own tests in test_backoff.py)
-    monkeypatch.setattr("darkreach_pipeline.fleet.wait_for_services", lambda log: None)
+    monkeypatch.setattr("darkreach_pipeline.fleet.wait_for_services", lambda log, needs: None)
     monkeypatch.setenv("PYTHONPATH", os.environ.get("PYTHONPATH", ""))  # `darkreach worker` extends it
     broker = "redis://:pw@redis:6379/0"
     monkeypatch.setenv("DARKREACH_BROKER", broker)

@@ -8,22 +8,24 @@ import pytest
 
 from darkreach_pipeline.arith.array_module import GpuUnavailableError, gpu_present
 from darkreach_pipeline.campaign import parse_campaign
-from darkreach_pipeline.cli import WORKER_QUEUES, main, worker_queues, worker_uses_gpu
+from darkreach_pipeline.cli import GPU_WORKER_QUEUES, WORKER_QUEUES, main, worker_queues, worker_uses_gpu
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.gpu_routing import GPU_QUEUE, GPU_TAG, GPU_WORKER_QUEUES, queue_for, run_tags
+from darkreach_pipeline.gpu_routing import GPU_QUEUE, queue_for
+from resources.run_tags import GPU_TAG, gpu_tags, is_gpu_run
 
 SPEC = {"name": "g", "form": "kbn", "k": 3, "b": 2, "c": 1, "n_min": 1, "n_max": 120, "block_size": 40,
         "sieve_depth": 1000}
 
 
 def test_device_steps_of_gpu_runs_go_to_the_gpu_queue():
-    tags = {"darkreach/campaign": "g", **run_tags(True)}
-    assert queue_for("prp_results", "prp", tags) == GPU_QUEUE
-    assert queue_for("sieve_survivors", "sieve", tags) == GPU_QUEUE
-    assert queue_for("candidate_ranges", "sieve", tags) == "sieve"  # no device implementation: stays
-    assert queue_for("certificates", "cert", tags) == "cert"
-    assert queue_for("prp_results", "prp", {"darkreach/campaign": "g"}) == "prp"  # a CPU campaign
-    assert run_tags(False) == {}
+    tags = {"darkreach/campaign": "g", **gpu_tags(True)}
+    assert is_gpu_run(tags) and not is_gpu_run({"darkreach/campaign": "g", **gpu_tags(False)})
+    assert queue_for("prp_results", "prp", True) == GPU_QUEUE
+    assert queue_for("sieve_survivors", "sieve", True) == GPU_QUEUE
+    assert queue_for("candidate_ranges", "sieve", True) == "sieve"  # no device implementation: stays
+    assert queue_for("certificates", "cert", True) == "cert"
+    assert queue_for("prp_results", "prp", False) == "prp"  # a CPU campaign
+    assert gpu_tags(False) == {}
 
 
 def test_campaign_gpu_field_is_an_execution_setting():
