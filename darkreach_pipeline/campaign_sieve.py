@@ -24,14 +24,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from upath import UPath
 
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.sieve.primes import prime_chunks
+from darkreach_pipeline.stores.integrity import block_path
 from darkreach_pipeline.stores.sieve_imports import CAMPAIGN_SIEVE_FORMAT, ImportedBlock
 
 SHARED_FORMS = frozenset({"kbn"})
+MAX_DEPTH = 1 << 32
 MAX_SEGMENT = 1 << 24  # axis values per sieve call: 128 MiB of factors; larger ranges are cut at block edges
 
 
@@ -48,6 +51,23 @@ def check_form(spec: CampaignSpec) -> None:
     if spec.form not in SHARED_FORMS:
         raise CampaignError("form", f"campaign '{spec.name}' is form '{spec.form}': its sieve shares no work across "
                             "blocks (campaign-wide sieving is for kbn campaigns); its blocks sieve themselves")
+
+
+def tested_blocks(spec: CampaignSpec, base_path: str) -> set[int]:
+    """Blocks with stored tests (prp_results): their candidates are fixed, a deeper sieve must not change them."""
+    base = UPath(base_path)
+    return {b for b in range(spec.block_count) if block_path(base, "prp_results", spec.partition_key(b)).exists()}
+
+
+def depth_runs(depths: list[tuple[int, str]]) -> list[tuple[int, int, int, str]]:
+    """(first, last, depth, how) for runs of consecutive blocks with the same (depth, how)."""
+    runs: list[tuple[int, int, int, str]] = []
+    for block, (depth, how) in enumerate(depths):
+        if runs and runs[-1][1] == block - 1 and runs[-1][2:] == (depth, how):
+            runs[-1] = (runs[-1][0], block, depth, how)
+        else:
+            runs.append((block, block, depth, how))
+    return runs
 
 
 def segments(spec: CampaignSpec, rows: dict[int, ImportedBlock], tested: set[int]) -> list[Segment]:
@@ -94,6 +114,9 @@ def deepen(spec: CampaignSpec, to_depth: int, rows: dict[int, ImportedBlock], te
     factors the previous ones plus the new. Known primes are never struck (the form's sieve never records N = p).
     """
     check_form(spec)
+    if not 2 <= to_depth < MAX_DEPTH:
+        raise CampaignError("to", f"the sieve depth must be between 2 and 2^32-1 (the sieve's primes are 32-bit), "
+                            f"got {to_depth}")
     form = form_for(spec)
     out: list[ImportedBlock] = []
     for segment in segments(spec, rows, tested):
