@@ -75,10 +75,20 @@ def walk(
     Returns (step index, column) pairs where the residue after that step is -c mod q. `use_float`
     forces an arithmetic (benchmarks); by default float64 when every q*m < 2^52, else uint64.
     """
+    return walk_signs(start, primes, multipliers, (c,), use_float)[0]
+
+
+def walk_signs(
+    start: np.ndarray, primes: np.ndarray, multipliers: Sequence[int], signs: Sequence[int],
+    use_float: bool | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """walk() for several signs c at once: one carried product, one compare per sign (F+1 and F-1 from the
+    same residues, as mfsieve does), so both signs cost one mulmod per prime per value, not two."""
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     q64 = np.asarray(primes, dtype=U64)
     steps = len(multipliers)
     if steps == 0 or len(q64) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return [empty for _ in signs]
     largest = max(multipliers)
     if largest >= MAX_PRIME or int(q64[-1]) >= MAX_PRIME:
         raise ValueError("multipliers and sieve primes must be below 2^32")
@@ -86,13 +96,13 @@ def walk(
         use_float = int(q64.max()) * max(largest, 1) < FLOAT_EXACT
     dtype = np.float64 if use_float else U64
     q = q64.astype(dtype)
-    target = (q - dtype(1)) if c == 1 else np.ones_like(q)
+    targets = [(q - dtype(1)) if c == 1 else np.ones_like(q) for c in signs]
     inv = 1.0 / q if use_float else None
     x = np.empty_like(q)
     k = np.empty_like(q)
     window = np.empty((min(WINDOW, steps), len(q)), dtype=dtype)
     r = np.asarray(start).astype(dtype)
-    hit_steps, hit_cols = [], []
+    hits: list[tuple[list, list]] = [([], []) for _ in signs]
     for first in range(0, steps, WINDOW):
         chunk = multipliers[first : first + WINDOW]
         for i, m in enumerate(chunk):
@@ -109,14 +119,14 @@ def walk(
                 np.multiply(r, U64(m), out=x)
                 np.remainder(x, q, out=row)
             r = row
-        rows, cols = np.nonzero(window[: len(chunk)] == target)
-        if len(rows):
-            hit_steps.append(rows + first)
-            hit_cols.append(cols)
+        for target, (hit_steps, hit_cols) in zip(targets, hits, strict=True):
+            rows, cols = np.nonzero(window[: len(chunk)] == target)
+            if len(rows):
+                hit_steps.append(rows + first)
+                hit_cols.append(cols)
         r = r.copy()  # the window is overwritten by the next pass
-    if not hit_steps:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(hit_steps).astype(np.int64), np.concatenate(hit_cols).astype(np.int64)
+    return [(np.concatenate(s).astype(np.int64), np.concatenate(c).astype(np.int64)) if s else empty
+            for s, c in hits]
 
 
 def sieve_carried_product(
@@ -138,13 +148,31 @@ def sieve_carried_product(
     the prefix) are skipped. `exact` maps an offset to its number when that is small enough to be a
     sieve prime itself: such a number is never struck by the prime it equals.
     """
+    return sieve_carried_product_signs(prefix, multipliers, {c: (candidates, exact)}, prime_chunks, progress,
+                                       min_prime=min_prime, batch=batch)[c]
+
+
+def sieve_carried_product_signs(
+    prefix: mpz,
+    multipliers: Sequence[int],
+    signs: Mapping[int, tuple[Sequence[bool] | None, Mapping[int, int] | None]],
+    prime_chunks: Iterable[np.ndarray],
+    progress: Callable[[int], None] | None = None,
+    *,
+    min_prime: int = 2,
+    batch: int = BATCH,
+) -> dict[int, np.ndarray]:
+    """sieve_carried_product for each sign c of `signs` ({c: (candidates, exact)}) in one pass: one remainder
+    tree and one walk serve F(v)+1 and F(v)-1 together."""
     span = len(multipliers)
-    factors = np.zeros(span, dtype=np.int64)
-    steps = [i for i in range(span) if multipliers[i] != 1 or candidates is None or candidates[i]]
+    factors = {c: np.zeros(span, dtype=np.int64) for c in signs}
+    wanted_any = [any(cand is None or cand[i] for cand, _ in signs.values()) for i in range(span)]
+    steps = [i for i in range(span) if multipliers[i] != 1 or wanted_any[i]]
     step_mult = [int(multipliers[i]) for i in steps]
     offsets = np.array(steps, dtype=np.int64)
-    wanted = np.ones(len(steps), dtype=bool) if candidates is None else np.array([candidates[i] for i in steps])
-    exact = dict(exact or {})
+    wanted = {c: np.ones(len(steps), dtype=bool) if cand is None else np.array([cand[i] for i in steps], dtype=bool)
+              for c, (cand, _) in signs.items()}
+    exacts = {c: dict(exact or {}) for c, (_, exact) in signs.items()}
     for chunk in prime_chunks:
         chunk = np.asarray(chunk, dtype=U64)
         if len(chunk) and int(chunk[-1]) >= MAX_PRIME:
@@ -152,14 +180,15 @@ def sieve_carried_product(
         usable = chunk[chunk >= U64(max(min_prime, 2))] if steps else chunk[:0]
         for s in range(0, len(usable), batch):
             q = usable[s : s + batch]
-            hit_steps, hit_cols = walk(remainders(prefix, q), q, step_mult, c)
-            keep = wanted[hit_steps]
-            hit_off, hit_q = offsets[hit_steps[keep]], q[hit_cols[keep]].astype(np.int64)
-            if exact:
-                genuine = np.array([exact.get(int(o)) != int(p) for o, p in zip(hit_off, hit_q, strict=True)],
-                                   dtype=bool)
-                hit_off, hit_q = hit_off[genuine], hit_q[genuine]
-            _record(factors, hit_off, hit_q)
+            for c, (hit_steps, hit_cols) in zip(signs, walk_signs(remainders(prefix, q), q, step_mult, list(signs)),
+                                                strict=True):
+                keep = wanted[c][hit_steps]
+                hit_off, hit_q = offsets[hit_steps[keep]], q[hit_cols[keep]].astype(np.int64)
+                if exacts[c]:
+                    genuine = np.array([exacts[c].get(int(o)) != int(p) for o, p in zip(hit_off, hit_q, strict=True)],
+                                       dtype=bool)
+                    hit_off, hit_q = hit_off[genuine], hit_q[genuine]
+                _record(factors[c], hit_off, hit_q)
         if progress is not None:
             progress(len(chunk))
     return factors
