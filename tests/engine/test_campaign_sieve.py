@@ -11,7 +11,7 @@ from conftest import trial_division_survivors
 
 from darkreach_pipeline.blocks import FACTOR, IMPORTED_REMOVAL, SURVIVOR, candidate_frame, sieve_frame
 from darkreach_pipeline.campaign import parse_campaign
-from darkreach_pipeline.campaign_sieve import auto_depth, deepen, segments
+from darkreach_pipeline.campaign_sieve import SieveState, auto_depth, deepen, segments
 from darkreach_pipeline.checks import factor_claim_problems
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_for
@@ -47,7 +47,8 @@ def test_one_campaign_sieve_equals_every_block_sieved_alone():
 def test_deepening_in_steps_equals_one_deep_sieve_and_leaves_tested_blocks_alone(pari_primes):
     shallow = by_block(deepen(RIESEL, 1_000, {}, set()))
     tested = {0, 1, 4}
-    assert [(s.first, s.stop, s.depth) for s in segments(RIESEL, shallow, tested)] == [(2, 4, 1000), (5, 9, 1000)]
+    runs = segments([SieveState(RIESEL, shallow, tested)], 50_000)
+    assert [(s.first, s.stop, s.depth) for s in runs] == [(2, 4, 1000), (5, 9, 1000)]
     deeper = by_block(deepen(RIESEL, 50_000, shallow, tested))
     assert sorted(deeper) == [2, 3, 5, 6, 7, 8]  # the tested blocks keep the sieve they were tested with
     direct = by_block(deepen(RIESEL, 50_000, {}, set()))
@@ -88,7 +89,28 @@ def test_continuing_an_imported_file_keeps_its_removals_and_names_it():
 
 def test_auto_depth_is_deeper_for_the_campaign_than_for_a_block_and_other_forms_are_refused():
     assert auto_depth(RIESEL, set()) > RIESEL.sieve_depth
-    factorial = parse_campaign({"name": "fact", "form": "factorial", "c": 1, "n_min": 1, "n_max": 100,
-                                "block_size": 50, "sieve_depth": 1000})
+    cullen = parse_campaign({"name": "cullen", "form": "cullen", "n_min": 1, "n_max": 100, "block_size": 50,
+                             "sieve_depth": 1000})
     with pytest.raises(CampaignError, match="shares no work across blocks"):
-        deepen(factorial, 10_000, {}, set())
+        deepen(cullen, 10_000, {}, set())
+
+
+@pytest.mark.parametrize("form", ["factorial", "primorial", "kbn"])
+def test_both_signs_in_one_campaign_sieve_equal_each_block_of_each_sign_alone(form):
+    base = {"form": form, "n_min": 1, "n_max": 300, "block_size": 100, "sieve_depth": 1000}
+    if form == "primorial":
+        base = {**base, "p_min": 1, "p_max": 300, "n_min": None, "n_max": None}
+    if form == "kbn":
+        base = {**base, "k": 5, "b": 2}
+    plus = parse_campaign({k: v for k, v in {**base, "name": "plus", "c": 1}.items() if v is not None})
+    minus = parse_campaign({k: v for k, v in {**base, "name": "minus", "c": -1}.items() if v is not None})
+    first = by_block(deepen(minus, 5_000, {}, {0}))  # minus tested block 0 before the pair was sieved together
+    rows = deepen(plus, 30_000, {}, {2}, partner=SieveState(minus, first, {0}))
+    assert sorted((r.campaign, r.block) for r in rows) == [("minus", 1), ("minus", 2), ("plus", 0), ("plus", 1)]
+    for row in rows:
+        spec = plus if row.campaign == "plus" else minus
+        lo, hi = spec.block_range(row.block)
+        alone = block_sieve(spec, row.block, 30_000)
+        assert row.survivors.tolist() == [n for n in range(lo, hi) if alone[n - lo] == 0]
+    with pytest.raises(CampaignError, match="is not 'plus' with the other sign"):
+        deepen(plus, 30_000, {}, set(), partner=SieveState(plus, {}, set()))
