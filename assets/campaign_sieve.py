@@ -9,6 +9,7 @@ sieve_survivors depends on it block by block, so the lineage shows which sieve a
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     AssetRecordsFilter,
     AssetSelection,
     BackfillPolicy,
@@ -22,7 +23,7 @@ from dagster import (
 from assets.campaign import block_metadata
 from assets.partitions import block_keys, campaign_blocks
 from darkreach_pipeline.campaign import CampaignSpec
-from darkreach_pipeline.campaign_sieve import auto_depth, check_form, deepen, tested_blocks
+from darkreach_pipeline.campaign_sieve import SieveState, auto_depth, check_form, deepen, tested_blocks
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.stores.sieve_imports import CAMPAIGN_SIEVE_FORMAT, DamagedImportError, ImportedBlock
 from resources.campaigns import CampaignRegistryResource
@@ -31,6 +32,7 @@ from resources.results import ResultsLocation
 
 class CampaignSieveConfig(Config):
     to_depth: int = 0  # 0: auto, the form's balance of sieve against test cost over the untested range
+    with_campaign: str = ""  # the same range with the other sign (n!-1 for n!+1, ...): sieved in the same pass
 
 
 @asset(partitions_def=campaign_blocks, group_name="sieve", backfill_policy=BackfillPolicy.single_run(),
@@ -53,13 +55,44 @@ def campaign_sieve(context: AssetExecutionContext, config: CampaignSieveConfig,
     tested = tested_blocks(spec, results_location.base_path)
     left_alone = tested | (set(range(spec.block_count)) - wanted)
     to_depth = config.to_depth or auto_depth(spec, left_alone)
-    new = {row.block: row for row in deepen(spec, to_depth, rows, left_alone)}
+    partner = _partner(config.with_campaign, campaign_registry, results_location) if config.with_campaign else None
+    try:
+        made = deepen(spec, to_depth, rows, left_alone, partner=partner)
+    except CampaignError as exc:
+        raise Failure(description=str(exc)) from None
+    new = {row.block: row for row in made if row.campaign == spec.name}
     if new:
         campaign_registry.sieve_imports().update(spec.name, list(new.values()))
     context.log.info(f"campaign '{spec.name}': {len(new)} blocks sieved to {to_depth}, "
                      f"{len(wanted & tested)} tested blocks kept as they were tested")
     for key, (_, block) in zip(block_keys(context), resolved, strict=True):
         block_metadata(context, key, block_sieve_metadata(block, new.get(block), rows.get(block), block in tested))
+    if partner is not None:
+        _store_partner(context, campaign_registry, partner, [row for row in made if row.campaign != spec.name])
+
+
+def _partner(name: str, campaign_registry: CampaignRegistryResource, results_location: ResultsLocation
+             ) -> SieveState:
+    try:
+        other = campaign_registry.registry().get(name)
+        return SieveState(other, campaign_registry.sieve_imports().all_blocks(other.name),
+                          tested_blocks(other, results_location.base_path))
+    except (CampaignError, DamagedImportError) as exc:
+        raise Failure(description=str(exc)) from None
+
+
+def _store_partner(context: AssetExecutionContext, campaign_registry: CampaignRegistryResource, partner: SieveState,
+                   made: list[ImportedBlock]) -> None:
+    """The other sign's rows, stored, and a materialisation of its blocks' campaign_sieve partitions (reported:
+    this run covers the first campaign's partitions), so their lineage names the sieve too."""
+    if made:
+        campaign_registry.sieve_imports().update(partner.spec.name, made)
+    for row in made:
+        before = partner.rows.get(row.block)
+        context.instance.report_runless_asset_event(AssetMaterialization(
+            asset_key="campaign_sieve", partition=partner.spec.partition_key(row.block),
+            metadata={**block_sieve_metadata(row.block, row, before, False), "run": context.run.run_id}))
+    context.log.info(f"campaign '{partner.spec.name}' (the other sign): {len(made)} blocks sieved in the same pass")
 
 
 def block_sieve_metadata(block: int, new: ImportedBlock | None, before: ImportedBlock | None, tested: bool) -> dict:

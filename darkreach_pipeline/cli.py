@@ -687,20 +687,25 @@ def cmd_sieve(args) -> int:
     """The campaign-wide sieve (README: "Sieve once, deeper over time"): one run of the campaign_sieve asset over
     the campaign's untested blocks, sieved together from the depth they reached to --to (default: auto); then the
     depth of every block."""
-    from darkreach_pipeline.campaign_sieve import auto_depth, check_form, tested_blocks
+    from darkreach_pipeline.campaign_sieve import auto_depth, check_form, check_partner, tested_blocks
     from darkreach_pipeline.definitions import defs
 
-    spec = open_registry(settings.registry_url()).get(args.name)
+    registry = open_registry(settings.registry_url())
+    spec = registry.get(args.name)
     check_form(spec)
     instance = _instance()
     register(spec, instance)  # the partitions exist on this instance
+    if args.with_campaign:
+        check_partner(spec, registry.get(args.with_campaign))
+        register(registry.get(args.with_campaign), instance)
     tested = tested_blocks(spec, settings.data_path())
     keys = [spec.partition_key(b) for b in range(spec.block_count) if b not in tested]
     if not keys:
         print(f"campaign '{spec.name}': every block is tested, nothing to sieve")
         return 0
     to_depth = args.to or auto_depth(spec, tested)
-    config = {**QUIET, "ops": {"campaign_sieve": {"config": {"to_depth": to_depth}}}}
+    config = {**QUIET, "ops": {"campaign_sieve": {"config": {"to_depth": to_depth,
+                                                            "with_campaign": args.with_campaign or ""}}}}
     start = time.perf_counter()
     result = defs.resolve_job_def("campaign_sieve_job").execute_in_process(
         tags=batching.run_tags(keys) if len(keys) > 1 else {}, partition_key=keys[0] if len(keys) == 1 else None,
@@ -714,6 +719,10 @@ def cmd_sieve(args) -> int:
           f"({time.perf_counter() - start:.1f} s, run {result.run_id}); {counted(len(tested), 'tested block')} "
           "kept as tested")
     print("\n".join(sieve_depth_lines(instance, spec, tested)))
+    if args.with_campaign:
+        other = registry.get(args.with_campaign)
+        print(f"campaign '{other.name}' (the other sign) in the same pass:")
+        print("\n".join(sieve_depth_lines(instance, other, tested_blocks(other, settings.data_path()))))
     return 0
 
 
@@ -889,6 +898,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name")
     p.add_argument("--to", type=_positive, default=None,
                    help="the depth (largest sieve prime, below 2^32; default: auto over the untested range)")
+    p.add_argument("--with", dest="with_campaign", default=None, metavar="OTHER",
+                   help="the campaign of the same range with the other sign (n!-1 for n!+1): sieved in the same pass")
     p.set_defaults(func=cmd_sieve)
     p = sub.add_parser("export-sieve", help="write a campaign's survivors for LLR / PFGW")
     p.add_argument("campaign")

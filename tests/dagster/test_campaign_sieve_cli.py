@@ -81,3 +81,29 @@ def test_deepening_mid_campaign_changes_only_untested_blocks(tmp_path, darkreach
     assert f"  sieve depth 000002-000005  {DEEP:>15,}  tested" in capsys.readouterr().out
     assert main(["sieve", "deepen"]) == 0
     assert "every block is tested, nothing to sieve" in capsys.readouterr().out
+
+
+def test_both_signs_of_a_factorial_range_in_one_pass(tmp_path, darkreach_home, capsys, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(darkreach_home / "dagster"))
+    fields = {"form": "factorial", "n_min": 1, "n_max": 120, "block_size": 60, "sieve_depth": 100}
+    for name, c in (("plus", 1), ("minus", -1), ("other", 1)):
+        (tmp_path / f"{name}.toml").write_text(toml_text({**fields, "name": name, "c": c}))
+        assert main(["register", str(tmp_path / f"{name}.toml")]) == 0
+    assert main(["sieve", "plus", "--with", "other", "--to", "5000"]) == 2
+    assert "campaign 'other' is not 'plus' with the other sign" in capsys.readouterr().err
+    assert main(["sieve", "plus", "--with", "minus", "--to", "5000"]) == 0
+    out = capsys.readouterr().out
+    assert "campaign 'minus' (the other sign) in the same pass:" in out
+    assert f"  sieve depth 000000-000001  {5000:>15,}  not sieved yet: campaign sieve to 5,000" in out.split("minus")[1]
+
+    instance = DagsterInstance.get()
+    records = instance.fetch_materializations(AssetKey("campaign_sieve"), limit=10).records
+    assert {r.asset_materialization.partition for r in records} == {"plus/000000", "plus/000001", "minus/000000",
+                                                                    "minus/000001"}
+    minus = parse_campaign({**fields, "name": "minus", "c": -1})
+    result = materialize_block(instance, "minus/000001", fresh_resources())
+    assert result.success and all(e.passed for e in result.get_asset_check_evaluations())
+    sieved = result.output_for_node("sieve_survivors")
+    alone = blocks.sieve_frame(parse_campaign({**fields, "name": "minus", "c": -1, "sieve_depth": 5000}), 1,
+                               blocks.candidate_frame(minus, 1))
+    assert sieved[["status", "factor"]].equals(alone[["status", "factor"]])
