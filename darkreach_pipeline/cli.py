@@ -687,8 +687,11 @@ def cmd_sieve(args) -> int:
     """The campaign-wide sieve (README: "Sieve once, deeper over time"): one run of the campaign_sieve asset over
     the campaign's untested blocks, sieved together from the depth they reached to --to (default: auto); then the
     depth of every block."""
+    from dagster import materialize
+
+    from assets.campaign_sieve import campaign_sieve
     from darkreach_pipeline.campaign_sieve import auto_depth, check_form, check_partner, tested_blocks
-    from darkreach_pipeline.definitions import defs
+    from darkreach_pipeline.definitions import build_resources
 
     registry = open_registry(settings.registry_url())
     spec = registry.get(args.name)
@@ -707,9 +710,11 @@ def cmd_sieve(args) -> int:
     config = {**QUIET, "ops": {"campaign_sieve": {"config": {"to_depth": to_depth,
                                                             "with_campaign": args.with_campaign or ""}}}}
     start = time.perf_counter()
-    result = defs.resolve_job_def("campaign_sieve_job").execute_in_process(
-        tags=batching.run_tags(keys) if len(keys) > 1 else {}, partition_key=keys[0] if len(keys) == 1 else None,
-        instance=instance, raise_on_error=False, run_config=config)
+    # materialize() with resources built now: `defs` froze the environment of its first import (one process may
+    # serve several homes, as the tests do).
+    result = materialize([campaign_sieve], resources=build_resources(), instance=instance, run_config=config,
+                         tags=batching.run_tags(keys) if len(keys) > 1 else None,
+                         partition_key=keys[0] if len(keys) == 1 else None, raise_on_error=False)
     if not result.success:
         errors = [e.event_specific_data.error.message.strip() for e in result.all_events
                   if e.is_step_failure and e.event_specific_data and e.event_specific_data.error]

@@ -13,7 +13,7 @@ from darkreach_pipeline import blocks
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.cli import main
 
-RIESEL = {"name": "deepen", "form": "kbn", "k": 5, "b": 2, "c": -1, "n_min": 1, "n_max": 480, "block_size": 80,
+RIESEL = {"name": "deepen", "form": "kbn", "k": 5, "b": 2, "c": -1, "n_min": 1, "n_max": 480, "block_size": 120,
           "sieve_depth": 100}
 SHALLOW, DEEP = 1_000, 200_000
 
@@ -38,7 +38,7 @@ def test_deepening_mid_campaign_changes_only_untested_blocks(tmp_path, darkreach
     keys = spec.partition_keys()
     assert main(["register", str(campaign)]) == 0
     assert main(["sieve", "deepen", "--to", str(SHALLOW)]) == 0
-    assert f"6 untested blocks sieved to {SHALLOW:,} in one sieve" in capsys.readouterr().out
+    assert f"4 untested blocks sieved to {SHALLOW:,} in one sieve" in capsys.readouterr().out
 
     instance = DagsterInstance.get()
     resources = fresh_resources()
@@ -61,9 +61,9 @@ def test_deepening_mid_campaign_changes_only_untested_blocks(tmp_path, darkreach
 
     assert main(["sieve", "deepen", "--to", str(DEEP)]) == 0
     out = capsys.readouterr().out
-    assert f"4 untested blocks sieved to {DEEP:,} in one sieve" in out and "2 tested blocks kept as tested" in out
+    assert f"2 untested blocks sieved to {DEEP:,} in one sieve" in out and "2 tested blocks kept as tested" in out
     assert f"  sieve depth 000000-000001  {SHALLOW:>15,}  tested" in out
-    assert f"  sieve depth 000002-000005  {DEEP:>15,}  not sieved yet: campaign sieve to {DEEP:,}" in out
+    assert f"  sieve depth 000002-000003  {DEEP:>15,}  not sieved yet: campaign sieve to {DEEP:,}" in out
     records = instance.fetch_materializations(AssetKey("campaign_sieve"), limit=100, ascending=True).records
     sieve_events = {r.asset_materialization.partition: r.asset_materialization.metadata for r in records}  # latest
     assert sieve_events[keys[0]]["sieve_depth"].value == SHALLOW  # the deepening's run left the tested blocks out
@@ -78,7 +78,7 @@ def test_deepening_mid_campaign_changes_only_untested_blocks(tmp_path, darkreach
     assert found == deep_found == shallow_found == pari_primes(5, 2, -1, 1, 480)
 
     assert main(["status", "deepen"]) == 0
-    assert f"  sieve depth 000002-000005  {DEEP:>15,}  tested" in capsys.readouterr().out
+    assert f"  sieve depth 000002-000003  {DEEP:>15,}  tested" in capsys.readouterr().out
     assert main(["sieve", "deepen"]) == 0
     assert "every block is tested, nothing to sieve" in capsys.readouterr().out
 
