@@ -29,6 +29,8 @@ from darkreach_pipeline.stores.sieve_imports import CAMPAIGN_SIEVE_FORMAT, Damag
 from resources.campaigns import CampaignRegistryResource
 from resources.results import ResultsLocation
 
+SIEVE_RUN_TAG, SIEVE_RUN = "darkreach/kind", "campaign-sieve"  # `darkreach sieve`'s runs: no block runs (status)
+
 
 class CampaignSieveConfig(Config):
     to_depth: int = 0  # 0: auto, the form's balance of sieve against test cost over the untested range

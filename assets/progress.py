@@ -19,6 +19,7 @@ from dagster import (
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from assets.campaign import certificates
+from assets.campaign_sieve import SIEVE_RUN, SIEVE_RUN_TAG
 from assets.checks import CAMPAIGN_CHECKS, every_proof_verifies
 from assets.launchpad import REGISTER_JOB_NAMES
 from assets.partitions import campaign_blocks
@@ -31,7 +32,7 @@ from resources.campaigns import CampaignRegistryResource
 from resources.progress import BlockProgress
 from resources.results import ResultsLocation
 
-NOT_BLOCK_RUNS = {"double_check_job", *REGISTER_JOB_NAMES}  # these carry block tags but compute no block
+NOT_BLOCK_RUNS = {"double_check_job", "campaign_sieve_job", *REGISTER_JOB_NAMES}  # block tags, but no block computed
 
 
 def campaign_runs(instance: DagsterInstance, keys: list[str]) -> list[engine.RunInfo]:
@@ -47,7 +48,7 @@ def campaign_runs(instance: DagsterInstance, keys: list[str]) -> list[engine.Run
     runs = []
     for record in records.values():
         run = record.dagster_run
-        if run.job_name in NOT_BLOCK_RUNS:
+        if run.job_name in NOT_BLOCK_RUNS or run.tags.get(SIEVE_RUN_TAG) == SIEVE_RUN:
             continue
         runs.append(engine.RunInfo(blocks=tuple(batching.blocks_of_run(run.tags, order, position)),
                             status=run.status.value, created=record.create_timestamp.timestamp(),

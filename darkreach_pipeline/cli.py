@@ -689,7 +689,7 @@ def cmd_sieve(args) -> int:
     depth of every block."""
     from dagster import materialize
 
-    from assets.campaign_sieve import campaign_sieve
+    from assets.campaign_sieve import SIEVE_RUN, SIEVE_RUN_TAG, campaign_sieve
     from darkreach_pipeline.campaign_sieve import auto_depth, check_form, check_partner, tested_blocks
     from darkreach_pipeline.definitions import build_resources
 
@@ -713,7 +713,7 @@ def cmd_sieve(args) -> int:
     # materialize() with resources built now: `defs` froze the environment of its first import (one process may
     # serve several homes, as the tests do).
     result = materialize([campaign_sieve], resources=build_resources(), instance=instance, run_config=config,
-                         tags=batching.run_tags(keys) if len(keys) > 1 else None,
+                         tags={SIEVE_RUN_TAG: SIEVE_RUN, **(batching.run_tags(keys) if len(keys) > 1 else {})},
                          partition_key=keys[0] if len(keys) == 1 else None, raise_on_error=False)
     if not result.success:
         errors = [e.event_specific_data.error.message.strip() for e in result.all_events

@@ -9,6 +9,7 @@ from conftest import toml_text
 from dagster import AssetKey, DagsterInstance
 from test_assets import fresh_resources, materialize_block
 
+from assets.progress import campaign_runs
 from darkreach_pipeline import blocks
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.cli import main
@@ -100,6 +101,7 @@ def test_both_signs_of_a_factorial_range_in_one_pass(tmp_path, darkreach_home, c
     records = instance.fetch_materializations(AssetKey("campaign_sieve"), limit=10).records
     assert {r.asset_materialization.partition for r in records} == {"plus/000000", "plus/000001", "minus/000000",
                                                                     "minus/000001"}
+    assert campaign_runs(instance, ["plus/000000", "plus/000001"]) == []  # a sieve run is no block run (status)
     minus = parse_campaign({**fields, "name": "minus", "c": -1})
     result = materialize_block(instance, "minus/000001", fresh_resources())
     assert result.success and all(e.passed for e in result.get_asset_check_evaluations())
