@@ -56,6 +56,12 @@ def check_form(spec: CampaignSpec) -> None:
                             "sieve themselves")
 
 
+def check_depth(to_depth: int) -> None:
+    if not 2 <= to_depth < MAX_DEPTH:
+        raise CampaignError("to", f"the sieve depth must be between 2 and 2^32-1 (the sieve's primes are 32-bit), "
+                            f"got {to_depth}")
+
+
 def tested_blocks(spec: CampaignSpec, base_path: str) -> set[int]:
     """Blocks with stored tests (prp_results): their candidates are fixed, a deeper sieve must not change them."""
     base = UPath(base_path)
@@ -159,9 +165,7 @@ def deepen(spec: CampaignSpec, to_depth: int, rows: dict[int, ImportedBlock], te
     too (ImportedBlock.campaign tells them apart).
     """
     check_form(spec)
-    if not 2 <= to_depth < MAX_DEPTH:
-        raise CampaignError("to", f"the sieve depth must be between 2 and 2^32-1 (the sieve's primes are 32-bit), "
-                            f"got {to_depth}")
+    check_depth(to_depth)
     states = [SieveState(spec, rows, tested)]
     if partner is not None:
         check_partner(spec, partner.spec)

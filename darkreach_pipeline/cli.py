@@ -690,7 +690,7 @@ def cmd_sieve(args) -> int:
     from dagster import materialize
 
     from assets.campaign_sieve import SIEVE_RUN, SIEVE_RUN_TAG, campaign_sieve
-    from darkreach_pipeline.campaign_sieve import auto_depth, check_form, check_partner, tested_blocks
+    from darkreach_pipeline.campaign_sieve import auto_depth, check_depth, check_form, check_partner, tested_blocks
     from darkreach_pipeline.definitions import build_resources
 
     registry = open_registry(settings.registry_url())
@@ -707,6 +707,7 @@ def cmd_sieve(args) -> int:
         print(f"campaign '{spec.name}': every block is tested, nothing to sieve")
         return 0
     to_depth = args.to or auto_depth(spec, tested)
+    check_depth(to_depth)
     config = {**QUIET, "ops": {"campaign_sieve": {"config": {"to_depth": to_depth,
                                                             "with_campaign": args.with_campaign or ""}}}}
     start = time.perf_counter()
@@ -721,6 +722,7 @@ def cmd_sieve(args) -> int:
         print(f"error: the campaign sieve failed (run {result.run_id}): {'; '.join(errors)}", file=sys.stderr)
         return 1
     print(f"campaign '{spec.name}': {counted(len(keys), 'untested block')} sieved to {to_depth:,} in one sieve "
+          "(blocks already that deep keep their sieve) "
           f"({time.perf_counter() - start:.1f} s, run {result.run_id}); {counted(len(tested), 'tested block')} "
           "kept as tested")
     print("\n".join(sieve_depth_lines(instance, spec, tested)))
