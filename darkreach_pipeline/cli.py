@@ -737,9 +737,12 @@ def sieve_depth_lines(instance, spec: CampaignSpec, tested: set[int]) -> list[st
     """`  sieve depth  000000-000002  1,000  tested` lines: runs of blocks of one depth and state."""
     from assets.campaign_sieve import block_sieve_depths
     from darkreach_pipeline.campaign_sieve import depth_runs
-    from darkreach_pipeline.stores.sieve_imports import open_sieve_import_store
+    from darkreach_pipeline.stores.sieve_imports import DamagedImportError, open_sieve_import_store
 
-    rows = open_sieve_import_store(settings.registry_url()).all_blocks(spec.name)
+    try:
+        rows = open_sieve_import_store(settings.registry_url()).all_blocks(spec.name)
+    except DamagedImportError as exc:
+        return [f"  sieve depth unknown: {exc}"]
     runs = depth_runs(block_sieve_depths(instance, spec, rows, tested))
     return [f"  sieve depth {first:06d}-{last:06d}  {depth:>15,}  {how}" for first, last, depth, how in runs]
 

@@ -114,3 +114,24 @@ def test_both_signs_in_one_campaign_sieve_equal_each_block_of_each_sign_alone(fo
         assert row.survivors.tolist() == [n for n in range(lo, hi) if alone[n - lo] == 0]
     with pytest.raises(CampaignError, match="is not 'plus' with the other sign"):
         deepen(plus, 30_000, {}, set(), partner=SieveState(plus, {}, set()))
+
+
+def test_stored_rows_round_trip_and_a_damaged_row_is_named(tmp_path):
+    import sqlalchemy as sa
+
+    from darkreach_pipeline.stores.sieve_imports import DamagedImportError, SieveImportStore
+
+    store = SieveImportStore(f"sqlite:///{tmp_path / 'registry.db'}")
+    first = deepen(PROTH, 1_000, {}, set())
+    store.replace("proth", first)
+    rows = store.all_blocks("proth")
+    deeper = deepen(PROTH, 5_000, rows, {0})
+    store.update("proth", deeper)  # block 0 (tested) keeps its row
+    after = store.all_blocks("proth")
+    assert after[0].sieved_to == 1_000 and after[0].survivors.tolist() == rows[0].survivors.tolist()
+    assert [after[b].survivors.tolist() for b in (1, 2)] == [r.survivors.tolist() for r in deeper]
+    assert after[1].factors == deeper[0].factors and "campaign sieve" in after[1].describe()
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE darkreach_sieve_imports SET sieved_to = 9 WHERE block = 2"))
+    with pytest.raises(DamagedImportError, match="block 2 fails its checksum"):
+        store.all_blocks("proth")
