@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from conftest import FORMAT_SAMPLES as SAMPLES
 from conftest import trial_division_survivors
 
@@ -17,6 +18,7 @@ from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.sieve.primes import prime_chunks
 from darkreach_pipeline.sieve_import import plan_import
+from darkreach_pipeline.stores.sieve_imports import DamagedImportError, SieveImportStore
 
 RIESEL = parse_campaign({"name": "riesel", "form": "kbn", "k": 5, "b": 2, "c": -1, "n_min": 1, "n_max": 900,
                          "block_size": 100, "sieve_depth": 1000})
@@ -117,10 +119,6 @@ def test_both_signs_in_one_campaign_sieve_equal_each_block_of_each_sign_alone(fo
 
 
 def test_stored_rows_round_trip_and_a_damaged_row_is_named(tmp_path):
-    import sqlalchemy as sa
-
-    from darkreach_pipeline.stores.sieve_imports import DamagedImportError, SieveImportStore
-
     store = SieveImportStore(f"sqlite:///{tmp_path / 'registry.db'}")
     first = deepen(PROTH, 1_000, {}, set())
     store.replace("proth", first)
