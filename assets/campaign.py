@@ -55,7 +55,9 @@ def candidate_ranges(context: AssetExecutionContext, campaign_registry: Campaign
     return block_output(out)
 
 
-@asset(**COMMON, op_tags={"dagster-celery/queue": "sieve"})
+# deps: each block's slice of the campaign-wide sieve (assets/campaign_sieve.py), when one was run (lineage only:
+# the slice is read from the sieve import store; a block without one sieves itself).
+@asset(**COMMON, op_tags={"dagster-celery/queue": "sieve"}, deps=["campaign_sieve"])
 def sieve_survivors(
     context: AssetExecutionContext,
     campaign_registry: CampaignRegistryResource,
@@ -64,8 +66,8 @@ def sieve_survivors(
 ) -> BlockFrames:
     """The block sieved to the campaign's depth: survivors, and struck candidates with their factor.
 
-    A campaign with an imported sieve file (`darkreach import-sieve`) starts from the file's survivors and
-    sieves here only above the file's depth; the metadata names the file (lineage)."""
+    A campaign with an imported sieve file (`darkreach import-sieve`) or a campaign-wide sieve (`darkreach sieve`)
+    starts from its survivors and sieves here only above its depth; the metadata names it (lineage)."""
     out = {}
     for key, candidates in per_block(context, candidate_ranges, "candidate_ranges").items():
         spec, block = campaign_registry.resolve(key)

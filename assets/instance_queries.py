@@ -19,7 +19,8 @@ from darkreach_pipeline.progress import RunInfo, block_states
 from darkreach_pipeline.stores.integrity import Damage, damaged_blocks
 from resources import run_tags
 
-NOT_BLOCK_RUNS = {"double_check_job", *REGISTER_JOB_NAMES}  # these carry block tags but compute no block
+# these carry block tags but compute no block
+NOT_BLOCK_RUNS = {"double_check_job", "campaign_sieve_job", *REGISTER_JOB_NAMES}
 UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING,
               DagsterRunStatus.STARTED]
 LIVE = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]  # a process runs them
@@ -48,7 +49,7 @@ def campaign_runs(instance: DagsterInstance, keys: Sequence[str]) -> list[RunInf
     runs = []
     for record in records.values():
         run = record.dagster_run
-        if run.job_name in NOT_BLOCK_RUNS:
+        if run.job_name in NOT_BLOCK_RUNS or run.tags.get(run_tags.KIND_TAG) == run_tags.CAMPAIGN_SIEVE_KIND:
             continue
         runs.append(RunInfo(blocks=tuple(run_tags.blocks_of_run(run.tags, order, position)),
                             status=run.status.value, created=record.create_timestamp.timestamp(),

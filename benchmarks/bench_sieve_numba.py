@@ -81,12 +81,15 @@ def first_call_seconds() -> tuple[float, float]:
     return runs[0], runs[1]
 
 
-def srsieve2_cpu(binary: str, lo_p: int, hi_p: int) -> tuple[float, float, int, int]:
-    """(wall s, CPU s, primes tested, terms removed) of srsieve2 over primes in (lo_p, hi_p) on every n in the range."""
+def srsieve2_cpu(binary: str, lo_p: int, hi_p: int, shape: tuple[int, int, int] = (K, B, C), n0: int = N0,
+                 span: int = SPAN) -> tuple[float, float, int, int]:
+    """(wall s, CPU s, primes tested, terms removed) of srsieve2 over primes in (lo_p, hi_p) on every n in
+    [n0, n0 + span) of k*b^n+c (shape)."""
+    k, b, c = shape
     with tempfile.TemporaryDirectory() as tmp:
         terms = os.path.join(tmp, "terms.txt")
         with open(terms, "w") as fh:
-            fh.write(f"ABCD {K}*{B}^$a+{C} [{N0}] // Sieved to 3\n" + "1\n" * (SPAN - 1))
+            fh.write(f"ABCD {k}*{b}^$a{c:+d} [{n0}] // Sieved to 3\n" + "1\n" * (span - 1))
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         w = time.perf_counter()
         out = subprocess.run([binary, "-i", terms, "-o", os.path.join(tmp, "out.txt"), "-p", str(lo_p),

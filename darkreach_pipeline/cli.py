@@ -436,8 +436,12 @@ def cmd_status(args) -> int:
     summaries = [summarise(instance, spec, settings.data_path(), settings.progress_path()) for spec in specs]
     if summaries:
         print("\n".join(campaigns_table(summaries)) + "\n")
-    for summary in summaries:
+    from darkreach_pipeline.campaign_sieve import tested_blocks
+
+    for spec, summary in zip(specs, summaries, strict=True):
         print("\n".join(summary.lines()))
+        if args.name:  # the depth per block: a campaign-wide sieve deepened mid-campaign makes them differ
+            print("\n".join(sieve_depth_lines(instance, spec, tested_blocks(spec, settings.data_path()))))
     return 0
 
 
@@ -683,6 +687,72 @@ def cmd_import_sieve(args) -> int:
     return 0
 
 
+def cmd_sieve(args) -> int:
+    """The campaign-wide sieve (README: "Sieve once, deeper over time"): one run of the campaign_sieve asset over
+    the campaign's untested blocks, sieved together from the depth they reached to --to (default: auto); then the
+    depth of every block."""
+    from dagster import materialize
+
+    from assets.campaign_sieve import campaign_sieve
+    from darkreach_pipeline.campaign_sieve import auto_depth, check_depth, check_form, check_partner, tested_blocks
+    from darkreach_pipeline.definitions import build_resources
+    from resources import run_tags
+
+    registry = open_registry(settings.registry_url())
+    spec = registry.get(args.name)
+    check_form(spec)
+    instance = _instance()
+    register(spec, instance)  # the partitions exist on this instance
+    if args.with_campaign:
+        check_partner(spec, registry.get(args.with_campaign))
+        register(registry.get(args.with_campaign), instance)
+    tested = tested_blocks(spec, settings.data_path())
+    keys = [spec.partition_key(b) for b in range(spec.block_count) if b not in tested]
+    if not keys:
+        print(f"campaign '{spec.name}': every block is tested, nothing to sieve")
+        return 0
+    to_depth = args.to or auto_depth(spec, tested)
+    check_depth(to_depth)
+    config = {**QUIET, "ops": {"campaign_sieve": {"config": {"to_depth": to_depth,
+                                                            "with_campaign": args.with_campaign or ""}}}}
+    start = time.perf_counter()
+    # materialize() with resources built now: `defs` froze the environment of its first import (one process may
+    # serve several homes, as the tests do).
+    result = materialize([campaign_sieve], resources=build_resources(), instance=instance, run_config=config,
+                         tags={run_tags.KIND_TAG: run_tags.CAMPAIGN_SIEVE_KIND,
+                               **(run_tags.partition_tags(keys) if len(keys) > 1 else {})},
+                         partition_key=keys[0] if len(keys) == 1 else None, raise_on_error=False)
+    if not result.success:
+        errors = [e.event_specific_data.error.message.strip() for e in result.all_events
+                  if e.is_step_failure and e.event_specific_data and e.event_specific_data.error]
+        print(f"error: the campaign sieve failed (run {result.run_id}): {'; '.join(errors)}", file=sys.stderr)
+        return 1
+    print(f"campaign '{spec.name}': {counted(len(keys), 'untested block')} sieved to {to_depth:,} in one sieve "
+          "(blocks already that deep keep their sieve) "
+          f"({time.perf_counter() - start:.1f} s, run {result.run_id}); {counted(len(tested), 'tested block')} "
+          "kept as tested")
+    print("\n".join(sieve_depth_lines(instance, spec, tested)))
+    if args.with_campaign:
+        other = registry.get(args.with_campaign)
+        print(f"campaign '{other.name}' (the other sign) in the same pass:")
+        print("\n".join(sieve_depth_lines(instance, other, tested_blocks(other, settings.data_path()))))
+    return 0
+
+
+def sieve_depth_lines(instance, spec: CampaignSpec, tested: set[int]) -> list[str]:
+    """`  sieve depth  000000-000002  1,000  tested` lines: runs of blocks of one depth and state."""
+    from assets.campaign_sieve import block_sieve_depths
+    from darkreach_pipeline.campaign_sieve import depth_runs
+    from darkreach_pipeline.stores.sieve_imports import DamagedImportError, open_sieve_import_store
+
+    try:
+        rows = open_sieve_import_store(settings.registry_url()).all_blocks(spec.name)
+    except DamagedImportError as exc:
+        return [f"  sieve depth unknown: {exc}"]
+    runs = depth_runs(block_sieve_depths(instance, spec, rows, tested))
+    return [f"  sieve depth {first:06d}-{last:06d}  {depth:>15,}  {how}" for first, last, depth, how in runs]
+
+
 def cmd_export_sieve(args) -> int:
     """The campaign's survivors as a sieve file for LLR / PFGW (blocks not yet sieved are sieved now)."""
     from darkreach_pipeline.sieve_import import campaign_survivors, export_text
@@ -840,6 +910,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="the sieve's depth, for files whose header states none (ABC2, ABC without a comment)")
     p.add_argument("--factors", default=None, help="the sieve's factor file ('p | k*b^n+c' lines), re-verified")
     p.set_defaults(func=cmd_import_sieve)
+    p = sub.add_parser("sieve", help="sieve a kbn campaign's untested blocks at once, deeper than before")
+    p.add_argument("name")
+    p.add_argument("--to", type=_positive, default=None,
+                   help="the depth (largest sieve prime, below 2^32; default: auto over the untested range)")
+    p.add_argument("--with", dest="with_campaign", default=None, metavar="OTHER",
+                   help="the campaign of the same range with the other sign (n!-1 for n!+1): sieved in the same pass")
+    p.set_defaults(func=cmd_sieve)
     p = sub.add_parser("export-sieve", help="write a campaign's survivors for LLR / PFGW")
     p.add_argument("campaign")
     p.add_argument("--format", choices=["abcd", "newpgen", "abc2", "abc"], default="abcd")

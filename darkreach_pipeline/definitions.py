@@ -11,6 +11,7 @@ import os
 from dagster import Definitions, ExecutorDefinition, in_process_executor
 
 from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
+from assets.campaign_sieve import campaign_sieve, campaign_sieve_job
 from assets.checks import CAMPAIGN_CHECKS
 from assets.integrity import damaged_blocks_sensor, integrity_audit, integrity_audit_job, integrity_audit_schedule
 from assets.jobs import REGISTER_JOBS, campaign_job, double_check_job
@@ -67,9 +68,9 @@ def build_executor() -> ExecutorDefinition:
 
 defs = Definitions(
     assets=[*CAMPAIGN_ASSETS, primes, campaign_progress, double_checks, verified_primes, worker_reliability,
-            integrity_audit, *STRATEGY_ASSETS],
+            integrity_audit, campaign_sieve, *STRATEGY_ASSETS],
     asset_checks=CAMPAIGN_CHECKS,
-    jobs=[campaign_job, *REGISTER_JOBS, double_check_job, results_job, integrity_audit_job],
+    jobs=[campaign_job, campaign_sieve_job, *REGISTER_JOBS, double_check_job, results_job, integrity_audit_job],
     sensors=[campaign_files_sensor, verification_sensor, results_sensor, damaged_blocks_sensor,
              announcement_verification_sensor],
     schedules=[audit_schedule, integrity_audit_schedule],

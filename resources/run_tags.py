@@ -29,6 +29,7 @@ CAMPAIGN_TAG = "darkreach/campaign"  # the fleet's per-campaign run limit (tag_c
 GPU_TAG = "darkreach/gpu"  # "true": the run's sieve and test steps go to the gpu queue
 PROCESS_TAG = "darkreach/process"  # host:pid:start of the process executing a `darkreach run` block run
 WHY_TAG = "darkreach/why"  # why a block is run again or double-checked
+KIND_TAG, CAMPAIGN_SIEVE_KIND = "darkreach/kind", "campaign-sieve"  # `darkreach sieve`'s runs: no block runs
 BACKLOG_TAG = "darkreach/backlog"  # blocks still waiting for their double check when it was launched
 
 

@@ -29,7 +29,7 @@ from darkreach_pipeline.proofs.classical import morrison, pocklington
 from darkreach_pipeline.proofs.verify import verify_proof
 from darkreach_pipeline.sieve.carried_product import (
     auto_depth,
-    sieve_carried_product,
+    sieve_carried_product_signs,
     sieve_seconds_per_prime,
     survival,
 )
@@ -102,20 +102,23 @@ class ProductPlusMinusOne(PrimeForm):
         self, lo: int, hi: int, prime_chunks: Iterable[np.ndarray], progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
         """Smallest sieve prime dividing each N of [lo, hi), 0 for survivors (and for N < 2)."""
+        return self.sieve_signs(lo, hi, prime_chunks, progress, (self.c,))[self.c]
+
+    def sieve_signs(
+        self, lo: int, hi: int, prime_chunks: Iterable[np.ndarray], progress: Callable[[int], None] | None = None,
+        signs: tuple[int, ...] = (1, -1),
+    ) -> dict[int, np.ndarray]:
+        """sieve() of F+c for each sign c at once: one carried product gives both F+1 and F-1."""
         values = range(lo, hi)
-        candidates = [self.excluded(v) is None for v in values]
-        exact = {i: int(self.number(v)) for i, v in enumerate(values) if self.bits(v) <= SMALL_BITS}
-        factors = sieve_carried_product(
-            self.product(lo - 1) if lo > 0 else mpz(1),
-            [self.step(v) for v in values],
-            self.c,
-            prime_chunks,
-            progress,
-            candidates=candidates,
-            min_prime=lo,
-            exact=exact,
-        )
-        factors[~np.array(candidates, dtype=bool)] = 0
+        forms = {c: self if c == self.c else type(self)(c) for c in signs}
+        wanted = {c: [f.excluded(v) is None for v in values] for c, f in forms.items()}
+        per_sign = {c: (wanted[c], {i: int(f.number(v)) for i, v in enumerate(values) if f.bits(v) <= SMALL_BITS})
+                    for c, f in forms.items()}
+        factors = sieve_carried_product_signs(
+            self.product(lo - 1) if lo > 0 else mpz(1), [self.step(v) for v in values], per_sign, prime_chunks,
+            progress, min_prime=lo)
+        for c in signs:
+            factors[c][~np.array(wanted[c], dtype=bool)] = 0
         return factors
 
     # ----- tests and proofs ----------------------------------------------------------------

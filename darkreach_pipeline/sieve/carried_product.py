@@ -2,7 +2,8 @@
 
 q | F(v)+c  <=>  F(v) = -c (mod q): residue q-1 for c = +1, residue 1 for c = -1. For a batch of
 primes the residues start at F(lo-1) mod q and are multiplied by the block's factors one value at
-a time, vectorised in numpy over the batch (one mulmod per prime per value, as mfsieve does).
+a time over the batch by a compiled loop (sieve/carried_numba.py: one mulmod per prime per value, as
+mfsieve does, and both signs F+1 and F-1 from the same walk).
 
 The start F(lo-1) mod q comes from a gmpy2 remainder tree over the batch: F(lo-1) is one big number
 built once per block, and the tree costs about a microsecond per prime whatever lo is, where
@@ -10,8 +11,8 @@ carrying the product from 1 would cost lo mulmods per prime (benchmarks/RESULTS.
 sieve"). A prime q <= lo-1 divides F(lo-1) (residue 0 forever), so only q >= lo are used; a prime
 inside the block zeroes its residue from its own value on (q | F(v) for v >= q): never a false hit.
 
-The mulmod runs in float64 (x = r*m exact below 2^52, quotient floor(x/q) from a precomputed 1/q:
-about 2x faster than numpy's uint64 remainder) and in uint64 when q*m might reach 2^52.
+The mulmod runs in float64 (x = r*m exact below 2^52, quotient floor(x/q) from a precomputed 1/q) and in
+uint64 when q*m might reach 2^52.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ U64 = np.uint64
 MAX_PRIME = 2**32  # residues < 2^32 and multipliers < 2^32: products fit in uint64
 FLOAT_EXACT = 2**52  # r*m < q*m < 2^52: exact in float64, and floor(x * (1/q)) is off only when q | x
 BATCH = 1 << 14  # primes per batch: 16k measured fastest for both the tree and the walk
-WINDOW = 32  # values per hit scan: residues are kept for this many values, then compared at once
 EULER_GAMMA = 0.5772156649
 
 
@@ -75,48 +75,32 @@ def walk(
     Returns (step index, column) pairs where the residue after that step is -c mod q. `use_float`
     forces an arithmetic (benchmarks); by default float64 when every q*m < 2^52, else uint64.
     """
+    return walk_signs(start, primes, multipliers, (c,), use_float)[0]
+
+
+def walk_signs(
+    start: np.ndarray, primes: np.ndarray, multipliers: Sequence[int], signs: Sequence[int],
+    use_float: bool | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """walk() for several signs c (+1, -1) at once: one carried product, one compare per value for both (F+1
+    and F-1 from the same residues, as mfsieve does), so both signs cost one mulmod per prime per value, not two.
+    The loop is compiled (sieve/carried_numba.py; numba is imported on the first sieve)."""
+    from darkreach_pipeline.sieve.carried_numba import walk_float, walk_uint64
+
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     q64 = np.asarray(primes, dtype=U64)
-    steps = len(multipliers)
-    if steps == 0 or len(q64) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    largest = max(multipliers)
-    if largest >= MAX_PRIME or int(q64[-1]) >= MAX_PRIME:
+    if len(multipliers) == 0 or len(q64) == 0:
+        return [empty for _ in signs]
+    mult = np.asarray(multipliers, dtype=np.int64)
+    largest = int(mult.max())
+    if largest >= MAX_PRIME or int(q64.max()) >= MAX_PRIME:
         raise ValueError("multipliers and sieve primes must be below 2^32")
     if use_float is None:
         use_float = int(q64.max()) * max(largest, 1) < FLOAT_EXACT
-    dtype = np.float64 if use_float else U64
-    q = q64.astype(dtype)
-    target = (q - dtype(1)) if c == 1 else np.ones_like(q)
-    inv = 1.0 / q if use_float else None
-    x = np.empty_like(q)
-    k = np.empty_like(q)
-    window = np.empty((min(WINDOW, steps), len(q)), dtype=dtype)
-    r = np.asarray(start).astype(dtype)
-    hit_steps, hit_cols = [], []
-    for first in range(0, steps, WINDOW):
-        chunk = multipliers[first : first + WINDOW]
-        for i, m in enumerate(chunk):
-            row = window[i]
-            if m == 1:
-                row[:] = r
-            elif use_float:
-                np.multiply(r, float(m), out=x)
-                np.multiply(x, inv, out=k)
-                np.floor(k, out=k)
-                np.multiply(k, q, out=k)
-                np.subtract(x, k, out=row)
-            else:
-                np.multiply(r, U64(m), out=x)
-                np.remainder(x, q, out=row)
-            r = row
-        rows, cols = np.nonzero(window[: len(chunk)] == target)
-        if len(rows):
-            hit_steps.append(rows + first)
-            hit_cols.append(cols)
-        r = r.copy()  # the window is overwritten by the next pass
-    if not hit_steps:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(hit_steps).astype(np.int64), np.concatenate(hit_cols).astype(np.int64)
+    kernel, dtype = (walk_float, np.float64) if use_float else (walk_uint64, U64)
+    r = np.array(start, dtype=dtype)
+    steps, cols, hit_signs = kernel(r, q64.astype(dtype), mult, 1 in signs, -1 in signs)
+    return [(steps[hit_signs == c], cols[hit_signs == c]) for c in signs]
 
 
 def sieve_carried_product(
@@ -138,13 +122,31 @@ def sieve_carried_product(
     the prefix) are skipped. `exact` maps an offset to its number when that is small enough to be a
     sieve prime itself: such a number is never struck by the prime it equals.
     """
+    return sieve_carried_product_signs(prefix, multipliers, {c: (candidates, exact)}, prime_chunks, progress,
+                                       min_prime=min_prime, batch=batch)[c]
+
+
+def sieve_carried_product_signs(
+    prefix: mpz,
+    multipliers: Sequence[int],
+    signs: Mapping[int, tuple[Sequence[bool] | None, Mapping[int, int] | None]],
+    prime_chunks: Iterable[np.ndarray],
+    progress: Callable[[int], None] | None = None,
+    *,
+    min_prime: int = 2,
+    batch: int = BATCH,
+) -> dict[int, np.ndarray]:
+    """sieve_carried_product for each sign c of `signs` ({c: (candidates, exact)}) in one pass: one remainder
+    tree and one walk serve F(v)+1 and F(v)-1 together."""
     span = len(multipliers)
-    factors = np.zeros(span, dtype=np.int64)
-    steps = [i for i in range(span) if multipliers[i] != 1 or candidates is None or candidates[i]]
+    factors = {c: np.zeros(span, dtype=np.int64) for c in signs}
+    wanted_any = [any(cand is None or cand[i] for cand, _ in signs.values()) for i in range(span)]
+    steps = [i for i in range(span) if multipliers[i] != 1 or wanted_any[i]]
     step_mult = [int(multipliers[i]) for i in steps]
     offsets = np.array(steps, dtype=np.int64)
-    wanted = np.ones(len(steps), dtype=bool) if candidates is None else np.array([candidates[i] for i in steps])
-    exact = dict(exact or {})
+    wanted = {c: np.ones(len(steps), dtype=bool) if cand is None else np.array([cand[i] for i in steps], dtype=bool)
+              for c, (cand, _) in signs.items()}
+    exacts = {c: dict(exact or {}) for c, (_, exact) in signs.items()}
     for chunk in prime_chunks:
         chunk = np.asarray(chunk, dtype=U64)
         if len(chunk) and int(chunk[-1]) >= MAX_PRIME:
@@ -152,14 +154,15 @@ def sieve_carried_product(
         usable = chunk[chunk >= U64(max(min_prime, 2))] if steps else chunk[:0]
         for s in range(0, len(usable), batch):
             q = usable[s : s + batch]
-            hit_steps, hit_cols = walk(remainders(prefix, q), q, step_mult, c)
-            keep = wanted[hit_steps]
-            hit_off, hit_q = offsets[hit_steps[keep]], q[hit_cols[keep]].astype(np.int64)
-            if exact:
-                genuine = np.array([exact.get(int(o)) != int(p) for o, p in zip(hit_off, hit_q, strict=True)],
-                                   dtype=bool)
-                hit_off, hit_q = hit_off[genuine], hit_q[genuine]
-            _record(factors, hit_off, hit_q)
+            for c, (hit_steps, hit_cols) in zip(signs, walk_signs(remainders(prefix, q), q, step_mult, list(signs)),
+                                                strict=True):
+                keep = wanted[c][hit_steps]
+                hit_off, hit_q = offsets[hit_steps[keep]], q[hit_cols[keep]].astype(np.int64)
+                if exacts[c]:
+                    genuine = np.array([exacts[c].get(int(o)) != int(p) for o, p in zip(hit_off, hit_q, strict=True)],
+                                       dtype=bool)
+                    hit_off, hit_q = hit_off[genuine], hit_q[genuine]
+                _record(factors[c], hit_off, hit_q)
         if progress is not None:
             progress(len(chunk))
     return factors

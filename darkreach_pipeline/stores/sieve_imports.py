@@ -37,6 +37,9 @@ _imports = sa.Table(
 )
 
 
+CAMPAIGN_SIEVE_FORMAT = "darkreach"  # a row written by the product's own campaign-wide sieve (campaign_sieve.py)
+
+
 class DamagedImportError(ValueError):
     """An imported block whose stored row fails its checksum or cannot be decoded."""
 
@@ -56,6 +59,9 @@ class ImportedBlock:
     imported_at: str = ""
 
     def describe(self) -> str:
+        if self.format == CAMPAIGN_SIEVE_FORMAT:
+            return (f"campaign sieve {self.source_sha256[:12]} ({self.source}) to depth {self.sieved_to}, "
+                    f"stored {self.imported_at}")
         return (f"{self.format} file {self.source} (sha256 {self.source_sha256[:12]}) sieved to {self.sieved_to}, "
                 f"imported {self.imported_at}")
 
@@ -76,6 +82,21 @@ def _checksum(row: dict) -> str:
     return h.hexdigest()
 
 
+def _decode(row: dict) -> ImportedBlock:
+    """A stored row as an ImportedBlock, its checksum verified (DamagedImportError: never used)."""
+    campaign, block = row["campaign"], row["block"]
+    where = f"the imported sieve of campaign '{campaign}' block {block}"
+    if _checksum(row) != row["checksum"]:
+        raise DamagedImportError(f"{where} fails its checksum (damaged in the database): import the sieve file "
+                                 "again (`darkreach import-sieve`), or remove the import to sieve it here")
+    try:
+        survivors, pairs = _unpack(row["survivors"]), _unpack(row["factors"]).reshape(-1, 2)
+    except (zlib.error, ValueError) as exc:
+        raise DamagedImportError(f"{where} cannot be decoded ({exc}): import the sieve file again") from None
+    return ImportedBlock(campaign, block, row["format"], row["source"], row["source_sha256"],
+                         int(row["sieved_to"]), survivors, {int(n): int(p) for n, p in pairs}, row["imported_at"])
+
+
 class SieveImportStore:
     def __init__(self, url: str, backoff: Backoff | None = None):
         self.engine = create_engine(url)
@@ -85,6 +106,14 @@ class SieveImportStore:
     @retrying
     def replace(self, campaign: str, blocks: list[ImportedBlock]) -> None:
         """The campaign's import becomes exactly `blocks` (one transaction: never half an import)."""
+        rows = self._rows(campaign, blocks)
+        with self.engine.begin() as conn:
+            conn.execute(_imports.delete().where(_imports.c.campaign == campaign))
+            if rows:
+                conn.execute(_imports.insert(), rows)
+
+    @staticmethod
+    def _rows(campaign: str, blocks: list[ImportedBlock]) -> list[dict]:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         rows = []
         for b in blocks:
@@ -93,10 +122,25 @@ class SieveImportStore:
                    "source_sha256": b.source_sha256, "sieved_to": b.sieved_to, "imported_at": now,
                    "survivors": _pack(np.sort(b.survivors)), "factors": _pack(pairs.ravel())}
             rows.append({**row, "checksum": _checksum(row)})
+        return rows
+
+    @retrying
+    def update(self, campaign: str, blocks: list[ImportedBlock]) -> None:
+        """These blocks' rows become `blocks`; the campaign's other rows stay as they are (a deepened campaign
+        sieve rewrites only the blocks not yet tested). One transaction."""
+        rows = self._rows(campaign, blocks)
         with self.engine.begin() as conn:
-            conn.execute(_imports.delete().where(_imports.c.campaign == campaign))
+            conn.execute(_imports.delete().where(_imports.c.campaign == campaign,
+                                                 _imports.c.block.in_([b.block for b in blocks])))
             if rows:
                 conn.execute(_imports.insert(), rows)
+
+    @retrying
+    def all_blocks(self, campaign: str) -> dict[int, ImportedBlock]:
+        """Every stored block of the campaign, verified (a damaged row raises DamagedImportError)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(_imports).where(_imports.c.campaign == campaign)).mappings().all()
+        return {int(row["block"]): _decode(dict(row)) for row in rows}
 
     @retrying
     def block(self, campaign: str, block: int) -> ImportedBlock | None:
@@ -104,20 +148,7 @@ class SieveImportStore:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(_imports).where(_imports.c.campaign == campaign,
                                                          _imports.c.block == block)).mappings().first()
-        if row is None:
-            return None
-        row = dict(row)
-        where = f"the imported sieve of campaign '{campaign}' block {block}"
-        if _checksum(row) != row["checksum"]:
-            raise DamagedImportError(f"{where} fails its checksum (damaged in the database): import the sieve file "
-                                     "again (`darkreach import-sieve`), or remove the import to sieve it here")
-        try:
-            survivors, pairs = _unpack(row["survivors"]), _unpack(row["factors"]).reshape(-1, 2)
-        except (zlib.error, ValueError) as exc:
-            raise DamagedImportError(f"{where} cannot be decoded ({exc}): import the sieve file again") from None
-        return ImportedBlock(campaign, block, row["format"], row["source"], row["source_sha256"],
-                             int(row["sieved_to"]), survivors, {int(n): int(p) for n, p in pairs},
-                             row["imported_at"])
+        return None if row is None else _decode(dict(row))
 
     @retrying
     def summary(self, campaign: str) -> dict | None:

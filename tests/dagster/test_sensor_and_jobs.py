@@ -339,8 +339,11 @@ def test_definitions_load():
     assert keys == {AssetKey(k) for k in ("candidate_ranges", "sieve_survivors", "prp_results", "prp_proofs",
                                           "certificates", "primes", "campaign_progress", "double_checks",
                                           "verified_primes", "worker_reliability", "integrity_audit", "campaign_plan",
-                                          "campaign_feedback", "announcements", "fleet_advice")}
+                                          "campaign_feedback", "announcements", "fleet_advice", "campaign_sieve")}
     graph = defs.resolve_asset_graph()
+    assert graph.get(AssetKey("sieve_survivors")).parent_keys == {AssetKey("candidate_ranges"),
+                                                                   AssetKey("campaign_sieve")}  # lineage of a block
+    assert AssetKey("campaign_sieve") not in defs.resolve_job_def("campaign_job").asset_layer.executable_asset_keys
     policies = {graph.get(AssetKey(k)).backfill_policy for k in ("candidate_ranges", "sieve_survivors",
                                                                   "prp_results", "prp_proofs", "certificates")}
     assert policies == {None}  # DARKREACH_BLOCKS_PER_RUN unset: plain one-block runs (test_blocks_per_run: > 1)
