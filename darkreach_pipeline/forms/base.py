@@ -55,6 +55,11 @@ class PrimeForm:
         """Sieve depth where one more prime costs as much as the tests it saves; override per form."""
         return 10**6
 
+    @classmethod
+    def special_test(cls, params: Mapping[str, int]) -> bool:
+        """Does the Fermat test run the special-form loop (K*2^e+-1, small K)? Picks cost_model's constant."""
+        return False
+
     @staticmethod
     def survival_fraction(depth: float) -> float:
         """Share of candidates expected to survive a sieve to `depth` (Mertens, odd numbers)."""

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
@@ -21,12 +22,10 @@ from darkreach_pipeline.primality.gerbicz import Fault
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, TestOutcome
 from darkreach_pipeline.proofs.classical import morrison
 from darkreach_pipeline.proofs.verify import verify_proof
-from darkreach_pipeline.sieve.stepwise import sieve_carol_kynea
+from darkreach_pipeline.sieve.stepwise import seconds_per_prime, sieve_carol_kynea
 
 MAX_N = 10_000_000  # N has 2n bits: 20M-bit numbers, days per test on one core (the largest known are n ~ 10^6)
 
-# Sieve cost per prime and per n (measured on an idle core: ~1.3 ns; only primes = +-1 mod 8 do work).
-SIEVE_SECONDS_PER_PRIME_STEP = 1.5e-9
 # Only primes q = +-1 mod 8 can divide x^2 - 2, and then for about 2/q of the n: survivors * ln(depth) measured
 # with sieve_carol_kynea at n = 2*10^5, depth 10^3..10^7 (2.51..2.61), against 1.12 for random odd numbers.
 SURVIVAL_PER_LOG = 2.57
@@ -62,15 +61,9 @@ class _CarolKynea(PrimeForm):
         special-form cost as for KbnForm; the proof runs on primes only and is left out.
         """
         n = n_min + 0.7 * (n_max - n_min)
-        bits = max(64.0, 2 * n)
-        test_seconds = 1.4e-10 * bits * bits * math.log2(bits) * 2.5
+        test = test_seconds(2 * n, cls.special_test(params))
         span = min(block_size, n_max - n_min + 1)
-        sieve_seconds_per_prime = SIEVE_SECONDS_PER_PRIME_STEP * span + 1e-7  # + per-batch set-up
-        depth = 1e5
-        for _ in range(4):
-            survivors = span * cls.survival_fraction(depth)
-            depth = max(1e3, min(2**32 - 1, survivors * test_seconds / sieve_seconds_per_prime))
-        return int(depth)
+        return balanced_depth(lambda depth: span * cls.survival_fraction(depth), test, seconds_per_prime(span))
 
     def bits(self, n: int) -> float:
         return 2.0 * n

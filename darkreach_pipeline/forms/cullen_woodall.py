@@ -16,19 +16,17 @@ import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
 from darkreach_pipeline.forms.kbn import KbnForm
 from darkreach_pipeline.primality.gerbicz import Fault
 from darkreach_pipeline.primality.outcome import TestOutcome
 from darkreach_pipeline.proofs.verify import verify_proof
-from darkreach_pipeline.sieve.stepwise import sieve_cullen_woodall
+from darkreach_pipeline.sieve.stepwise import seconds_per_prime, sieve_cullen_woodall
 
 MAX_N = 20_000_000  # ~20M-bit numbers: one test is days on one core (the largest known Woodall prime has n = 17016602)
 
-# Sieve cost per prime and per n, measured with sieve_cullen_woodall on one core: 1.3-1.5 ns (R = 2000..20000,
-# primes < 10^7, the uint32 path).
-SIEVE_SECONDS_PER_PRIME_STEP = 1.5e-9
 # Once the sieve passes n, each prime p strikes whole families of n (a Cullen number is divisible by p at
 # n = p-1, p-2, 2p-4, ...), so fewer candidates survive than random odd numbers would: survivors * ln(depth)
 # measured at n = 2*10^5, depth 10^6 and 10^7: Cullen 0.58, Woodall 0.95 (below n: Mertens' 2e^-gamma = 1.12).
@@ -73,16 +71,18 @@ class _CullenWoodall(PrimeForm):
     def auto_sieve_depth(cls, params: Mapping[str, int], n_min: int, n_max: int, block_size: int) -> int:
         """Depth where one more sieve prime costs as much as the tests it saves (as KbnForm's model)."""
         n = n_min + 0.7 * (n_max - n_min)
-        bits = max(64.0, n + math.log2(max(n, 1)))
-        test_seconds = 1.4e-10 * bits * bits * math.log2(bits)  # K = odd part of n: always the special loop
+        test = test_seconds(n + math.log2(max(n, 1)), cls.special_test(params))
         span = min(block_size, n_max - n_min + 1)
-        sieve_seconds_per_prime = SIEVE_SECONDS_PER_PRIME_STEP * span + 1e-7  # + per-batch set-up
-        depth = 1e5
-        for _ in range(4):
+
+        def survivors(depth: float) -> float:
             per_log = SURVIVAL_PAST_N[cls.c] if depth > n else 2 * math.exp(-EULER_GAMMA)
-            survivors = span * min(1.0, per_log / math.log(depth))
-            depth = max(1e3, min(2**32 - 1, survivors * test_seconds / sieve_seconds_per_prime))
-        return int(depth)
+            return span * min(1.0, per_log / math.log(depth))
+
+        return balanced_depth(survivors, test, seconds_per_prime(span))
+
+    @classmethod
+    def special_test(cls, params: Mapping[str, int]) -> bool:
+        return True  # K = the odd part of n: always the special loop
 
     def bits(self, n: int) -> float:
         return n + math.log2(n) if n >= 1 else 0.0

@@ -19,6 +19,7 @@ import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
@@ -28,16 +29,12 @@ from darkreach_pipeline.primality.prp import is_prime_small
 from darkreach_pipeline.proofs.classical import morrison, pocklington
 from darkreach_pipeline.proofs.verify import verify_proof
 from darkreach_pipeline.sieve.carried_product import (
-    auto_depth,
     sieve_carried_product,
     sieve_seconds_per_prime,
     survival,
 )
 from darkreach_pipeline.sieve.primes import small_primes
 
-# One generic Fermat test costs about TEST_CONSTANT * bits^2 * log2(bits) s (KbnForm's special-form
-# constant times 2.5, as the other generic forms; benchmarks/RESULTS.md "Factorial sieve" re-measures it).
-TEST_CONSTANT = 1.4e-10 * 2.5
 MAX_N = 500_000  # n! has 2.6 million digits: one test takes days (gmpy2), just past the record 422429!+1
 SMALL_BITS = 32  # numbers below 2^32 can equal a sieve prime
 
@@ -181,11 +178,10 @@ class FactorialForm(ProductPlusMinusOne):
         per n of the block (constants in sieve/carried_product.py, measured in benchmarks/RESULTS.md).
         """
         n = n_min + 0.7 * (n_max - n_min)
-        bits = max(64.0, factorial_bits(n))
-        test_seconds = TEST_CONSTANT * bits * bits * math.log2(bits)
+        test = test_seconds(factorial_bits(n), cls.special_test(params))
         span = min(block_size, n_max - n_min + 1)
         per_prime = sieve_seconds_per_prime(factorial_bits(n), span)
-        return auto_depth(test_seconds, span, lambda depth: cls.survival_at(n, depth), per_prime, floor=1000)
+        return balanced_depth(lambda depth: span * cls.survival_at(n, depth), test, per_prime)
 
     def bits(self, n: int) -> float:
         return max(1.0, factorial_bits(n))

@@ -21,6 +21,7 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.arith.base import ModularArithmetic
 from darkreach_pipeline.arith.select import arithmetic_for
+from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
 from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
@@ -144,15 +145,9 @@ class GfnForm(PrimeForm):
         """
         m = params["m"]
         b = b_min + 0.7 * (b_max - b_min)
-        bits = max(64.0, (1 << m) * math.log2(max(b, 2)))
-        test_seconds = 1.4e-10 * bits * bits * math.log2(bits) * 2.5
+        test = test_seconds((1 << m) * math.log2(max(b, 2)), cls.special_test(params))
         span = min(block_size, b_max - b_min + 1)
-        sieve_seconds_per_prime = SIEVE_US_PER_PRIME * 1e-6
-        depth = 1e5
-        for _ in range(4):
-            survivors = span * cls.survival_at(m, depth)
-            depth = max(1e3, min(2**32 - 1, survivors * test_seconds / sieve_seconds_per_prime))
-        return int(depth)
+        return balanced_depth(lambda depth: span * cls.survival_at(m, depth), test, SIEVE_US_PER_PRIME * 1e-6)
 
     # ----- numbers ---------------------------------------------------------------------------
     def bits(self, b: int) -> float:

@@ -15,6 +15,7 @@ import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.primality.fermat import deterministic_outcome, probable_prime_outcome
@@ -100,16 +101,14 @@ class KbnForm(PrimeForm):
         """
         k, b = params["k"], params["b"]
         n = n_min + 0.7 * (n_max - n_min)
-        bits = max(64.0, n * math.log2(b) + math.log2(k))
-        special = (b & (b - 1)) == 0
-        test_seconds = 1.4e-10 * bits * bits * math.log2(bits) * (1.0 if special else 2.5)
+        test = test_seconds(n * math.log2(b) + math.log2(k), cls.special_test(params))
         span = min(block_size, n_max - n_min + 1)
-        sieve_seconds_per_prime = seconds_per_prime(span)
-        depth = 1e5
-        for _ in range(4):
-            survivors = span * cls.survival_fraction(depth)
-            depth = max(1e3, min(2**32 - 1, survivors * test_seconds / sieve_seconds_per_prime))
-        return int(depth)
+        return balanced_depth(lambda depth: span * cls.survival_fraction(depth), test, seconds_per_prime(span))
+
+    @classmethod
+    def special_test(cls, params: Mapping[str, int]) -> bool:
+        """b a power of two: the chain squares on the special-form loop; other b step x -> x^b generically."""
+        return params["b"] & (params["b"] - 1) == 0
 
     def bits(self, n: int) -> float:
         return n * math.log2(self.b) + math.log2(self.k)

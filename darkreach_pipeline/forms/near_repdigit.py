@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
 from darkreach_pipeline.forms.palindromic import prp_then_prove
@@ -101,11 +102,8 @@ class NearRepdigitForm(PrimeForm):
         """Depth where one more prime costs as much as the tests it saves (as for palindromes)."""
         form = cls()
         bits = form.bits(axis_min + int(0.7 * (axis_max - axis_min)))
-        test_seconds = ROW_SECONDS + (1.4e-10 * 2.5 * bits * bits * math.log2(bits) if bits > 64 else 0.0)
-        depth = 1e4
-        for _ in range(4):
-            depth = cls.survival_fraction(depth) * test_seconds / SIEVE_SECONDS_PER_CANDIDATE_PRIME
-            depth = max(1e3, min(2**32 - 1, depth))
+        test = ROW_SECONDS + (test_seconds(bits, cls.special_test(params)) if bits > 64 else 0.0)
+        depth = balanced_depth(cls.survival_fraction, test, SIEVE_SECONDS_PER_CANDIDATE_PRIME, start=1e4)
         k_max = form.locate(axis_max)[0]
         if k_max <= 9:  # N < 10^19: past sqrt(N) the sieve leaves only primes
             depth = min(depth, math.isqrt(10 ** (2 * k_max + 1)) + 1)

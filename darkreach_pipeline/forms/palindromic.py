@@ -24,6 +24,7 @@ import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
 from darkreach_pipeline.primality.fermat import fermat_screen
@@ -159,12 +160,9 @@ class PalindromicForm(PrimeForm):
         form = cls(params["base"])
         typical = axis_min + int(0.7 * (axis_max - axis_min))
         bits = max(form.bits(typical), 2.0)
-        test_seconds = ROW_SECONDS + (1.4e-10 * 2.5 * bits * bits * math.log2(bits) if bits > 64 else 0.0)
-        depth = 1e4
-        for _ in range(4):
-            depth = form.survival_fraction(depth) * test_seconds / SIEVE_SECONDS_PER_CANDIDATE_PRIME
-            depth = max(1e3, min(2**32 - 1, depth))
-        return int(min(depth, math.isqrt(int(form.number(axis_max))) + 1))
+        test = ROW_SECONDS + (test_seconds(bits, cls.special_test(params)) if bits > 64 else 0.0)
+        depth = balanced_depth(form.survival_fraction, test, SIEVE_SECONDS_PER_CANDIDATE_PRIME, start=1e4)
+        return min(depth, math.isqrt(int(form.number(axis_max))) + 1)
 
     # ----- numbers ---------------------------------------------------------------------------
     def locate(self, value: int) -> tuple[int, int]:

@@ -22,6 +22,7 @@ import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.cost_model import test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.forms.kbn import KbnForm
@@ -112,10 +113,14 @@ class RepunitForm(PrimeForm):
         """
         b = params["b"]
         n = max(3.0, n_min + 0.7 * (n_max - n_min))
-        bits = max(64.0, n * math.log2(b))
-        test_seconds = 1.4e-10 * bits * bits * math.log2(bits) * (1.0 if b == 2 else 2.5)
+        test = test_seconds(n * math.log2(b), cls.special_test(params))
         span = min(block_size, n_max - n_min + 1)
-        return order_sieve_depth(n, span, test_seconds, cls.survival_at)
+        return order_sieve_depth(n, span, test, cls.survival_at)
+
+    @classmethod
+    def special_test(cls, params: Mapping[str, int]) -> bool:
+        """b = 2: the Mersenne numbers 2^n-1, tested by LLR on the special-form loop."""
+        return params["b"] == 2
 
     # ----- numbers ---------------------------------------------------------------------------
     def bits(self, n: int) -> float:

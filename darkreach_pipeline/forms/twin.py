@@ -21,6 +21,7 @@ import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
 from darkreach_pipeline.forms.kbn import MAX_B, MAX_K, MAX_N, KbnForm, _prime_factors
@@ -257,19 +258,17 @@ class PairForm(PrimeForm):
         return min(1.0, TWIN_CONSTANT * (2 * math.exp(-EULER_GAMMA) / math.log(max(depth, 3))) ** 2)
 
     @classmethod
-    def balanced_depth(cls, bits: float, special: bool, span: int, sieve_seconds_per_prime: float) -> int:
-        """Depth where one more sieve prime costs as much as the tests it saves (KbnForm's model).
+    def special_test(cls, params: Mapping[str, int]) -> bool:
+        """The first member's chain squares on the special-form loop when b is a power of two."""
+        b = params.get("b", 2)
+        return b & (b - 1) == 0
 
-        A prime p strikes about 2/p of the survivors (one class per member); each strike saves the
-        first member's test, 1.4e-10 * bits^2 * log2(bits) s (x2.5 for a base that is no power of 2).
-        """
-        bits = max(64.0, bits)
-        test_seconds = 1.4e-10 * bits * bits * math.log2(bits) * (1.0 if special else 2.5)
-        depth = 1e5
-        for _ in range(6):
-            survivors = span * cls.survival_fraction(depth)
-            depth = max(1e3, min(2**32 - 1, 2 * survivors * test_seconds / sieve_seconds_per_prime))
-        return int(depth)
+    @classmethod
+    def pair_depth(cls, params: Mapping[str, int], bits: float, span: int, sieve_seconds_per_prime: float) -> int:
+        """cost_model's balanced depth for a pair: a prime p strikes about 2/p of the survivors (one class per
+        member), and each strike saves the first member's test."""
+        test = test_seconds(bits, cls.special_test(params))
+        return balanced_depth(lambda depth: 2 * span * cls.survival_fraction(depth), test, sieve_seconds_per_prime)
 
 
 # Sieve cost per prime: sieve_kbn's seconds_per_prime(span) per sign; sieve_over_k 0.14 us per member for
@@ -320,7 +319,7 @@ class TwinForm(PairForm):
         n = n_min + 0.7 * (n_max - n_min)
         span = min(block_size, n_max - n_min + 1)
         per_prime = 2 * seconds_per_prime(span)  # one sieve_kbn per sign
-        return cls.balanced_depth(n * math.log2(b) + math.log2(k), b & (b - 1) == 0, span, per_prime)
+        return cls.pair_depth(params, n * math.log2(b) + math.log2(k), span, per_prime)
 
     def terms(self, n: int) -> tuple[Term, Term]:
         return (self.k, self.b, n, -1), (self.k, self.b, n, 1)
@@ -371,7 +370,7 @@ class TwinOverKForm(PairForm):
         k = k_min + 0.7 * (k_max - k_min)
         span = min(block_size, k_max - k_min + 1)
         bits = n * math.log2(b) + math.log2(max(k, 1))
-        return cls.balanced_depth(bits, b & (b - 1) == 0, span, 2 * OVER_K_SECONDS_PER_PRIME_MEMBER)
+        return cls.pair_depth(params, bits, span, 2 * OVER_K_SECONDS_PER_PRIME_MEMBER)
 
     def terms(self, k: int) -> tuple[Term, Term]:
         return (k, self.b, self.n, -1), (k, self.b, self.n, 1)

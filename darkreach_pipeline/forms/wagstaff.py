@@ -21,6 +21,7 @@ from gmpy2 import mpz
 from darkreach_pipeline.arith.base import ModularArithmetic
 from darkreach_pipeline.arith.gmp import GMPArithmetic
 from darkreach_pipeline.arith.select import arithmetic_for
+from darkreach_pipeline.cost_model import test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
@@ -80,10 +81,8 @@ class WagstaffForm(PrimeForm):
         Test: a generic Fermat powmod (2.5x KbnForm's special-form constant) of p bits.
         """
         p = max(3.0, p_min + 0.7 * (p_max - p_min))
-        bits = max(64.0, p)
-        test_seconds = 1.4e-10 * bits * bits * math.log2(bits) * 2.5
         span = min(block_size, p_max - p_min + 1)
-        return order_sieve_depth(p, span, test_seconds, cls.survival_at)
+        return order_sieve_depth(p, span, test_seconds(p, cls.special_test(params)), cls.survival_at)
 
     # ----- numbers ---------------------------------------------------------------------------
     def bits(self, p: int) -> float:

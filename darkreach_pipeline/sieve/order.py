@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
+from darkreach_pipeline import cost_model
+
 U64 = np.uint64
 MAX_PRIME = 2**32
 # Measured here (2 cores, numpy 2.4, depth 2^28): generating the sieve primes costs ~43 ns per prime and
@@ -149,10 +151,9 @@ def order_sieve_depth(
     """
     e = max(exponent, 3.0)
     exponents = span / math.log(e)
-    depth = 1e5
-    for _ in range(4):
+
+    def seconds_per_prime(depth: float) -> float:
         terms = exponents * math.log(depth) / (2 * e)
-        seconds_per_prime = (SIEVE_NS_PER_PRIME + SIEVE_NS_PER_TERM * terms) * 1e-9
-        survivors = span * survival_at(e, depth)
-        depth = max(1e3, min(2**32 - 1, survivors * test_seconds / seconds_per_prime))
-    return int(depth)
+        return cost_model.sieve_seconds_per_prime(SIEVE_NS_PER_PRIME * 1e-9, SIEVE_NS_PER_TERM * 1e-9, terms)
+
+    return cost_model.balanced_depth(lambda depth: span * survival_at(e, depth), test_seconds, seconds_per_prime)

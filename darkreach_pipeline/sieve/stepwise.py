@@ -23,10 +23,21 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from darkreach_pipeline import cost_model
+
 U64 = np.uint64
 MAX_PRIME = 2**32
 BATCH = 1 << 13  # primes per batch: the working arrays stay in L2 (a few 64 KB vectors)
 EXACT_BELOW = 64  # n below this can give N < 2^32 = a sieve prime: compared with N exactly
+# Sieve cost per prime and per n, measured on one core: 1.3-1.5 ns (Cullen/Woodall at R = 2000..20000, primes
+# < 10^7, the uint32 path; Carol/Kynea ~1.3 ns, only primes = +-1 mod 8 do work), plus a per-batch set-up.
+SECONDS_PER_PRIME_STEP = 1.5e-9
+SETUP_SECONDS_PER_PRIME = 1e-7
+
+
+def seconds_per_prime(span: int) -> float:
+    """CPU seconds one sieve prime costs over `span` values of n (the auto sieve depth's model)."""
+    return cost_model.sieve_seconds_per_prime(SETUP_SECONDS_PER_PRIME, SECONDS_PER_PRIME_STEP, span)
 
 
 def _powmod(base: np.ndarray, exponent: int, p: np.ndarray) -> np.ndarray:
