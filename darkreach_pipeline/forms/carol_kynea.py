@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from gmpy2 import mpz
@@ -18,10 +18,9 @@ from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
-from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, TestOutcome
 from darkreach_pipeline.proofs.classical import morrison
-from darkreach_pipeline.proofs.verify import verify_proof
 from darkreach_pipeline.sieve.stepwise import seconds_per_prime, sieve_carol_kynea
 
 MAX_N = 10_000_000  # N has 2n bits: 20M-bit numbers, days per test on one core (the largest known are n ~ 10^6)
@@ -101,12 +100,10 @@ class _CarolKynea(PrimeForm):
         return (x * x - 2) % p
 
     # ----- tests and proofs ----------------------------------------------------------------
-    def test(
-        self, n: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
-    ) -> TestOutcome:
+    def test(self, n: int, options: TestOptions = DEFAULT_OPTIONS) -> TestOutcome:
         """Fermat base 3 (Gerbicz-checked, its RES64), then Morrison's N+1 proof from N + 1 = 2^(n+1) * K."""
         N = self.number(n)
-        outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run)
+        outcome, residue, checked = fermat_screen(N, options=options)
         if outcome is not None:
             return outcome
         result, certificate = morrison(N, [2])
@@ -116,14 +113,6 @@ class _CarolKynea(PrimeForm):
             return TestOutcome(COMPOSITE, "morrison", residue, **checked)
         return probable_prime_outcome(N, residue, checked)
 
-    def verify(self, n: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
-        """The shared independent verifier (proofs/verify.py) on N itself."""
-        if certificate.get("method") not in self.proof_methods:
-            return False, f"method {certificate.get('method')!r} is not a proof for {self.name} numbers"
-        try:
-            return verify_proof(self.number(n), dict(certificate))
-        except (KeyError, TypeError, ValueError) as exc:
-            return False, f"malformed certificate: {exc!r}"
 
 
 class CarolForm(_CarolKynea):

@@ -1,4 +1,4 @@
-"""n!+c (c = +1 or -1) over n: factorial primes, and the product-plus-one machinery primorials share.
+"""n!+c (c = +1 or -1) over n: factorial primes (forms/product_base.py: what primorials share).
 
 N-1 = n! (c = +1) or N+1 = n! (c = -1) is completely factored by construction, so every probable
 prime gets a classical proof: Pocklington over the primes <= n for n!+1, Morrison (Lucas
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar
 
 import gmpy2
 import numpy as np
@@ -21,124 +20,15 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.forms.base import PrimeForm
-from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
-from darkreach_pipeline.primality.gerbicz import Fault
-from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, TestOutcome
+from darkreach_pipeline.forms.product_base import SMALL_BITS, ProductPlusMinusOne
 from darkreach_pipeline.primality.prp import is_prime_small
-from darkreach_pipeline.proofs.classical import morrison, pocklington
-from darkreach_pipeline.proofs.verify import verify_proof
 from darkreach_pipeline.sieve.carried_product import (
-    sieve_carried_product,
     sieve_seconds_per_prime,
     survival,
 )
 from darkreach_pipeline.sieve.primes import small_primes
 
 MAX_N = 500_000  # n! has 2.6 million digits: one test takes days (gmpy2), just past the record 422429!+1
-SMALL_BITS = 32  # numbers below 2^32 can equal a sieve prime
-
-
-class ProductPlusMinusOne(PrimeForm):
-    """F(v) + c for a running product F (n!, p#) with N -+ 1 = F(v) fully factored: shared machinery.
-
-    Subclasses give F (product, product_mod), the factor each axis value multiplies in (step), the
-    primes of F(v) (proof_primes), and the campaign limits.
-    """
-
-    param_names = ("c",)
-    proof_methods = frozenset({"pocklington", "morrison", "bpsw-below-2^64"})
-    symbol: ClassVar[str]
-
-    def __init__(self, c: int):
-        self.c = c
-
-    # ----- campaign ------------------------------------------------------------------------
-    @classmethod
-    def validate_sign(cls, params: Mapping[str, int]) -> None:
-        c = params["c"]
-        if c not in (1, -1):
-            raise CampaignError("c", f"must be +1 or -1 (the sign in {cls.axis}{cls.symbol}+c), got {c}")
-
-    # ----- numbers ---------------------------------------------------------------------------
-    def product(self, value: int) -> mpz:
-        raise NotImplementedError
-
-    def product_mod(self, value: int, q: int) -> int:
-        """F(value) mod q by gmpy2's own product (never the sieve's code): re-checks factor claims."""
-        raise NotImplementedError
-
-    def step(self, value: int) -> int:
-        """F(value) / F(value-1): the factor the sieve multiplies in at `value` (1 = none)."""
-        raise NotImplementedError
-
-    def proof_primes(self, value: int) -> list[int]:
-        """The primes of F(value), i.e. of N-1 (c = +1) or N+1 (c = -1)."""
-        raise NotImplementedError
-
-    def number(self, value: int) -> mpz:
-        return self.product(value) + self.c
-
-    def expression(self, value: int) -> str:
-        return f"{value}{self.symbol}{'+' if self.c == 1 else '-'}1"
-
-    def parameters(self, value: int) -> dict[str, int]:
-        return {"c": self.c, self.axis: value}
-
-    def excluded(self, value: int) -> str | None:
-        """N < 2 only (no algebraic factorization exists); F(value) is built only when it is tiny."""
-        if self.c == -1 and self.bits(value) < 2 and self.product(value) < 3:
-            return f"N = {self.number(value)} < 2: neither prime nor composite"
-        return None
-
-    def residue_mod(self, value: int, q: int) -> int:
-        return (self.product_mod(value, q) + self.c) % q
-
-    # ----- sieve -----------------------------------------------------------------------------
-    def sieve(
-        self, lo: int, hi: int, prime_chunks: Iterable[np.ndarray], progress: Callable[[int], None] | None = None
-    ) -> np.ndarray:
-        """Smallest sieve prime dividing each N of [lo, hi), 0 for survivors (and for N < 2)."""
-        values = range(lo, hi)
-        candidates = [self.excluded(v) is None for v in values]
-        exact = {i: int(self.number(v)) for i, v in enumerate(values) if self.bits(v) <= SMALL_BITS}
-        factors = sieve_carried_product(
-            self.product(lo - 1) if lo > 0 else mpz(1),
-            [self.step(v) for v in values],
-            self.c,
-            prime_chunks,
-            progress,
-            candidates=candidates,
-            min_prime=lo,
-            exact=exact,
-        )
-        factors[~np.array(candidates, dtype=bool)] = 0
-        return factors
-
-    # ----- tests and proofs ----------------------------------------------------------------
-    def test(
-        self, value: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
-    ) -> TestOutcome:
-        """Fermat base 3 (Gerbicz-checked, its RES64 recorded), then Pocklington (N-1 = F) or Morrison
-        (N+1 = F) over the primes of F; below 2^64 the deterministic BPSW answer."""
-        N = self.number(value)
-        outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run)
-        if outcome is not None:
-            return outcome
-        prove, method = (pocklington, "pocklington") if self.c == 1 else (morrison, "morrison")
-        status, certificate = prove(N, self.proof_primes(value))
-        if status == PRIME:
-            return TestOutcome(PRIME, method, residue, certificate=certificate, **checked)
-        if status == COMPOSITE:
-            return TestOutcome(COMPOSITE, method, residue, **checked)
-        return probable_prime_outcome(N, residue, checked)
-
-    def verify(self, value: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
-        """Independent re-check: proofs/verify.py derives everything from N and the certificate."""
-        method = certificate.get("method")
-        if method not in self.proof_methods:
-            return False, f"no proof: method {method!r} is not a primality proof for {self.name}"
-        return verify_proof(self.number(value), dict(certificate))
 
 
 class FactorialForm(ProductPlusMinusOne):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 import numpy as np
 from gmpy2 import mpz
@@ -24,10 +23,9 @@ from gmpy2 import mpz
 from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
-from darkreach_pipeline.forms.palindromic import prp_then_prove
-from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import TestOutcome
-from darkreach_pipeline.proofs.verify import verify_proof
+from darkreach_pipeline.proofs.ecpp import prp_then_ecpp
 from darkreach_pipeline.sieve.digits import U64, check_primes, exact_divisors, pow_mod, power_table, record_first
 
 MAX_DIGITS = 200_001  # a Fermat test of ~660,000 bits takes about an hour on one core
@@ -208,12 +206,7 @@ class NearRepdigitForm(PrimeForm):
                 record_first(hit, p, factors, idx)
 
     # ----- tests and proofs ----------------------------------------------------------------
-    def test(
-        self, value: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
-    ) -> TestOutcome:
+    def test(self, value: int, options: TestOptions = DEFAULT_OPTIONS) -> TestOutcome:
         """Fermat base 3 (Gerbicz-checked), strong BPSW, then ECPP or a labelled probable prime."""
-        return prp_then_prove(self.number(value), check=check, faults=faults, chain_run=chain_run)
+        return prp_then_ecpp(self.number(value), options)
 
-    def verify(self, value: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
-        """The shared independent verifier, on this candidate's number."""
-        return verify_proof(self.number(value), dict(certificate))

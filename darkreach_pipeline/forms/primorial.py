@@ -18,7 +18,7 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.forms.factorial import ProductPlusMinusOne
+from darkreach_pipeline.forms.product_base import ProductPlusMinusOne
 from darkreach_pipeline.primality.prp import is_prime_small
 from darkreach_pipeline.sieve.carried_product import sieve_seconds_per_prime, survival
 from darkreach_pipeline.sieve.primes import small_primes

@@ -9,14 +9,13 @@ a candidate is a Gerbicz-checked Fermat test (its RES64 is the row's), then a st
 at most a probable prime. Every repunit passes base b (b^n = 1 mod N and n | N-1) and, N-1 being even,
 +-b^j: the Fermat base is 3, or 2 when b is a power of 3 (2 is then no power of b). Below 2^64 the
 answer is exact. b = 2 gives the Mersenne numbers 2^n-1 = 1*2^n-1: KbnForm's Gerbicz-checked
-special-form Fermat test and Lucas-Lehmer-Riesel proof apply, so those are delegated to it.
+special-form Fermat test and Lucas-Lehmer-Riesel proof apply (primality/kbn.py), so those are delegated to it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 import gmpy2
 import numpy as np
@@ -25,11 +24,10 @@ from gmpy2 import mpz
 from darkreach_pipeline.cost_model import test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
-from darkreach_pipeline.forms.kbn import KbnForm
 from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
-from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.kbn import kbn_test
+from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import TestOutcome
-from darkreach_pipeline.proofs.verify import verify_proof
 from darkreach_pipeline.sieve.order import order_sieve_depth, sieve_by_order
 
 MAX_B = 2**31  # as kbn; the sieve needs b < 2^32
@@ -60,12 +58,11 @@ class RepunitForm(PrimeForm):
     name = "repunit"
     axis = "n"
     param_names = ("b",)
-    proof_methods = frozenset({"bpsw-below-2^64", "llr"})  # llr: b = 2 (Mersenne), through KbnForm
+    proof_methods = frozenset({"bpsw-below-2^64", "llr"})  # llr: b = 2 (Mersenne), primality/kbn.py
 
     def __init__(self, b: int):
         self.b = b
         self._roots = prime_roots(b)
-        self._mersenne = KbnForm(1, 2, -1) if b == 2 else None
         self._base = 2 if is_power_of(b, 3) else 3
 
     # ----- campaign ------------------------------------------------------------------------
@@ -179,17 +176,12 @@ class RepunitForm(PrimeForm):
             power *= self.b
         return frozenset(out or {self.b})
 
-    def test(
-        self, n: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
-    ) -> TestOutcome:
+    def test(self, n: int, options: TestOptions = DEFAULT_OPTIONS) -> TestOutcome:
         """Fermat test (shared Gerbicz-checked fermat_prp) then strong BPSW: a probable prime at most.
-        b = 2: KbnForm's test of 1*2^n-1 (Fermat base 3, then an LLR proof)."""
-        if self._mersenne is not None:
-            return self._mersenne.test(n, check=check, faults=faults, chain_run=chain_run)
+        b = 2: primality/kbn.py's test of 1*2^n-1 (Fermat base 3, then an LLR proof)."""
+        if self.b == 2:
+            return kbn_test(1, 2, -1, n, options)
         N = self.number(n)
-        outcome, residue, checked = fermat_screen(N, self._base, check=check, faults=faults, chain_run=chain_run)
+        outcome, residue, checked = fermat_screen(N, self._base, options=options)
         return outcome or probable_prime_outcome(N, residue, checked)
 
-    def verify(self, n: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
-        """Proofs (below 2^64, or LLR for b = 2) are re-derived from N alone by proofs/verify.py."""
-        return verify_proof(self.number(n), dict(certificate))

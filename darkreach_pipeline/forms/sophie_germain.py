@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.forms.kbn import MAX_N
-from darkreach_pipeline.forms.twin import (
+from darkreach_pipeline.forms.pair_base import (
     OVER_K_SECONDS_PER_PRIME_MEMBER,
     PairForm,
     Term,
@@ -25,6 +24,7 @@ from darkreach_pipeline.forms.twin import (
     merge_factors,
     pair_proof_methods,
 )
+from darkreach_pipeline.primality.kbn import MAX_N
 from darkreach_pipeline.sieve.kbn import seconds_per_prime, sieve_kbn
 from darkreach_pipeline.sieve.over_k import sieve_over_k
 

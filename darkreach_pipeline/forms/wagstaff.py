@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 import gmpy2
 import numpy as np
@@ -25,9 +24,8 @@ from darkreach_pipeline.cost_model import test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
-from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import TestOutcome
-from darkreach_pipeline.proofs.verify import verify_proof
 from darkreach_pipeline.sieve.order import order_sieve_depth, sieve_by_order
 
 MAX_BITS = 50_000_000  # one test stays feasible: the same bound as kbn's n <= 5*10^7 for base 2
@@ -127,12 +125,10 @@ class WagstaffForm(PrimeForm):
         """2^p = -1 mod N and 2p divides N-1: every Wagstaff number passes base 2 and its powers."""
         return frozenset({2, 4, 8, 16, 32, 64})
 
-    def test(
-        self, p: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
-    ) -> TestOutcome:
+    def test(self, p: int, options: TestOptions = DEFAULT_OPTIONS) -> TestOutcome:
         """Fermat base 3 through the shared Gerbicz-checked fermat_prp, then strong BPSW: probable prime."""
         N = self.number(p)
-        outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run,
+        outcome, residue, checked = fermat_screen(N, options=options,
                                                   arith=self._arithmetic(p))
         if outcome is not None:
             return outcome
@@ -145,6 +141,3 @@ class WagstaffForm(PrimeForm):
         arith = arithmetic_for((mpz(1) << p) + 1, 1, p, 1) if p >= 5 else None
         return None if arith is None or isinstance(arith, GMPArithmetic) else arith
 
-    def verify(self, p: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
-        """Only the deterministic small case is a proof; proofs/verify.py re-derives it from N."""
-        return verify_proof(self.number(p), dict(certificate))

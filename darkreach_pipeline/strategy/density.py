@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_class
 from darkreach_pipeline.forms.base import PrimeForm
-from darkreach_pipeline.forms.factorial import SMALL_BITS
 from darkreach_pipeline.forms.gfn import GFN_CONSTANTS, GfnForm
+from darkreach_pipeline.forms.product_base import SMALL_BITS
 from darkreach_pipeline.primality.prp import is_prime_small
 from darkreach_pipeline.sieve.carried_product import mertens
 from darkreach_pipeline.sieve.primes import prime_chunks
