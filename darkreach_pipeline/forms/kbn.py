@@ -20,7 +20,8 @@ from gmpy2 import mpz
 from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
-from darkreach_pipeline.primality.kbn import MAX_B, MAX_K, MAX_N, kbn_number, kbn_test
+from darkreach_pipeline.forms.kbn_limits import MAX_N, check_b, check_k, check_k_not_divisible_by_b
+from darkreach_pipeline.primality.kbn import kbn_number, kbn_test
 from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import TestOutcome
 from darkreach_pipeline.primality.small_factors import small_factors
@@ -55,22 +56,11 @@ class KbnForm(PrimeForm):
     @classmethod
     def validate(cls, params: Mapping[str, int], n_min: int, n_max: int) -> None:
         k, b, c = params["k"], params["b"], params["c"]
-        if k < 1 or k > MAX_K:
-            raise CampaignError("k", f"must be between 1 and 2^62, got {k}")
-        if b < 2 or b > MAX_B:
-            raise CampaignError("b", f"must be between 2 and 2^31, got {b}")
+        check_k("k", k)
+        check_b(b)
         if c not in (1, -1):
             raise CampaignError("c", f"must be +1 or -1 (the sign in k*b^n+c), got {c}")
-        if k % b == 0:
-            j, kk = 0, k
-            while kk % b == 0:
-                kk //= b
-                j += 1
-            raise CampaignError(
-                "k",
-                f"k = {k} is divisible by b = {b}, so every number repeats another campaign's: "
-                f"use k = {kk} with n_min = {n_min + j}, n_max = {n_max + j} instead",
-            )
+        check_k_not_divisible_by_b(k, b, n_min, n_max, "number")
         if n_max > MAX_N:
             raise CampaignError("n_max", f"must be <= {MAX_N}, got {n_max}")
 

@@ -20,9 +20,8 @@ import numpy as np
 from gmpy2 import mpz
 
 from darkreach_pipeline.cost_model import balanced_depth, test_seconds
-from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
-from darkreach_pipeline.primality.kbn import MAX_B, MAX_K, MAX_N, kbn_number, kbn_test
+from darkreach_pipeline.primality.kbn import kbn_number, kbn_test
 from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome
 from darkreach_pipeline.primality.prp import is_prime_small
@@ -101,21 +100,6 @@ def pair_proof_methods(member_proofs: tuple[tuple[str, ...], tuple[str, ...]]) -
     """Every method name a proven pair can get from its members' proofs."""
     first, second = member_proofs
     return frozenset(_joined(a, b) for a in first for b in second)
-
-
-def check_k(field: str, k: int) -> None:
-    if k < 1 or k > MAX_K:
-        raise CampaignError(field, f"must be between 1 and 2^62, got {k}")
-
-
-def check_b(b: int) -> None:
-    if b < 2 or b > MAX_B:
-        raise CampaignError("b", f"must be between 2 and 2^31, got {b}")
-
-
-def check_n(field: str, n: int, limit: int = MAX_N) -> None:
-    if n < 0 or n > limit:
-        raise CampaignError(field, f"must be between 0 and {limit} (one test must stay feasible), got {n}")
 
 
 class PairForm(PrimeForm):

@@ -28,7 +28,7 @@ from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_ou
 from darkreach_pipeline.primality.kbn import kbn_test
 from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import TestOutcome
-from darkreach_pipeline.sieve.order import order_sieve_depth, sieve_by_order
+from darkreach_pipeline.sieve.order import order_sieve_depth, order_survival, sieve_by_order
 
 MAX_B = 2**31  # as kbn; the sieve needs b < 2^32
 MAX_BITS = 50_000_000  # one test stays feasible: the same bound as kbn's n <= 5*10^7 for base 2
@@ -96,11 +96,7 @@ class RepunitForm(PrimeForm):
         depth (ln(2n)/ln(depth): factors are 2kn+1, the Mersenne heuristic), about 1.1/ln(depth)."""
         return min(0.5, 1.1 / math.log(max(depth, 3)))
 
-    @staticmethod
-    def survival_at(n: float, depth: float) -> float:
-        """The same share for axis values near n (used by the depth model)."""
-        n = max(n, 3.0)
-        return min(1.0, math.log(2 * n) / math.log(max(depth, 2 * n))) / math.log(n)
+    survival_at = staticmethod(order_survival)  # the same share for axis values near n (the depth model's)
 
     @classmethod
     def auto_sieve_depth(cls, params: Mapping[str, int], n_min: int, n_max: int, block_size: int) -> int:

@@ -15,16 +15,14 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 
 from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.forms.kbn_limits import MAX_N, check_k, check_n
 from darkreach_pipeline.forms.pair_base import (
     OVER_K_SECONDS_PER_PRIME_MEMBER,
     PairForm,
     Term,
-    check_k,
-    check_n,
     merge_factors,
     pair_proof_methods,
 )
-from darkreach_pipeline.primality.kbn import MAX_N
 from darkreach_pipeline.sieve.kbn import seconds_per_prime, sieve_kbn
 from darkreach_pipeline.sieve.over_k import sieve_over_k
 

@@ -13,13 +13,11 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 
 from darkreach_pipeline.errors import CampaignError
+from darkreach_pipeline.forms.kbn_limits import check_b, check_k, check_k_not_divisible_by_b, check_n
 from darkreach_pipeline.forms.pair_base import (
     OVER_K_SECONDS_PER_PRIME_MEMBER,
     PairForm,
     Term,
-    check_b,
-    check_k,
-    check_n,
     merge_factors,
     pair_proof_methods,
 )
@@ -45,16 +43,7 @@ class TwinForm(PairForm):
         k, b = params["k"], params["b"]
         check_k("k", k)
         check_b(b)
-        if k % b == 0:
-            j, kk = 0, k
-            while kk % b == 0:
-                kk //= b
-                j += 1
-            raise CampaignError(
-                "k",
-                f"k = {k} is divisible by b = {b}, so every pair repeats another campaign's: "
-                f"use k = {kk} with n_min = {n_min + j}, n_max = {n_max + j} instead",
-            )
+        check_k_not_divisible_by_b(k, b, n_min, n_max, "pair")
         if k % 2 and b % 2:
             raise CampaignError("k", f"k = {k} and b = {b} are both odd, so k*b^n-1 and k*b^n+1 are both even: "
                                      "no twin primes; use an even k or an even b")

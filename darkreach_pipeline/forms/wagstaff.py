@@ -26,7 +26,7 @@ from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
 from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import TestOutcome
-from darkreach_pipeline.sieve.order import order_sieve_depth, sieve_by_order
+from darkreach_pipeline.sieve.order import order_sieve_depth, order_survival, sieve_by_order
 
 MAX_BITS = 50_000_000  # one test stays feasible: the same bound as kbn's n <= 5*10^7 for base 2
 MAX_P = MAX_BITS
@@ -66,11 +66,7 @@ class WagstaffForm(PrimeForm):
         (1 + ln 2/ln p)/ln(depth): 1.1/ln(depth) bounds it for p >= 1000."""
         return min(0.5, 1.1 / math.log(max(depth, 3)))
 
-    @staticmethod
-    def survival_at(p: float, depth: float) -> float:
-        """The same share for axis values near p (exact heuristic, used by the depth model)."""
-        p = max(p, 3.0)
-        return min(1.0, math.log(2 * p) / math.log(max(depth, 2 * p))) / math.log(p)
+    survival_at = staticmethod(order_survival)  # the same share for axis values near p (the depth model's)
 
     @classmethod
     def auto_sieve_depth(cls, params: Mapping[str, int], p_min: int, p_max: int, block_size: int) -> int:

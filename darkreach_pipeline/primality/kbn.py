@@ -20,12 +20,6 @@ from darkreach_pipeline.primality.proth import proth_applies, proth_test
 from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT
 from darkreach_pipeline.primality.special_form import split_power_of_two
 
-# Limits of the numbers the kbn-shaped forms accept: k fits the special loop's 64-bit K with room, the sieve
-# needs b < 2^32, and one test at n = 5*10^7 (base 2) is already weeks on one core.
-MAX_K = 2**62
-MAX_B = 2**31
-MAX_N = 50_000_000
-
 
 def kbn_number(k: int, b: int, c: int, n: int) -> mpz:
     return mpz(k) * mpz(b) ** n + c

@@ -141,6 +141,13 @@ def sieve_by_order(
     return factors
 
 
+def order_survival(exponent: float, depth: float) -> float:
+    """Share of axis values near a prime `exponent` e left by a sieve to `depth`: e prime (1/ln e) and no factor
+    below depth, whose factors are 2ke+1 (ln(2e)/ln(depth), the Mersenne heuristic)."""
+    e = max(exponent, 3.0)
+    return min(1.0, math.log(2 * e) / math.log(max(depth, 2 * e))) / math.log(e)
+
+
 def order_sieve_depth(
     exponent: float, span: int, test_seconds: float, survival_at: Callable[[float, float], float]
 ) -> int:

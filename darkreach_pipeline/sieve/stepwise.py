@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from darkreach_pipeline import cost_model
+from darkreach_pipeline.sieve.primes import powmod_vector
 
 U64 = np.uint64
 MAX_PRIME = 2**32
@@ -38,18 +39,6 @@ SETUP_SECONDS_PER_PRIME = 1e-7
 def seconds_per_prime(span: int) -> float:
     """CPU seconds one sieve prime costs over `span` values of n (the auto sieve depth's model)."""
     return cost_model.sieve_seconds_per_prime(SETUP_SECONDS_PER_PRIME, SECONDS_PER_PRIME_STEP, span)
-
-
-def _powmod(base: np.ndarray, exponent: int, p: np.ndarray) -> np.ndarray:
-    """base^exponent mod p elementwise (base < p < 2^32, so products fit in uint64)."""
-    result = np.ones_like(p) % p
-    base = base % p
-    while exponent:
-        if exponent & 1:
-            result = result * base % p
-        base = base * base % p
-        exponent >>= 1
-    return result
 
 
 def _double(x: np.ndarray, p: np.ndarray, scratch: np.ndarray) -> None:
@@ -116,7 +105,7 @@ def sieve_cullen_woodall(
 def _cullen_batch(
     c: int, lo: int, hi: int, p: np.ndarray, wrap: bool, factors: np.ndarray, exact: Callable[[int], int]
 ) -> None:
-    t = _powmod((p + U64(1)) >> U64(1), lo, p)  # 2^(-lo): (p+1)/2 is the inverse of 2
+    t = powmod_vector((p + U64(1)) >> U64(1), lo, p)  # 2^(-lo): (p+1)/2 is the inverse of 2
     h = t if c == -1 else (p - t) % p  # -c * 2^(-lo)
     dt = _narrow(p)
     p, h = p.astype(dt), h.astype(dt)
@@ -176,7 +165,7 @@ def sieve_carol_kynea(
 def _carol_batch(
     sign: int, lo: int, hi: int, q: np.ndarray, factors: np.ndarray, exact: Callable[[int], int]
 ) -> None:
-    x = _powmod(np.full(len(q), 2, dtype=U64), lo, q)
+    x = powmod_vector(np.full(len(q), 2, dtype=U64), lo, q)
     dt = _narrow(q)
     A = (x * U64(2) % q).astype(dt)  # 2^(n+1)
     B = (x * x % q).astype(dt)  # 4^n

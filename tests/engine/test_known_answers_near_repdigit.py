@@ -24,11 +24,11 @@ from darkreach_pipeline.blocks import test_frame as run_test_frame
 from darkreach_pipeline.campaign import load_campaign, parse_campaign
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_for
-from darkreach_pipeline.forms import palindromic as shared_test
 from darkreach_pipeline.forms.near_repdigit import NearRepdigitForm
 from darkreach_pipeline.primality.gerbicz import Fault
 from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
+from darkreach_pipeline.proofs import ecpp as shared_test
 from darkreach_pipeline.proofs.ecpp import ECPP_MAX_DIGITS
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
 
