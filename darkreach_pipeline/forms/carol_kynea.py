@@ -54,10 +54,10 @@ class _CarolKynea(PrimeForm):
 
     @classmethod
     def auto_sieve_depth(cls, params: Mapping[str, int], n_min: int, n_max: int, block_size: int) -> int:
-        """Depth where one more sieve prime costs as much as the tests it saves (as KbnForm's model).
+        """Depth where one more sieve prime costs as much as the tests it saves (cost_model.balanced_depth).
 
         The Fermat test runs on a generic modulus (N + 1 = K*2^e with K of n bits: no special loop), 2.5x the
-        special-form cost as for KbnForm; the proof runs on primes only and is left out.
+        special-form cost (cost_model); the proof runs on primes only and is left out.
         """
         n = n_min + 0.7 * (n_max - n_min)
         test = test_seconds(2 * n, cls.special_test(params))

@@ -2,8 +2,8 @@
 
 N = n*2^n +- 1 = K*2^e +- 1 with K the odd part of n and e = n + v2(n) (even n move their twos into
 the exponent; n a power of two gives K = 1). K <= n < 2^e, so Proth's theorem (Cullen) and LLR
-(Woodall) always apply: the test is KbnForm's, on k = n, b = 2 (Fermat base 3 with Gerbicz checks on
-the special-form loop, then the proof: primality/kbn.py); certificates go to the shared verify_proof.
+(Woodall) always apply: the test is primality/kbn.py's on k = n, b = 2 (Fermat base 3 with Gerbicz
+checks on the special-form loop, then the proof); certificates go to the shared verify_proof.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class _CullenWoodall(PrimeForm):
 
     @classmethod
     def auto_sieve_depth(cls, params: Mapping[str, int], n_min: int, n_max: int, block_size: int) -> int:
-        """Depth where one more sieve prime costs as much as the tests it saves (as KbnForm's model)."""
+        """Depth where one more sieve prime costs as much as the tests it saves (cost_model.balanced_depth)."""
         n = n_min + 0.7 * (n_max - n_min)
         test = test_seconds(n + math.log2(max(n, 1)), cls.special_test(params))
         span = min(block_size, n_max - n_min + 1)

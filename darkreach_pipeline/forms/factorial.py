@@ -62,7 +62,7 @@ class FactorialForm(ProductPlusMinusOne):
 
     @classmethod
     def auto_sieve_depth(cls, params: Mapping[str, int], n_min: int, n_max: int, block_size: int) -> int:
-        """Depth where one more sieve prime costs as much as the tests it saves (KbnForm's model).
+        """Depth where one more sieve prime costs as much as the tests it saves (cost_model.balanced_depth).
 
         Test: a generic Fermat powmod; sieve per prime: the remainder tree for (lo-1)! plus one mulmod
         per n of the block (constants in sieve/carried_product.py, measured in benchmarks/RESULTS.md).

@@ -102,9 +102,9 @@ class GfnForm(PrimeForm):
 
     @classmethod
     def auto_sieve_depth(cls, params: Mapping[str, int], b_min: int, b_max: int, block_size: int) -> int:
-        """Depth where one more sieve prime costs as much as the tests it saves (as KbnForm's model).
+        """Depth where one more sieve prime costs as much as the tests it saves (cost_model.balanced_depth).
 
-        Test: generic (not special-form) modular squarings, 2.5x KbnForm's base-2 constant. Sieve:
+        Test: generic (not special-form) modular squarings, cost_model's generic constant. Sieve:
         SIEVE_US_PER_PRIME whatever m (one prime in 2^m is eligible and has 2^m roots).
         """
         m = params["m"]

@@ -78,7 +78,7 @@ class PrimorialForm(ProductPlusMinusOne):
 
     @classmethod
     def auto_sieve_depth(cls, params: Mapping[str, int], p_min: int, p_max: int, block_size: int) -> int:
-        """Depth where one more sieve prime costs as much as the tests it saves (KbnForm's model).
+        """Depth where one more sieve prime costs as much as the tests it saves (cost_model.balanced_depth).
 
         Only the primes of a block are candidates and sieve steps: span/ln p of them.
         """

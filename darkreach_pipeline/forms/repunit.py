@@ -8,7 +8,7 @@ No proof applies for b > 2 (N-1 = b*R_{n-1}(b) is factored only as far as b, far
 a candidate is a Gerbicz-checked Fermat test (its RES64 is the row's), then a strong BPSW test, and
 at most a probable prime. Every repunit passes base b (b^n = 1 mod N and n | N-1) and, N-1 being even,
 +-b^j: the Fermat base is 3, or 2 when b is a power of 3 (2 is then no power of b). Below 2^64 the
-answer is exact. b = 2 gives the Mersenne numbers 2^n-1 = 1*2^n-1: KbnForm's Gerbicz-checked
+answer is exact. b = 2 gives the Mersenne numbers 2^n-1 = 1*2^n-1: the kbn Gerbicz-checked
 special-form Fermat test and Lucas-Lehmer-Riesel proof apply (primality/kbn.py), so those are delegated to it.
 """
 
@@ -100,9 +100,9 @@ class RepunitForm(PrimeForm):
 
     @classmethod
     def auto_sieve_depth(cls, params: Mapping[str, int], n_min: int, n_max: int, block_size: int) -> int:
-        """Depth where one more sieve prime costs as much as the tests it saves (as KbnForm's model).
+        """Depth where one more sieve prime costs as much as the tests it saves (cost_model.balanced_depth).
 
-        Test: a generic Fermat powmod (2.5x KbnForm's special-form constant), special-form for b = 2.
+        Test: a generic Fermat powmod (cost_model's generic constant), special-form for b = 2.
         """
         b = params["b"]
         n = max(3.0, n_min + 0.7 * (n_max - n_min))

@@ -70,9 +70,9 @@ class WagstaffForm(PrimeForm):
 
     @classmethod
     def auto_sieve_depth(cls, params: Mapping[str, int], p_min: int, p_max: int, block_size: int) -> int:
-        """Depth where one more sieve prime costs as much as the tests it saves (as KbnForm's model).
+        """Depth where one more sieve prime costs as much as the tests it saves (cost_model.balanced_depth).
 
-        Test: a generic Fermat powmod (2.5x KbnForm's special-form constant) of p bits.
+        Test: a generic Fermat powmod (cost_model's generic constant, 2.5x the special-form one) of p bits.
         """
         p = max(3.0, p_min + 0.7 * (p_max - p_min))
         span = min(block_size, p_max - p_min + 1)

@@ -151,7 +151,7 @@ def order_survival(exponent: float, depth: float) -> float:
 def order_sieve_depth(
     exponent: float, span: int, test_seconds: float, survival_at: Callable[[float, float], float]
 ) -> int:
-    """Depth where one more sieve prime costs as much as the tests it saves (KbnForm's fixed point).
+    """Depth where one more sieve prime costs as much as the tests it saves (cost_model.balanced_depth).
 
     A block of `span` axis values near `exponent` holds ~span/ln(e) exponents, each meeting ln(q)/(2e)
     progression terms per sieve prime q; `survival_at(e, depth)` is the share of axis values tested.

@@ -99,8 +99,9 @@ def test_auto_depth_of_every_template_is_unchanged(template: str) -> None:
         assert got == pytest.approx(depth, rel=DRIFT), (scale, block)
 
 
-def test_every_template_is_pinned() -> None:
-    assert {p.stem for p in CAMPAIGNS.glob("*.toml")} == set(PINNED_ON_MAIN)
+def test_no_pinned_template_went_missing() -> None:
+    """A template added later needs no row here (it has no depth from before the refactor to keep)."""
+    assert set(PINNED_ON_MAIN) <= {p.stem for p in CAMPAIGNS.glob("*.toml")}
 
 
 def test_six_rounds_reach_the_fixed_point() -> None:
