@@ -18,7 +18,7 @@ import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
-from darkreach_pipeline.cost_model import balanced_depth, test_seconds
+from darkreach_pipeline.cost_model import ROUNDS_PAIRS_AND_PRODUCTS, balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.product_base import SMALL_BITS, ProductPlusMinusOne
 from darkreach_pipeline.primality.prp import is_prime_small
@@ -71,7 +71,8 @@ class FactorialForm(ProductPlusMinusOne):
         test = test_seconds(factorial_bits(n), cls.special_test(params))
         span = min(block_size, n_max - n_min + 1)
         per_prime = sieve_seconds_per_prime(factorial_bits(n), span)
-        return balanced_depth(lambda depth: span * cls.survival_at(n, depth), test, per_prime)
+        return balanced_depth(lambda depth: span * cls.survival_at(n, depth), test, per_prime,
+                              rounds=ROUNDS_PAIRS_AND_PRODUCTS)
 
     def bits(self, n: int) -> float:
         return max(1.0, factorial_bits(n))

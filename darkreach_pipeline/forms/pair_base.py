@@ -19,7 +19,7 @@ import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
-from darkreach_pipeline.cost_model import balanced_depth, test_seconds
+from darkreach_pipeline.cost_model import ROUNDS_PAIRS_AND_PRODUCTS, balanced_depth, test_seconds
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
 from darkreach_pipeline.primality.kbn import kbn_number, kbn_test
 from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
@@ -232,7 +232,8 @@ class PairForm(PrimeForm):
         """cost_model's balanced depth for a pair: a prime p strikes about 2/p of the survivors (one class per
         member), and each strike saves the first member's test."""
         test = test_seconds(bits, cls.special_test(params))
-        return balanced_depth(lambda depth: 2 * span * cls.survival_fraction(depth), test, sieve_seconds_per_prime)
+        return balanced_depth(lambda depth: 2 * span * cls.survival_fraction(depth), test, sieve_seconds_per_prime,
+                              rounds=ROUNDS_PAIRS_AND_PRODUCTS)
 
 
 # Sieve cost per prime: sieve_kbn's seconds_per_prime(span) per sign; sieve_over_k 0.14 us per member for

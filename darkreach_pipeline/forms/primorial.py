@@ -16,7 +16,7 @@ import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
-from darkreach_pipeline.cost_model import balanced_depth, test_seconds
+from darkreach_pipeline.cost_model import ROUNDS_PAIRS_AND_PRODUCTS, balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.product_base import ProductPlusMinusOne
 from darkreach_pipeline.primality.prp import is_prime_small
@@ -86,7 +86,8 @@ class PrimorialForm(ProductPlusMinusOne):
         test = test_seconds(primorial_bits(p), cls.special_test(params))
         span = min(block_size, p_max - p_min + 1)
         per_prime = sieve_seconds_per_prime(primorial_bits(p), max(1, round(span / math.log(p))))
-        return balanced_depth(lambda depth: span * cls.survival_at(p, depth), test, per_prime)
+        return balanced_depth(lambda depth: span * cls.survival_at(p, depth), test, per_prime,
+                              rounds=ROUNDS_PAIRS_AND_PRODUCTS)
 
     def bits(self, p: int) -> float:
         return max(1.0, primorial_bits(p))
