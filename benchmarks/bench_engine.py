@@ -12,7 +12,7 @@ measured in the same run:
   powmod        gmpy2.powmod(3, N - 1, N)
   engine_test   KbnForm(k, 2, c).test(n), everything the pipeline does per candidate (its Fermat
                 chain is Gerbicz-checked when the engine has that)
-  unchecked     KbnForm(k, 2, c).test(n, check=False), the same without the Gerbicz checks (only
+  unchecked     KbnForm(k, 2, c).test(n, TestOptions(check=False)), the same without the Gerbicz checks (only
                 when test() takes `check`); unchecked/loop - 1 is the engine's own overhead
   proof         the proof step alone, called as KbnForm.test calls it for a probable prime:
                 c = -1: llr_is_prime(K, e, P) (P from rodseth_p outside the timing);
@@ -44,6 +44,7 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.forms.kbn import KbnForm
 from darkreach_pipeline.primality.llr import llr_is_prime, rodseth_p
+from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME
 from darkreach_pipeline.primality.proth import proth_witness
 from darkreach_pipeline.primality.special_form import SpecialModulus, power_chain, split_power_of_two
@@ -104,7 +105,7 @@ def make_case(label: str, k: int, n: int, c: int, composite: bool) -> Case:
         "engine_test": lambda: form.test(n),
     }
     if "check" in inspect.signature(form.test).parameters:
-        jobs["unchecked"] = lambda: form.test(n, check=False)
+        jobs["unchecked"] = lambda: form.test(n, TestOptions(check=False))
     proof = ""
     if composite:
         jobs["powmod"] = lambda: gmpy2.powmod(3, N - 1, N)

@@ -34,7 +34,8 @@ from collections.abc import Callable
 import gmpy2
 import numpy as np
 
-from darkreach_pipeline.forms.factorial import TEST_CONSTANT, FactorialForm, factorial_bits
+from darkreach_pipeline.cost_model import GENERIC_CONSTANT as TEST_CONSTANT
+from darkreach_pipeline.forms.factorial import FactorialForm, factorial_bits
 from darkreach_pipeline.primality.fermat import fermat_prp
 from darkreach_pipeline.sieve.carried_product import (
     BATCH,

@@ -15,9 +15,10 @@ Per rep each case runs both, the order alternating between reps (test first, the
 and the cases run round-robin; below ~0.25 s a sample repeats the call and reports the mean. The
 tables show medians of wall and process CPU time (CPU time is disturbed less by other jobs on the
 machine), the ratio test/powmod from each, and c = seconds / (bits^2 * log2(bits)) from the CPU
-medians: the constant of the forms' cost models (1.4e-10 for the special-form loop, 3.5e-10 for
-generic numbers; stores/costs.py sizes run timeouts with 1.4e-10 for every form until a form has
-measured costs). The fitted c of a form is the geometric mean of its rows' c.
+medians: the constant of the cost model (darkreach_pipeline/cost_model.py: 1.4e-10 for the special-form
+loop, 3.5e-10 for generic numbers, as each form's special_test picks; stores/costs.py sizes run timeouts
+with 3.5e-10 for every form until a form has measured costs). The fitted c of a form is the geometric mean
+of its rows' c.
 
 Where a template's fixed parameter cannot reach a size, it is changed and the row says so: gfn
 (b <= 2^62) gets the smallest m >= the template's that reaches it; the over-k variants (twin_k,
@@ -48,6 +49,7 @@ import gmpy2
 
 from benchmarks.candidates import trial_product
 from darkreach_pipeline.campaign import MAX_BLOCK_SIZE, CampaignSpec, parse_campaign
+from darkreach_pipeline.cost_model import SPECIAL_CONSTANT, test_constant
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_class, form_for
 from darkreach_pipeline.forms.base import PrimeForm
@@ -57,9 +59,7 @@ CAMPAIGNS = Path(__file__).resolve().parent.parent / "campaigns"
 MIN_SAMPLE = 0.25  # seconds; small sizes repeat each call so timer and scheduler noise average out
 MAX_STEPS = 20_000  # axis values tried from the chosen one before a size is given up
 RANGE_SLACK = 1000  # the validated range starts at the chosen value (it holds a prime p, n for wagstaff, repunit)
-SPECIAL = 1.4e-10  # the special-form loop's constant (KbnForm.auto_sieve_depth, stores/costs.MODEL_CONSTANT)
-GENERIC = 1.4e-10 * 2.5  # generic numbers (factorial.TEST_CONSTANT and the other forms' x2.5)
-TIMEOUT_CONSTANT = 1.4e-10  # stores/costs.py MODEL_CONSTANT: run timeouts before a form has measured costs
+TIMEOUT_CONSTANT = SPECIAL_CONSTANT  # the column "c/1.4e-10": against the special-form loop's constant
 
 # Not a template: kbn with a base that is no power of two, whose Fermat chain is generic (x -> x^b steps).
 EXTRA_TEMPLATES = {
@@ -69,15 +69,8 @@ EXTRA_TEMPLATES = {
 
 
 def model_constant(spec: CampaignSpec) -> float:
-    """The constant the form's own auto_sieve_depth uses for one test (read from each form's code)."""
-    p = spec.params
-    if spec.form in ("kbn", "twin"):
-        return SPECIAL if p["b"] & (p["b"] - 1) == 0 else GENERIC
-    if spec.form == "repunit":
-        return SPECIAL if p["b"] == 2 else GENERIC
-    if spec.form in ("cullen", "woodall", "sophie_germain"):
-        return SPECIAL
-    return GENERIC  # carol, kynea, factorial, primorial, gfn, wagstaff, palindromic, near_repdigit
+    """The constant the form's own auto_sieve_depth uses for one test: cost_model's, as the form picks it."""
+    return test_constant(form_class(spec.form, spec.range_key).special_test(spec.params))
 
 
 def cost_unit(bits: float) -> float:

@@ -29,6 +29,7 @@ import time
 import gmpy2
 
 from darkreach_pipeline.forms import KbnForm, WagstaffForm
+from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.proofs.pietrzak import ProofRecorder, choose_power
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
 
@@ -50,7 +51,7 @@ def one_rep(form, value: int, power: int | None = None) -> dict[str, float | int
     t_plain = time.process_time() - start
     recorder = TimedRecorder(power=power)
     start = time.process_time()
-    proved = form.test(value, chain_run={"proof": recorder})
+    proved = form.test(value, TestOptions(chain_run={"proof": recorder}))
     t_proving = time.process_time() - start
     if proved.res64 != plain.res64 or recorder.proof is None:
         sys.exit(f"{form.expression(value)}: residues differ or no proof ({recorder.reason})")

@@ -21,6 +21,7 @@ from darkreach_pipeline import __version__
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.checkpointing import BlockCheckpointer
 from darkreach_pipeline.forms import form_for
+from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
 from darkreach_pipeline.proofs.pietrzak import ProofRecorder
 from darkreach_pipeline.proofs.verify import verify_probable_prime
@@ -161,7 +162,7 @@ def test_frame(
             start = TEST_CLOCK()
             recorder = ProofRecorder()
             hooks = checkpointer.chain_hooks(value) if checkpointer is not None else {}
-            outcome = form.test(value, chain_run={**hooks, "proof": recorder})
+            outcome = form.test(value, TestOptions(chain_run={**hooks, "proof": recorder}))
             seconds = TEST_CLOCK() - start
             N = form.number(value)
             row = {

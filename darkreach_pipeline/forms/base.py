@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 import numpy as np
 from gmpy2 import mpz
 
-from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import TestOutcome
+from darkreach_pipeline.proofs.verify import verify_proof
 
 EULER_GAMMA = 0.5772156649
 
@@ -54,6 +55,11 @@ class PrimeForm:
     def auto_sieve_depth(cls, params: Mapping[str, int], axis_min: int, axis_max: int, block_size: int) -> int:
         """Sieve depth where one more prime costs as much as the tests it saves; override per form."""
         return 10**6
+
+    @classmethod
+    def special_test(cls, params: Mapping[str, int]) -> bool:
+        """Does the Fermat test run the special-form loop (K*2^e+-1, small K)? Picks cost_model's constant."""
+        return False
 
     @staticmethod
     def survival_fraction(depth: float) -> float:
@@ -105,15 +111,25 @@ class PrimeForm:
         """(K, e, c) with number(value) = K*2^e + c, c = +-1, when the number has that shape."""
         return None
 
-    def test(
-        self, value: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
-    ) -> TestOutcome:
+    def test(self, value: int, options: TestOptions = DEFAULT_OPTIONS) -> TestOutcome:
         """Fermat test of number(value) (its RES64), then a proof or a labelled PRP for every member."""
         raise NotImplementedError
 
     def verify(self, value: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
-        """Re-derive a proof from its certificate alone, by code the test does not use."""
-        raise NotImplementedError
+        """Re-derive a proof from its certificate alone, by code the test does not use (proofs/verify.py, which
+        re-derives everything from N itself). A method this form never proves with, or a certificate missing
+        or mangling a field, is refused with the reason, never raised: a bad certificate is a rejected proof."""
+        method = certificate.get("method") if isinstance(certificate, Mapping) else None
+        if method not in self.proof_methods:
+            return False, f"no proof: method {method!r} is not a proof for {self.name} numbers"
+        try:
+            return self.verify_certificate(value, dict(certificate))
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            return False, f"malformed certificate: {exc!r}"
+
+    def verify_certificate(self, value: int, certificate: dict[str, Any]) -> tuple[bool, str]:
+        """The re-check behind verify(), after its guards: the shared verifier on number(value)."""
+        return verify_proof(self.number(value), certificate)
 
     def residue_mod(self, value: int, p: int) -> int:
         """Product of the members mod p (0 iff p divides one): re-checks the sieve's factor claims."""

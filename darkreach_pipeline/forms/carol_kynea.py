@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
-from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, TestOutcome
 from darkreach_pipeline.proofs.classical import morrison
-from darkreach_pipeline.proofs.verify import verify_proof
-from darkreach_pipeline.sieve.stepwise import sieve_carol_kynea
+from darkreach_pipeline.sieve.stepwise import seconds_per_prime, sieve_carol_kynea
 
 MAX_N = 10_000_000  # N has 2n bits: 20M-bit numbers, days per test on one core (the largest known are n ~ 10^6)
 
-# Sieve cost per prime and per n (measured on an idle core: ~1.3 ns; only primes = +-1 mod 8 do work).
-SIEVE_SECONDS_PER_PRIME_STEP = 1.5e-9
 # Only primes q = +-1 mod 8 can divide x^2 - 2, and then for about 2/q of the n: survivors * ln(depth) measured
 # with sieve_carol_kynea at n = 2*10^5, depth 10^3..10^7 (2.51..2.61), against 1.12 for random odd numbers.
 SURVIVAL_PER_LOG = 2.57
@@ -56,21 +54,15 @@ class _CarolKynea(PrimeForm):
 
     @classmethod
     def auto_sieve_depth(cls, params: Mapping[str, int], n_min: int, n_max: int, block_size: int) -> int:
-        """Depth where one more sieve prime costs as much as the tests it saves (as KbnForm's model).
+        """Depth where one more sieve prime costs as much as the tests it saves (cost_model.balanced_depth).
 
         The Fermat test runs on a generic modulus (N + 1 = K*2^e with K of n bits: no special loop), 2.5x the
-        special-form cost as for KbnForm; the proof runs on primes only and is left out.
+        special-form cost (cost_model); the proof runs on primes only and is left out.
         """
         n = n_min + 0.7 * (n_max - n_min)
-        bits = max(64.0, 2 * n)
-        test_seconds = 1.4e-10 * bits * bits * math.log2(bits) * 2.5
+        test = test_seconds(2 * n, cls.special_test(params))
         span = min(block_size, n_max - n_min + 1)
-        sieve_seconds_per_prime = SIEVE_SECONDS_PER_PRIME_STEP * span + 1e-7  # + per-batch set-up
-        depth = 1e5
-        for _ in range(4):
-            survivors = span * cls.survival_fraction(depth)
-            depth = max(1e3, min(2**32 - 1, survivors * test_seconds / sieve_seconds_per_prime))
-        return int(depth)
+        return balanced_depth(lambda depth: span * cls.survival_fraction(depth), test, seconds_per_prime(span))
 
     def bits(self, n: int) -> float:
         return 2.0 * n
@@ -108,12 +100,10 @@ class _CarolKynea(PrimeForm):
         return (x * x - 2) % p
 
     # ----- tests and proofs ----------------------------------------------------------------
-    def test(
-        self, n: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
-    ) -> TestOutcome:
+    def test(self, n: int, options: TestOptions = DEFAULT_OPTIONS) -> TestOutcome:
         """Fermat base 3 (Gerbicz-checked, its RES64), then Morrison's N+1 proof from N + 1 = 2^(n+1) * K."""
         N = self.number(n)
-        outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run)
+        outcome, residue, checked = fermat_screen(N, options=options)
         if outcome is not None:
             return outcome
         result, certificate = morrison(N, [2])
@@ -123,14 +113,6 @@ class _CarolKynea(PrimeForm):
             return TestOutcome(COMPOSITE, "morrison", residue, **checked)
         return probable_prime_outcome(N, residue, checked)
 
-    def verify(self, n: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
-        """The shared independent verifier (proofs/verify.py) on N itself."""
-        if certificate.get("method") not in self.proof_methods:
-            return False, f"method {certificate.get('method')!r} is not a proof for {self.name} numbers"
-        try:
-            return verify_proof(self.number(n), dict(certificate))
-        except (KeyError, TypeError, ValueError) as exc:
-            return False, f"malformed certificate: {exc!r}"
 
 
 class CarolForm(_CarolKynea):

@@ -2,33 +2,31 @@
 
 N = n*2^n +- 1 = K*2^e +- 1 with K the odd part of n and e = n + v2(n) (even n move their twos into
 the exponent; n a power of two gives K = 1). K <= n < 2^e, so Proth's theorem (Cullen) and LLR
-(Woodall) always apply: the test is KbnForm's, on k = n, b = 2 (Fermat base 3 with Gerbicz checks on
-the special-form loop, then the proof); certificates go to the shared verify_proof.
+(Woodall) always apply: the test is primality/kbn.py's on k = n, b = 2 (Fermat base 3 with Gerbicz
+checks on the special-form loop, then the proof); certificates go to the shared verify_proof.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
-from darkreach_pipeline.forms.kbn import KbnForm
-from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.kbn import kbn_test
+from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import TestOutcome
-from darkreach_pipeline.proofs.verify import verify_proof
-from darkreach_pipeline.sieve.stepwise import sieve_cullen_woodall
+from darkreach_pipeline.primality.small_factors import prime_divisors
+from darkreach_pipeline.sieve.stepwise import seconds_per_prime, sieve_cullen_woodall
 
 MAX_N = 20_000_000  # ~20M-bit numbers: one test is days on one core (the largest known Woodall prime has n = 17016602)
 
-# Sieve cost per prime and per n, measured with sieve_cullen_woodall on one core: 1.3-1.5 ns (R = 2000..20000,
-# primes < 10^7, the uint32 path).
-SIEVE_SECONDS_PER_PRIME_STEP = 1.5e-9
 # Once the sieve passes n, each prime p strikes whole families of n (a Cullen number is divisible by p at
 # n = p-1, p-2, 2p-4, ...), so fewer candidates survive than random odd numbers would: survivors * ln(depth)
 # measured at n = 2*10^5, depth 10^6 and 10^7: Cullen 0.58, Woodall 0.95 (below n: Mertens' 2e^-gamma = 1.12).
@@ -39,17 +37,6 @@ def split_n(n: int) -> tuple[int, int]:
     """(K, e) with n*2^n = K*2^e, K odd (n >= 1)."""
     twos = (n & -n).bit_length() - 1
     return n >> twos, n + twos
-
-
-def _prime_divisors(x: int) -> list[int]:
-    out, q = [], 2
-    while q * q <= x:
-        if x % q == 0:
-            out.append(q)
-            while x % q == 0:
-                x //= q
-        q += 1
-    return out + ([x] if x > 1 else [])
 
 
 class _CullenWoodall(PrimeForm):
@@ -71,18 +58,20 @@ class _CullenWoodall(PrimeForm):
 
     @classmethod
     def auto_sieve_depth(cls, params: Mapping[str, int], n_min: int, n_max: int, block_size: int) -> int:
-        """Depth where one more sieve prime costs as much as the tests it saves (as KbnForm's model)."""
+        """Depth where one more sieve prime costs as much as the tests it saves (cost_model.balanced_depth)."""
         n = n_min + 0.7 * (n_max - n_min)
-        bits = max(64.0, n + math.log2(max(n, 1)))
-        test_seconds = 1.4e-10 * bits * bits * math.log2(bits)  # K = odd part of n: always the special loop
+        test = test_seconds(n + math.log2(max(n, 1)), cls.special_test(params))
         span = min(block_size, n_max - n_min + 1)
-        sieve_seconds_per_prime = SIEVE_SECONDS_PER_PRIME_STEP * span + 1e-7  # + per-batch set-up
-        depth = 1e5
-        for _ in range(4):
+
+        def survivors(depth: float) -> float:
             per_log = SURVIVAL_PAST_N[cls.c] if depth > n else 2 * math.exp(-EULER_GAMMA)
-            survivors = span * min(1.0, per_log / math.log(depth))
-            depth = max(1e3, min(2**32 - 1, survivors * test_seconds / sieve_seconds_per_prime))
-        return int(depth)
+            return span * min(1.0, per_log / math.log(depth))
+
+        return balanced_depth(survivors, test, seconds_per_prime(span))
+
+    @classmethod
+    def special_test(cls, params: Mapping[str, int]) -> bool:
+        return True  # K = the odd part of n: always the special loop
 
     def bits(self, n: int) -> float:
         return n + math.log2(n) if n >= 1 else 0.0
@@ -110,7 +99,7 @@ class _CullenWoodall(PrimeForm):
         if self.bits(n) < 64:  # below 2^64 the deterministic test decides, small prime cases included
             return None
         K, e = split_n(n)
-        for m in _prime_divisors(e):
+        for m in prime_divisors(e):
             root, exact = gmpy2.iroot(mpz(K), m)
             if not exact:
                 continue
@@ -132,20 +121,9 @@ class _CullenWoodall(PrimeForm):
         return (n % p * pow(2, n, p) + self.c) % p
 
     # ----- tests and proofs ----------------------------------------------------------------
-    def test(
-        self, n: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
-    ) -> TestOutcome:
-        """KbnForm(k = n, b = 2).test(n): the same N, Fermat base 3 (Gerbicz-checked), then Proth / LLR."""
-        return KbnForm(n, 2, self.c).test(n, check=check, faults=faults, chain_run=chain_run)
-
-    def verify(self, n: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
-        """The shared independent verifier on N itself (it re-derives K and e from N -+ 1)."""
-        if certificate.get("method") not in self.proof_methods:
-            return False, f"method {certificate.get('method')!r} is not a proof for {self.name} numbers"
-        try:
-            return verify_proof(self.number(n), dict(certificate))
-        except (KeyError, TypeError, ValueError) as exc:
-            return False, f"malformed certificate: {exc!r}"
+    def test(self, n: int, options: TestOptions = DEFAULT_OPTIONS) -> TestOutcome:
+        """primality/kbn.py's test of k = n, b = 2: the same N, Fermat base 3 (Gerbicz-checked), then Proth / LLR."""
+        return kbn_test(n, 2, self.c, n, options)
 
 
 class CullenForm(_CullenWoodall):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 import gmpy2
 import numpy as np
@@ -21,16 +20,15 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.arith.base import ModularArithmetic
 from darkreach_pipeline.arith.select import arithmetic_for
+from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
 from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
-from darkreach_pipeline.primality.gerbicz import Fault, GerbiczChain, Reducer, checked_powmod
+from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, TestOutcome
-from darkreach_pipeline.primality.proth import MAX_WITNESS, proth_witness
-from darkreach_pipeline.primality.prp import is_prime_small
-from darkreach_pipeline.primality.special_form import SpecialModulus
+from darkreach_pipeline.primality.proth import proth_test
+from darkreach_pipeline.primality.small_factors import prime_divisors
 from darkreach_pipeline.proofs.classical import pocklington
-from darkreach_pipeline.proofs.verify import verify_proof
 from darkreach_pipeline.sieve.gfn import sieve_gfn
 
 MAX_M = 24  # b^(2^24)+1 is already 16.8M bits at b = 2; the largest GFN searches run at m <= 22
@@ -45,39 +43,6 @@ SIEVE_US_PER_PRIME = 0.2
 # P = 10^8 (m <= 8) or 2^32 (m >= 9, the deepest sieve) and Mertens for the 1/(1 - 1/p) part.
 GFN_CONSTANTS = (0.0, 1.373, 2.679, 2.093, 3.671, 3.613, 3.942, 3.109, 7.435, 7.489, 8.020, 7.226, 8.427,
                  8.468, 8.008, 5.800, 11.19, 10.99, 13.00, 13.07, 14.48, 15.98, 17.21, 16.92, 15.58)
-
-
-def _small_factors(x: int) -> dict[int, int]:
-    """Prime factorization of x < 2^63 (b, for Pocklington): trial division to 2^10, then Pollard rho."""
-    out: dict[int, int] = {}
-    for q in (2, *range(3, 1 << 10, 2)):
-        while x % q == 0:
-            out[q] = out.get(q, 0) + 1
-            x //= q
-    stack = [x] if x > 1 else []
-    while stack:
-        y = stack.pop()
-        if is_prime_small(y):
-            out[y] = out.get(y, 0) + 1
-            continue
-        d = _rho(y)
-        stack += [d, y // d]
-    return out
-
-
-def _rho(n: int) -> int:
-    """A non-trivial factor of the composite n (odd, no factor below 2^10): Floyd's cycle search."""
-    for c in range(1, 100):
-        x = y = 2
-        d = 1
-        while d == 1:
-            x = (x * x + c) % n
-            y = (y * y + c) % n
-            y = (y * y + c) % n
-            d = math.gcd(abs(x - y), n)
-        if d != n:
-            return d
-    raise ArithmeticError(f"no factor of {n} found")
 
 
 def _odd_power_root(b: int) -> tuple[int, int] | None:
@@ -137,22 +102,16 @@ class GfnForm(PrimeForm):
 
     @classmethod
     def auto_sieve_depth(cls, params: Mapping[str, int], b_min: int, b_max: int, block_size: int) -> int:
-        """Depth where one more sieve prime costs as much as the tests it saves (as KbnForm's model).
+        """Depth where one more sieve prime costs as much as the tests it saves (cost_model.balanced_depth).
 
-        Test: generic (not special-form) modular squarings, 2.5x KbnForm's base-2 constant. Sieve:
+        Test: generic (not special-form) modular squarings, cost_model's generic constant. Sieve:
         SIEVE_US_PER_PRIME whatever m (one prime in 2^m is eligible and has 2^m roots).
         """
         m = params["m"]
         b = b_min + 0.7 * (b_max - b_min)
-        bits = max(64.0, (1 << m) * math.log2(max(b, 2)))
-        test_seconds = 1.4e-10 * bits * bits * math.log2(bits) * 2.5
+        test = test_seconds((1 << m) * math.log2(max(b, 2)), cls.special_test(params))
         span = min(block_size, b_max - b_min + 1)
-        sieve_seconds_per_prime = SIEVE_US_PER_PRIME * 1e-6
-        depth = 1e5
-        for _ in range(4):
-            survivors = span * cls.survival_at(m, depth)
-            depth = max(1e3, min(2**32 - 1, survivors * test_seconds / sieve_seconds_per_prime))
-        return int(depth)
+        return balanced_depth(lambda depth: span * cls.survival_at(m, depth), test, SIEVE_US_PER_PRIME * 1e-6)
 
     # ----- numbers ---------------------------------------------------------------------------
     def bits(self, b: int) -> float:
@@ -219,9 +178,7 @@ class GfnForm(PrimeForm):
         s = (b & -b).bit_length() - 1
         return (b >> s) ** self.exponent, s * self.exponent, 1
 
-    def test(
-        self, b: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
-    ) -> TestOutcome:
+    def test(self, b: int, options: TestOptions = DEFAULT_OPTIONS) -> TestOutcome:
         """Fermat base 3 (Gerbicz-checked, its RES64 recorded), then Proth/Pepin or Pocklington.
 
         `chain_run`, `check` and `faults` go to the Fermat test (checkpoints, fault injection); the proof
@@ -229,14 +186,15 @@ class GfnForm(PrimeForm):
         """
         N = self.number(b)
         arith = self._arithmetic(b, N)
-        outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run, arith=arith)
+        outcome, residue, checked = fermat_screen(N, options=options, arith=arith)
         if outcome is not None:
             return outcome
         s = (b & -b).bit_length() - 1
         r = b >> s
         if r < (1 << s):
-            return self._proth(N, r ** self.exponent, s * self.exponent, residue, checked, check, arith)
-        status, certificate = pocklington(N, sorted(_small_factors(b)))
+            return proth_test(N, r ** self.exponent, s * self.exponent, residue, checked, check=options.check,
+                              arith=arith)
+        status, certificate = pocklington(N, prime_divisors(b))
         if status == PRIME:
             return TestOutcome(PRIME, "pocklington", residue, certificate=certificate, **checked)
         if status == COMPOSITE:
@@ -248,27 +206,3 @@ class GfnForm(PrimeForm):
         transform for other even b up to its float64 limit, else the generic FFT or GMP."""
         K, e, c = self.binary_shape(b)
         return arithmetic_for(N, K, e, c, gfn=(b, self.m))
-
-    def _proth(self, N: mpz, K: int, e: int, residue: str, checked: dict[str, int], check: bool,
-               arith: ModularArithmetic) -> TestOutcome:
-        """Proth's theorem for N = K*2^e + 1, K < 2^e: a^((N-1)/2) = -1 for a non-residue a."""
-        a = proth_witness(N)  # N is never a square: b^(2^m) < N < (b^(2^(m-1)) + 1)^2
-        if a is None and gmpy2.gcd(N, gmpy2.primorial(MAX_WITNESS)) > 1:
-            return TestOutcome(COMPOSITE, "proth", residue, **checked)
-        if a is None:  # no small non-residue (never seen for a prime): no proof
-            return probable_prime_outcome(N, residue, checked)
-        if SpecialModulus.applies(K, e):
-            half = GerbiczChain(Reducer(N, K, e, 1), a, K, e - 1, check=check).run()
-        else:
-            half, _ = checked_powmod(a, (N - 1) // 2, N, check=check, arith=arith)
-        if half == N - 1:
-            return TestOutcome(PRIME, "proth", residue, certificate={"method": "proth", "witness": a}, **checked)
-        return TestOutcome(COMPOSITE, "proth", residue, **checked)
-
-    def verify(self, b: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
-        """Independent re-check of a proof (proofs/verify.py derives everything from N itself)."""
-        try:
-            return verify_proof(self.number(b), dict(certificate))
-        except (KeyError, TypeError, ValueError) as exc:  # a certificate missing or mangling a field
-            return False, f"malformed certificate: {exc!r}"
-

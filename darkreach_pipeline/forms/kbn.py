@@ -3,47 +3,31 @@
 Every candidate gets a Fermat base-3 test (its RES64 matches PFGW's for the same N). The rare
 probable primes are then proven where a theorem applies: Proth for K*2^e+1 and LLR for K*2^e-1
 with K < 2^e (k*b^n = K*2^e, K odd); below 2^64 BPSW is deterministic. Anything else stays a
-probable prime and is labelled so.
+probable prime and is labelled so. The test itself is primality/kbn.py's, shared with every
+form of this shape.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
-from darkreach_pipeline.primality.fermat import deterministic_outcome, probable_prime_outcome
-from darkreach_pipeline.primality.gerbicz import ChainReport, Fault, GerbiczChain, GerbiczError, Reducer
-from darkreach_pipeline.primality.llr import llr_applies, llr_is_prime, rodseth_p
-from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, TestOutcome, res64
-from darkreach_pipeline.primality.proth import MAX_WITNESS, proth_applies, proth_witness
-from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT
-from darkreach_pipeline.primality.special_form import SpecialModulus, power_chain, split_power_of_two
+from darkreach_pipeline.forms.kbn_limits import MAX_N, check_b, check_k, check_k_not_divisible_by_b
+from darkreach_pipeline.primality.kbn import kbn_number, kbn_test
+from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
+from darkreach_pipeline.primality.outcome import TestOutcome
+from darkreach_pipeline.primality.small_factors import small_factors
+from darkreach_pipeline.primality.special_form import split_power_of_two
 from darkreach_pipeline.proofs.verify import verify_kbn
 from darkreach_pipeline.sieve.kbn import seconds_per_prime, sieve_kbn
-
-MAX_K = 2**62
-MAX_B = 2**31
-MAX_N = 50_000_000
-
-
-def _prime_factors(x: int) -> dict[int, int]:
-    """Trial division; only used on b (< 2^31)."""
-    out: dict[int, int] = {}
-    q = 2
-    while q * q <= x:
-        while x % q == 0:
-            out[q] = out.get(q, 0) + 1
-            x //= q
-        q += 1
-    if x > 1:
-        out[x] = out.get(x, 0) + 1
-    return out
 
 
 class KbnForm(PrimeForm):
@@ -56,7 +40,7 @@ class KbnForm(PrimeForm):
 
     def __init__(self, k: int, b: int, c: int):
         self.k, self.b, self.c = k, b, c
-        self._b_factors = _prime_factors(b)
+        self._b_factors = small_factors(b)
         # k = k0 * prod(q^f_q) over the primes q of b (and 2), with k0 coprime to both.
         self._k_exponents: dict[int, int] = {}
         k0 = k
@@ -72,22 +56,11 @@ class KbnForm(PrimeForm):
     @classmethod
     def validate(cls, params: Mapping[str, int], n_min: int, n_max: int) -> None:
         k, b, c = params["k"], params["b"], params["c"]
-        if k < 1 or k > MAX_K:
-            raise CampaignError("k", f"must be between 1 and 2^62, got {k}")
-        if b < 2 or b > MAX_B:
-            raise CampaignError("b", f"must be between 2 and 2^31, got {b}")
+        check_k("k", k)
+        check_b(b)
         if c not in (1, -1):
             raise CampaignError("c", f"must be +1 or -1 (the sign in k*b^n+c), got {c}")
-        if k % b == 0:
-            j, kk = 0, k
-            while kk % b == 0:
-                kk //= b
-                j += 1
-            raise CampaignError(
-                "k",
-                f"k = {k} is divisible by b = {b}, so every number repeats another campaign's: "
-                f"use k = {kk} with n_min = {n_min + j}, n_max = {n_max + j} instead",
-            )
+        check_k_not_divisible_by_b(k, b, n_min, n_max, "number")
         if n_max > MAX_N:
             raise CampaignError("n_max", f"must be <= {MAX_N}, got {n_max}")
 
@@ -100,23 +73,21 @@ class KbnForm(PrimeForm):
         """
         k, b = params["k"], params["b"]
         n = n_min + 0.7 * (n_max - n_min)
-        bits = max(64.0, n * math.log2(b) + math.log2(k))
-        special = (b & (b - 1)) == 0
-        test_seconds = 1.4e-10 * bits * bits * math.log2(bits) * (1.0 if special else 2.5)
+        test = test_seconds(n * math.log2(b) + math.log2(k), cls.special_test(params))
         span = min(block_size, n_max - n_min + 1)
-        sieve_seconds_per_prime = seconds_per_prime(span)
-        depth = 1e5
-        for _ in range(4):
-            survivors = span * cls.survival_fraction(depth)
-            depth = max(1e3, min(2**32 - 1, survivors * test_seconds / sieve_seconds_per_prime))
-        return int(depth)
+        return balanced_depth(lambda depth: span * cls.survival_fraction(depth), test, seconds_per_prime(span))
+
+    @classmethod
+    def special_test(cls, params: Mapping[str, int]) -> bool:
+        """b a power of two: the chain squares on the special-form loop; other b step x -> x^b generically."""
+        return params["b"] & (params["b"] - 1) == 0
 
     def bits(self, n: int) -> float:
         return n * math.log2(self.b) + math.log2(self.k)
 
     # ----- numbers ---------------------------------------------------------------------------
     def number(self, n: int) -> mpz:
-        return mpz(self.k) * mpz(self.b) ** n + self.c
+        return kbn_number(self.k, self.b, self.c, n)
 
     def expression(self, n: int) -> str:
         head = f"{self.b}^{n}" if self.k == 1 else f"{self.k}*{self.b}^{n}"
@@ -153,79 +124,13 @@ class KbnForm(PrimeForm):
         return sieve_kbn(self.k, self.b, self.c, lo, hi, prime_chunks, progress)
 
     # ----- testing ---------------------------------------------------------------------------
-    def fermat_chain(
-        self, n: int, N: mpz, run_options: dict | None = None, **chain_options
-    ) -> tuple[mpz, mpz | None, ChainReport]:
-        """3^(N-1) mod N by a Gerbicz-checked chain; also 3^((N-1)/2) when the chain passes through it.
+    def test(self, n: int, options: TestOptions = DEFAULT_OPTIONS) -> TestOutcome:
+        """primality/kbn.py: Fermat base 3 (Gerbicz-checked), then Proth / LLR for the probable primes."""
+        return kbn_test(self.k, self.b, self.c, n, options)
 
-        b a power of two: squarings of 3^K (N -+ 1 = K*2^e), special-form reduction. Other b:
-        steps x -> x^b from 3^k (N -+ 1 = k*b^n). For c = -1 the chain ends at 3^(N+1).
-        """
-        if self.b & (self.b - 1) == 0:
-            K, e = split_power_of_two(self.k, self.b, n)
-            reducer = Reducer(N, K, e, self.c)
-            chain = GerbiczChain(reducer, 3, K, e - 1 if self.c == 1 else e, **chain_options)
-        else:
-            reducer = Reducer(N, step=self.b)
-            chain = GerbiczChain(reducer, 3, self.k, n, **chain_options)
-        x = chain.run(**(run_options or {}))
-        if self.c == 1:
-            if self.b & (self.b - 1):
-                return x, None, chain.report
-            squares = {reducer.reduce(x * x) for _ in range(2)}  # the one step after the chain, done twice
-            if len(squares) != 1:
-                raise GerbiczError("the last squaring disagreed with itself")
-            return squares.pop(), x, chain.report
-        if N % 3 == 0:
-            return gmpy2.powmod(3, N - 1, N), None, chain.report
-        return reducer.reduce(x * gmpy2.invert(9, N)), None, chain.report
-
-    def test(
-        self, n: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
-    ) -> TestOutcome:
-        """Fermat base 3 on every candidate (Gerbicz-checked), then a proof for the probable primes.
-
-        `chain_run` passes resume / on_verified / want_check to the chain (checkpoints of long tests);
-        `check=False` and `faults` exist for the fault-injection tests and diagnostics.
-        """
-        N = self.number(n)
-        if N < DETERMINISTIC_LIMIT:
-            return deterministic_outcome(N)
-        fermat, half, report = self.fermat_chain(n, N, chain_run, check=check, faults=faults)
-        residue = res64(fermat)
-        checked = report.outcome_fields()
-        if fermat != 1:
-            return TestOutcome(COMPOSITE, "fermat-3", residue, **checked)
-
-        K, e = split_power_of_two(self.k, self.b, n)
-        if self.c == 1 and proth_applies(K, e):
-            a = proth_witness(N)
-            if a is None and (gmpy2.is_square(N) or gmpy2.gcd(N, gmpy2.primorial(MAX_WITNESS)) > 1):
-                return TestOutcome(COMPOSITE, "proth", residue, **checked)
-            if a is None:  # no small non-residue (never seen for a prime): no proof, fall back to BPSW
-                return probable_prime_outcome(N, residue, checked)
-            h = half if (a == 3 and half is not None) else self._proth_chain(a, K, e, N)
-            if h == N - 1:
-                return TestOutcome(PRIME, "proth", residue, certificate={"method": "proth", "witness": a}, **checked)
-            return TestOutcome(COMPOSITE, "proth", residue, **checked)
-        if self.c == -1 and llr_applies(K, e):
-            P = rodseth_p(N)
-            if P is not None:
-                if llr_is_prime(K, e, P):
-                    return TestOutcome(PRIME, "llr", residue, certificate={"method": "llr", "P": P}, **checked)
-                return TestOutcome(COMPOSITE, "llr", residue, **checked)
-        return probable_prime_outcome(N, residue, checked)
-
-    @staticmethod
-    def _proth_chain(a: int, K: int, e: int, N: mpz) -> mpz:
-        """a^((N-1)/2) for N = K*2^e+1, Gerbicz-checked on the special loop when K is small."""
-        if SpecialModulus.applies(K, e):
-            return GerbiczChain(Reducer(N, K, e, 1), a, K, e - 1).run()
-        return power_chain(a, K, e - 1, N)
-
-    def verify(self, n: int, certificate: Mapping[str, object]) -> tuple[bool, str]:
-        """Independent re-check of a proof certificate (proofs/verify.py shares no code with test())."""
-        return verify_kbn(self.k, self.b, self.c, n, dict(certificate))
+    def verify_certificate(self, n: int, certificate: dict[str, Any]) -> tuple[bool, str]:
+        """proofs/verify.py on the k, b, c, n shape itself (it shares no code with test())."""
+        return verify_kbn(self.k, self.b, self.c, n, certificate)
 
     def binary_shape(self, n: int) -> tuple[int, int, int] | None:
         K, e = split_power_of_two(self.k, self.b, n)

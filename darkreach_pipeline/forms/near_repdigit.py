@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
-from darkreach_pipeline.forms.palindromic import prp_then_prove
-from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import TestOutcome
-from darkreach_pipeline.proofs.verify import verify_proof
+from darkreach_pipeline.proofs.ecpp import prp_then_ecpp
 from darkreach_pipeline.sieve.digits import U64, check_primes, exact_divisors, pow_mod, power_table, record_first
 
 MAX_DIGITS = 200_001  # a Fermat test of ~660,000 bits takes about an hour on one core
@@ -101,11 +100,8 @@ class NearRepdigitForm(PrimeForm):
         """Depth where one more prime costs as much as the tests it saves (as for palindromes)."""
         form = cls()
         bits = form.bits(axis_min + int(0.7 * (axis_max - axis_min)))
-        test_seconds = ROW_SECONDS + (1.4e-10 * 2.5 * bits * bits * math.log2(bits) if bits > 64 else 0.0)
-        depth = 1e4
-        for _ in range(4):
-            depth = cls.survival_fraction(depth) * test_seconds / SIEVE_SECONDS_PER_CANDIDATE_PRIME
-            depth = max(1e3, min(2**32 - 1, depth))
+        test = ROW_SECONDS + (test_seconds(bits, cls.special_test(params)) if bits > 64 else 0.0)
+        depth = balanced_depth(cls.survival_fraction, test, SIEVE_SECONDS_PER_CANDIDATE_PRIME, start=1e4)
         k_max = form.locate(axis_max)[0]
         if k_max <= 9:  # N < 10^19: past sqrt(N) the sieve leaves only primes
             depth = min(depth, math.isqrt(10 ** (2 * k_max + 1)) + 1)
@@ -210,12 +206,7 @@ class NearRepdigitForm(PrimeForm):
                 record_first(hit, p, factors, idx)
 
     # ----- tests and proofs ----------------------------------------------------------------
-    def test(
-        self, value: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
-    ) -> TestOutcome:
+    def test(self, value: int, options: TestOptions = DEFAULT_OPTIONS) -> TestOutcome:
         """Fermat base 3 (Gerbicz-checked), strong BPSW, then ECPP or a labelled probable prime."""
-        return prp_then_prove(self.number(value), check=check, faults=faults, chain_run=chain_run)
+        return prp_then_ecpp(self.number(value), options)
 
-    def verify(self, value: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
-        """The shared independent verifier, on this candidate's number."""
-        return verify_proof(self.number(value), dict(certificate))

@@ -18,20 +18,17 @@ import bisect
 import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.cost_model import balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
-from darkreach_pipeline.primality.fermat import fermat_screen
-from darkreach_pipeline.primality.gerbicz import Fault
-from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome
-from darkreach_pipeline.primality.prp import is_bpsw_probable_prime
-from darkreach_pipeline.proofs.ecpp import ECPP_MAX_DIGITS, ecpp_certificate
-from darkreach_pipeline.proofs.verify import verify_proof
+from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
+from darkreach_pipeline.primality.outcome import TestOutcome
+from darkreach_pipeline.proofs.ecpp import prp_then_ecpp
 from darkreach_pipeline.sieve.digits import (
     U64,
     check_primes,
@@ -54,25 +51,6 @@ SIEVE_CELLS = 1 << 21  # residues held per prime batch
 # candidates against the 9592 primes below 10^5).
 ROW_SECONDS = 6e-5
 SIEVE_SECONDS_PER_CANDIDATE_PRIME = 1.8e-9
-
-
-def prp_then_prove(
-    N: mpz, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
-) -> TestOutcome:
-    """The test both digit forms share: deterministic below 2^64; else Fermat base 3 (Gerbicz-checked,
-    its RES64 recorded), strong BPSW, then an ECPP proof up to ECPP_MAX_DIGITS or a labelled PRP."""
-    outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run)
-    if outcome is not None:
-        return outcome
-    if not is_bpsw_probable_prime(N):
-        return TestOutcome(COMPOSITE, "bpsw", residue, **checked)
-    if N < mpz(10) ** ECPP_MAX_DIGITS:  # at most ECPP_MAX_DIGITS digits
-        certificate = ecpp_certificate(N)
-        if certificate is not None:
-            return TestOutcome(PRIME, "ecpp", residue, certificate={"method": "ecpp", "certificate": certificate},
-                               **checked)
-    return TestOutcome(PROBABLE_PRIME, "fermat-3+bpsw", residue,
-                       certificate={"method": "prp", "tests": ["fermat-3", "strong-bpsw"]}, **checked)
 
 
 def leading_digits(base: int) -> tuple[int, ...]:
@@ -159,12 +137,9 @@ class PalindromicForm(PrimeForm):
         form = cls(params["base"])
         typical = axis_min + int(0.7 * (axis_max - axis_min))
         bits = max(form.bits(typical), 2.0)
-        test_seconds = ROW_SECONDS + (1.4e-10 * 2.5 * bits * bits * math.log2(bits) if bits > 64 else 0.0)
-        depth = 1e4
-        for _ in range(4):
-            depth = form.survival_fraction(depth) * test_seconds / SIEVE_SECONDS_PER_CANDIDATE_PRIME
-            depth = max(1e3, min(2**32 - 1, depth))
-        return int(min(depth, math.isqrt(int(form.number(axis_max))) + 1))
+        test = ROW_SECONDS + (test_seconds(bits, cls.special_test(params)) if bits > 64 else 0.0)
+        depth = balanced_depth(form.survival_fraction, test, SIEVE_SECONDS_PER_CANDIDATE_PRIME, start=1e4)
+        return min(depth, math.isqrt(int(form.number(axis_max))) + 1)
 
     # ----- numbers ---------------------------------------------------------------------------
     def locate(self, value: int) -> tuple[int, int]:
@@ -270,12 +245,7 @@ class PalindromicForm(PrimeForm):
         return exact
 
     # ----- tests and proofs ----------------------------------------------------------------
-    def test(
-        self, value: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
-    ) -> TestOutcome:
+    def test(self, value: int, options: TestOptions = DEFAULT_OPTIONS) -> TestOutcome:
         """Fermat base 3 (Gerbicz-checked), strong BPSW, then ECPP or a labelled probable prime."""
-        return prp_then_prove(self.number(value), check=check, faults=faults, chain_run=chain_run)
+        return prp_then_ecpp(self.number(value), options)
 
-    def verify(self, value: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
-        """The shared independent verifier, on this candidate's number."""
-        return verify_proof(self.number(value), dict(certificate))

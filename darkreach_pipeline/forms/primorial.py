@@ -16,10 +16,11 @@ import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.cost_model import ROUNDS_PAIRS_AND_PRODUCTS, balanced_depth, test_seconds
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.forms.factorial import TEST_CONSTANT, ProductPlusMinusOne
+from darkreach_pipeline.forms.product_base import ProductPlusMinusOne
 from darkreach_pipeline.primality.prp import is_prime_small
-from darkreach_pipeline.sieve.carried_product import auto_depth, sieve_seconds_per_prime, survival
+from darkreach_pipeline.sieve.carried_product import sieve_seconds_per_prime, survival
 from darkreach_pipeline.sieve.primes import small_primes
 
 MAX_P = 5_000_000  # p# has 2.2 million digits: one test takes days (gmpy2), past the record 3267113#-1
@@ -77,16 +78,16 @@ class PrimorialForm(ProductPlusMinusOne):
 
     @classmethod
     def auto_sieve_depth(cls, params: Mapping[str, int], p_min: int, p_max: int, block_size: int) -> int:
-        """Depth where one more sieve prime costs as much as the tests it saves (KbnForm's model).
+        """Depth where one more sieve prime costs as much as the tests it saves (cost_model.balanced_depth).
 
         Only the primes of a block are candidates and sieve steps: span/ln p of them.
         """
         p = max(3.0, p_min + 0.7 * (p_max - p_min))
-        bits = max(64.0, primorial_bits(p))
-        test_seconds = TEST_CONSTANT * bits * bits * math.log2(bits)
+        test = test_seconds(primorial_bits(p), cls.special_test(params))
         span = min(block_size, p_max - p_min + 1)
         per_prime = sieve_seconds_per_prime(primorial_bits(p), max(1, round(span / math.log(p))))
-        return auto_depth(test_seconds, span, lambda depth: cls.survival_at(p, depth), per_prime, floor=1000)
+        return balanced_depth(lambda depth: span * cls.survival_at(p, depth), test, per_prime,
+                              rounds=ROUNDS_PAIRS_AND_PRODUCTS)
 
     def bits(self, p: int) -> float:
         return max(1.0, primorial_bits(p))

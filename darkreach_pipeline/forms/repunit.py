@@ -8,28 +8,27 @@ No proof applies for b > 2 (N-1 = b*R_{n-1}(b) is factored only as far as b, far
 a candidate is a Gerbicz-checked Fermat test (its RES64 is the row's), then a strong BPSW test, and
 at most a probable prime. Every repunit passes base b (b^n = 1 mod N and n | N-1) and, N-1 being even,
 +-b^j: the Fermat base is 3, or 2 when b is a power of 3 (2 is then no power of b). Below 2^64 the
-answer is exact. b = 2 gives the Mersenne numbers 2^n-1 = 1*2^n-1: KbnForm's Gerbicz-checked
-special-form Fermat test and Lucas-Lehmer-Riesel proof apply, so those are delegated to it.
+answer is exact. b = 2 gives the Mersenne numbers 2^n-1 = 1*2^n-1: the kbn Gerbicz-checked
+special-form Fermat test and Lucas-Lehmer-Riesel proof apply (primality/kbn.py), so those are delegated to it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline.cost_model import test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
-from darkreach_pipeline.forms.kbn import KbnForm
 from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
-from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.kbn import kbn_test
+from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import TestOutcome
-from darkreach_pipeline.proofs.verify import verify_proof
-from darkreach_pipeline.sieve.order import order_sieve_depth, sieve_by_order
+from darkreach_pipeline.sieve.order import order_sieve_depth, order_survival, sieve_by_order
 
 MAX_B = 2**31  # as kbn; the sieve needs b < 2^32
 MAX_BITS = 50_000_000  # one test stays feasible: the same bound as kbn's n <= 5*10^7 for base 2
@@ -59,12 +58,11 @@ class RepunitForm(PrimeForm):
     name = "repunit"
     axis = "n"
     param_names = ("b",)
-    proof_methods = frozenset({"bpsw-below-2^64", "llr"})  # llr: b = 2 (Mersenne), through KbnForm
+    proof_methods = frozenset({"bpsw-below-2^64", "llr"})  # llr: b = 2 (Mersenne), primality/kbn.py
 
     def __init__(self, b: int):
         self.b = b
         self._roots = prime_roots(b)
-        self._mersenne = KbnForm(1, 2, -1) if b == 2 else None
         self._base = 2 if is_power_of(b, 3) else 3
 
     # ----- campaign ------------------------------------------------------------------------
@@ -98,24 +96,24 @@ class RepunitForm(PrimeForm):
         depth (ln(2n)/ln(depth): factors are 2kn+1, the Mersenne heuristic), about 1.1/ln(depth)."""
         return min(0.5, 1.1 / math.log(max(depth, 3)))
 
-    @staticmethod
-    def survival_at(n: float, depth: float) -> float:
-        """The same share for axis values near n (used by the depth model)."""
-        n = max(n, 3.0)
-        return min(1.0, math.log(2 * n) / math.log(max(depth, 2 * n))) / math.log(n)
+    survival_at = staticmethod(order_survival)  # the same share for axis values near n (the depth model's)
 
     @classmethod
     def auto_sieve_depth(cls, params: Mapping[str, int], n_min: int, n_max: int, block_size: int) -> int:
-        """Depth where one more sieve prime costs as much as the tests it saves (as KbnForm's model).
+        """Depth where one more sieve prime costs as much as the tests it saves (cost_model.balanced_depth).
 
-        Test: a generic Fermat powmod (2.5x KbnForm's special-form constant), special-form for b = 2.
+        Test: a generic Fermat powmod (cost_model's generic constant), special-form for b = 2.
         """
         b = params["b"]
         n = max(3.0, n_min + 0.7 * (n_max - n_min))
-        bits = max(64.0, n * math.log2(b))
-        test_seconds = 1.4e-10 * bits * bits * math.log2(bits) * (1.0 if b == 2 else 2.5)
+        test = test_seconds(n * math.log2(b), cls.special_test(params))
         span = min(block_size, n_max - n_min + 1)
-        return order_sieve_depth(n, span, test_seconds, cls.survival_at)
+        return order_sieve_depth(n, span, test, cls.survival_at)
+
+    @classmethod
+    def special_test(cls, params: Mapping[str, int]) -> bool:
+        """b = 2: the Mersenne numbers 2^n-1, tested by LLR on the special-form loop."""
+        return params["b"] == 2
 
     # ----- numbers ---------------------------------------------------------------------------
     def bits(self, n: int) -> float:
@@ -174,17 +172,12 @@ class RepunitForm(PrimeForm):
             power *= self.b
         return frozenset(out or {self.b})
 
-    def test(
-        self, n: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
-    ) -> TestOutcome:
+    def test(self, n: int, options: TestOptions = DEFAULT_OPTIONS) -> TestOutcome:
         """Fermat test (shared Gerbicz-checked fermat_prp) then strong BPSW: a probable prime at most.
-        b = 2: KbnForm's test of 1*2^n-1 (Fermat base 3, then an LLR proof)."""
-        if self._mersenne is not None:
-            return self._mersenne.test(n, check=check, faults=faults, chain_run=chain_run)
+        b = 2: primality/kbn.py's test of 1*2^n-1 (Fermat base 3, then an LLR proof)."""
+        if self.b == 2:
+            return kbn_test(1, 2, -1, n, options)
         N = self.number(n)
-        outcome, residue, checked = fermat_screen(N, self._base, check=check, faults=faults, chain_run=chain_run)
+        outcome, residue, checked = fermat_screen(N, self._base, options=options)
         return outcome or probable_prime_outcome(N, residue, checked)
 
-    def verify(self, n: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
-        """Proofs (below 2^64, or LLR for b = 2) are re-derived from N alone by proofs/verify.py."""
-        return verify_proof(self.number(n), dict(certificate))

@@ -15,13 +15,11 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.forms.kbn import MAX_N
-from darkreach_pipeline.forms.twin import (
+from darkreach_pipeline.forms.kbn_limits import MAX_N, check_k, check_n
+from darkreach_pipeline.forms.pair_base import (
     OVER_K_SECONDS_PER_PRIME_MEMBER,
     PairForm,
     Term,
-    check_k,
-    check_n,
     merge_factors,
     pair_proof_methods,
 )
@@ -67,7 +65,7 @@ class SophieGermainForm(PairForm):
         n = n_min + 0.7 * (n_max - n_min)
         span = min(block_size, n_max - n_min + 1)
         per_prime = seconds_per_prime(span + 1)  # one sieve_kbn over span + 1 values of n
-        return cls.balanced_depth(n + math.log2(params["k"]), True, span, per_prime)
+        return cls.pair_depth(params, n + math.log2(params["k"]), span, per_prime)
 
     def terms(self, n: int) -> tuple[Term, Term]:
         return (self.k, 2, n, -1), (self.k, 2, n + 1, -1)
@@ -112,7 +110,7 @@ class SophieGermainOverKForm(PairForm):
         k = k_min + 0.7 * (k_max - k_min)
         span = min(block_size, k_max - k_min + 1)
         bits = params["n"] + math.log2(max(k, 1))
-        return cls.balanced_depth(bits, True, span, 2 * OVER_K_SECONDS_PER_PRIME_MEMBER)
+        return cls.pair_depth(params, bits, span, 2 * OVER_K_SECONDS_PER_PRIME_MEMBER)
 
     def terms(self, k: int) -> tuple[Term, Term]:
         return (k, 2, self.n, -1), (k, 2, self.n + 1, -1)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 import gmpy2
 import numpy as np
@@ -21,13 +20,13 @@ from gmpy2 import mpz
 from darkreach_pipeline.arith.base import ModularArithmetic
 from darkreach_pipeline.arith.gmp import GMPArithmetic
 from darkreach_pipeline.arith.select import arithmetic_for
+from darkreach_pipeline.cost_model import test_seconds
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.primality.fermat import fermat_screen, probable_prime_outcome
-from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import TestOutcome
-from darkreach_pipeline.proofs.verify import verify_proof
-from darkreach_pipeline.sieve.order import order_sieve_depth, sieve_by_order
+from darkreach_pipeline.sieve.order import order_sieve_depth, order_survival, sieve_by_order
 
 MAX_BITS = 50_000_000  # one test stays feasible: the same bound as kbn's n <= 5*10^7 for base 2
 MAX_P = MAX_BITS
@@ -67,23 +66,17 @@ class WagstaffForm(PrimeForm):
         (1 + ln 2/ln p)/ln(depth): 1.1/ln(depth) bounds it for p >= 1000."""
         return min(0.5, 1.1 / math.log(max(depth, 3)))
 
-    @staticmethod
-    def survival_at(p: float, depth: float) -> float:
-        """The same share for axis values near p (exact heuristic, used by the depth model)."""
-        p = max(p, 3.0)
-        return min(1.0, math.log(2 * p) / math.log(max(depth, 2 * p))) / math.log(p)
+    survival_at = staticmethod(order_survival)  # the same share for axis values near p (the depth model's)
 
     @classmethod
     def auto_sieve_depth(cls, params: Mapping[str, int], p_min: int, p_max: int, block_size: int) -> int:
-        """Depth where one more sieve prime costs as much as the tests it saves (as KbnForm's model).
+        """Depth where one more sieve prime costs as much as the tests it saves (cost_model.balanced_depth).
 
-        Test: a generic Fermat powmod (2.5x KbnForm's special-form constant) of p bits.
+        Test: a generic Fermat powmod (cost_model's generic constant, 2.5x the special-form one) of p bits.
         """
         p = max(3.0, p_min + 0.7 * (p_max - p_min))
-        bits = max(64.0, p)
-        test_seconds = 1.4e-10 * bits * bits * math.log2(bits) * 2.5
         span = min(block_size, p_max - p_min + 1)
-        return order_sieve_depth(p, span, test_seconds, cls.survival_at)
+        return order_sieve_depth(p, span, test_seconds(p, cls.special_test(params)), cls.survival_at)
 
     # ----- numbers ---------------------------------------------------------------------------
     def bits(self, p: int) -> float:
@@ -128,12 +121,10 @@ class WagstaffForm(PrimeForm):
         """2^p = -1 mod N and 2p divides N-1: every Wagstaff number passes base 2 and its powers."""
         return frozenset({2, 4, 8, 16, 32, 64})
 
-    def test(
-        self, p: int, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None
-    ) -> TestOutcome:
+    def test(self, p: int, options: TestOptions = DEFAULT_OPTIONS) -> TestOutcome:
         """Fermat base 3 through the shared Gerbicz-checked fermat_prp, then strong BPSW: probable prime."""
         N = self.number(p)
-        outcome, residue, checked = fermat_screen(N, check=check, faults=faults, chain_run=chain_run,
+        outcome, residue, checked = fermat_screen(N, options=options,
                                                   arith=self._arithmetic(p))
         if outcome is not None:
             return outcome
@@ -146,6 +137,3 @@ class WagstaffForm(PrimeForm):
         arith = arithmetic_for((mpz(1) << p) + 1, 1, p, 1) if p >= 5 else None
         return None if arith is None or isinstance(arith, GMPArithmetic) else arith
 
-    def verify(self, p: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
-        """Only the deterministic small case is a proof; proofs/verify.py re-derives it from N."""
-        return verify_proof(self.number(p), dict(certificate))

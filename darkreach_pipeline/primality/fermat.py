@@ -9,6 +9,7 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.arith.base import ModularArithmetic
 from darkreach_pipeline.primality.gerbicz import ChainReport, Fault, checked_powmod
+from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome, res64
 from darkreach_pipeline.primality.prp import DETERMINISTIC_LIMIT, is_bpsw_probable_prime, is_prime_small
 
@@ -34,14 +35,14 @@ def deterministic_outcome(N: mpz, base: int = 3) -> TestOutcome:
 
 
 def fermat_screen(
-    N: mpz, base: int = 3, *, check: bool = True, faults: list[Fault] | None = None, chain_run: dict | None = None,
-    arith: ModularArithmetic | None = None,
+    N: mpz, base: int = 3, *, options: TestOptions = DEFAULT_OPTIONS, arith: ModularArithmetic | None = None,
 ) -> tuple[TestOutcome | None, str, dict]:
     """First stage of a generic test: (the final outcome, or None when N is a probable prime and a proof
     may follow; the RES64; the row's residue type and Gerbicz counts for the outcome that follows)."""
     if N < DETERMINISTIC_LIMIT:
         return deterministic_outcome(N, base), "", {}
-    probable, residue, report = fermat_prp(N, base, check=check, faults=faults, chain_run=chain_run, arith=arith)
+    probable, residue, report = fermat_prp(N, base, check=options.check, faults=options.faults,
+                                           chain_run=options.chain_run, arith=arith)
     checked = {"residue_type": f"fermat-{base}", **report.outcome_fields()}
     if not probable:
         return TestOutcome(COMPOSITE, f"fermat-{base}", residue, **checked), residue, checked

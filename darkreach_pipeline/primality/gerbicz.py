@@ -154,6 +154,29 @@ def computed_until_agreed(compute: Callable[[], mpz], report: ChainReport, check
     raise GerbiczError("start value disagreed between repeated computations")
 
 
+def initial_state(chain: GerbiczChain | GerbiczLiChain, resume: ChainState | None, offset: int) -> ChainState:
+    """Where a chain starts: the verified state it resumes (same block length; the proof residues it still needs
+    kept), else its start value, computed until two computations agree. `offset`: steps before the blocks."""
+    chain.captured = {}
+    if resume is None:
+        start = chain._start_value()
+        return ChainState(done=0, x=start, d=start, start=start, block=chain.L)
+    if resume.block != chain.L:
+        raise ValueError(f"checkpoint uses block length {resume.block}, this chain {chain.L}")
+    chain.captured = {k: v for k, v in resume.captured.items() if k in chain.capture}
+    chain.report.resumed_from = offset + resume.done
+    return resume
+
+
+def rolled_back(report: ChainReport, failures: int, where: str) -> int:
+    """Count a failed check (the chain rolls back to its last verified state); give up past MAX_RETRIES."""
+    failures += 1
+    report.rollbacks += 1
+    if failures > MAX_RETRIES:
+        raise GerbiczError(f"{where}: the check failed {failures} times; no result is reported for this candidate")
+    return failures
+
+
 def exact_or_gmp(owner, run: Callable[[ModularArithmetic], mpz]) -> mpz:
     """run(owner.arith); if an FFT arithmetic's round-off passed its limit at its longest length, the chain
     switches to GMP for good and reruns the same steps from their (integer) input: never a guessed result."""
@@ -271,16 +294,7 @@ class GerbiczChain:
         and gets the end of the chain."""
         head = self.total % self.L
         self.capture = {head + s for s in proof.positions(self.total - head)} if proof is not None else set()
-        self.captured = {}
-        if resume is not None:
-            if resume.block != self.L:
-                raise ValueError(f"checkpoint uses block length {resume.block}, this chain {self.L}")
-            state = resume
-            self.captured = {k: v for k, v in resume.captured.items() if k in self.capture}
-            self.report.resumed_from = head + resume.done
-        else:
-            start = self._start_value()
-            state = ChainState(done=0, x=start, d=start, start=start, block=self.L)
+        state = initial_state(self, resume, head)
         remaining_blocks = (self.total - head - state.done) // self.L
         verified = state
         x, d, done = state.x, state.d, state.done
@@ -312,13 +326,7 @@ class GerbiczChain:
                     if on_verified is not None:
                         on_verified(verified)
                 else:
-                    failures += 1
-                    self.report.rollbacks += 1
-                    if failures > MAX_RETRIES:
-                        raise GerbiczError(
-                            f"Gerbicz check failed {failures} times after squaring {head + verified.done}: "
-                            "no result is reported for this candidate"
-                        )
+                    failures = rolled_back(self.report, failures, f"Gerbicz check, squaring {head + verified.done}")
                     x, d, done = verified.x, verified.d, verified.done
                     self.captured = dict(verified.captured)
                     remaining_blocks = (self.total - head - done) // self.L
@@ -416,16 +424,7 @@ class GerbiczLiChain:
         L, N = self.L, self.N
         steps = self.blocks * L
         self.capture = {self.head_bits + s for s in proof.positions(steps)} if proof is not None else set()
-        self.captured = {}
-        if resume is not None:
-            if resume.block != L:
-                raise ValueError(f"checkpoint uses block length {resume.block}, this chain {L}")
-            state = resume
-            self.captured = {k: v for k, v in resume.captured.items() if k in self.capture}
-            self.report.resumed_from = self.head_bits + resume.done
-        else:
-            start = self._start_value()
-            state = ChainState(done=0, x=start, d=start, start=start, block=L)
+        state = initial_state(self, resume, self.head_bits)
         verified = state
         x, d, j = state.x, state.d, state.done // L
         digit_sum = sum(self._digit(i) for i in range(1, j + 1))
@@ -458,13 +457,8 @@ class GerbiczLiChain:
                     if on_verified is not None:
                         on_verified(verified)
                 else:
-                    failures += 1
-                    self.report.rollbacks += 1
-                    if failures > MAX_RETRIES:
-                        raise GerbiczError(
-                            f"Gerbicz-Li check failed {failures} times after bit {self.head_bits + verified.done}: "
-                            "no result is reported for this candidate"
-                        )
+                    failures = rolled_back(self.report, failures,
+                                           f"Gerbicz-Li check, bit {self.head_bits + verified.done}")
                     x, d, j = verified.x, verified.d, verified.done // L
                     self.captured = dict(verified.captured)
                     digit_sum = verified_sum

@@ -8,6 +8,8 @@ from gmpy2 import mpz
 from darkreach_pipeline.arith.base import RoundoffError
 from darkreach_pipeline.arith.gmp import GMPArithmetic
 from darkreach_pipeline.arith.select import arithmetic_for
+from darkreach_pipeline.primality.fermat import probable_prime_outcome
+from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, TestOutcome
 
 MAX_P = 10_000
 
@@ -45,3 +47,13 @@ def llr_is_prime(K: int, e: int, P: int) -> bool:
         except RoundoffError:
             pass
     return GMPArithmetic(N, K, e, -1).lucas_chain(u, e - 2) == 0
+
+
+def llr_test(N: mpz, K: int, e: int, residue: str, checked: dict) -> TestOutcome:
+    """LLR proof of a Fermat probable prime N = K*2^e - 1, K < 2^e; a labelled PRP when no P qualifies."""
+    P = rodseth_p(N)
+    if P is None:
+        return probable_prime_outcome(N, residue, checked)
+    if llr_is_prime(K, e, P):
+        return TestOutcome(PRIME, "llr", residue, certificate={"method": "llr", "P": P}, **checked)
+    return TestOutcome(COMPOSITE, "llr", residue, **checked)

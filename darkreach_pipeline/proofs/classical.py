@@ -9,6 +9,7 @@ split down a product tree (x^(F/q) for every q costs ~log2(#q) exponentiations, 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import gmpy2
 from gmpy2 import mpz
@@ -48,6 +49,23 @@ def _prod(factors: list[tuple[int, int]]) -> mpz:
     return result
 
 
+def _settle(
+    todo: list[tuple[int, int]], residues: dict[int, mpz], N: mpz, found: dict[int, Any], witness: Any
+) -> list[tuple[int, int]] | None:
+    """Sort the open primes q of F by gcd(residues[q], N): 1 settles q with `witness` (into `found`), N leaves q
+    open for the next witness, anything else is a factor of N (None: N is composite)."""
+    remaining = []
+    for q, e in todo:
+        g = gmpy2.gcd(residues[q], N)
+        if g == 1:
+            found[q] = witness
+        elif g == N:
+            remaining.append((q, e))
+        else:
+            return None
+    return remaining
+
+
 def pocklington(N: mpz, primes: Iterable[int]) -> tuple[str, dict]:
     """Prove N prime from N-1 = F*R with F^2 > N: for each q | F a base a with a^(N-1) = 1 and
     gcd(a^((N-1)/q) - 1, N) = 1. Returns (PRIME, certificate), (COMPOSITE, {}) or (PROBABLE_PRIME, {})
@@ -74,16 +92,9 @@ def pocklington(N: mpz, primes: Iterable[int]) -> tuple[str, dict]:
         if gmpy2.powmod(x, F_todo, N) != 1:
             return COMPOSITE, {}
         powers = _split_powers(x, todo, lambda y, k: gmpy2.powmod(y, k, N), N)
-        remaining = []
-        for q, e in todo:
-            g = gmpy2.gcd(powers[q] - 1, N)
-            if g == 1:
-                bases[q] = a
-            elif g == N:
-                remaining.append((q, e))
-            else:
-                return COMPOSITE, {}
-        todo = remaining
+        todo = _settle(todo, {q: powers[q] - 1 for q, _ in todo}, N, bases, a)
+        if todo is None:
+            return COMPOSITE, {}
         if not todo:
             return PRIME, {"method": "pocklington", "primes": sorted(exponents), "bases": {str(q): bases[q] for q in
                                                                                             sorted(bases)}}
@@ -133,17 +144,10 @@ def morrison(N: mpz, primes: Iterable[int]) -> tuple[str, dict]:
             part = _prod(todo)
             start = _lucas_vq((mpz(Pq), mpz(Qq)), (N + 1) // part, N)
             values = _split_powers(start, todo, lambda pair, k: _lucas_vq(pair, k, N), N)
-            remaining = []
-            for q, e in todo:
-                v, Qk = values[q]
-                g = gmpy2.gcd(v * v - 4 * Qk, N)
-                if g == 1:
-                    pairs[q] = (Pq, Qq)
-                elif g == N:
-                    remaining.append((q, e))
-                else:
-                    return COMPOSITE, {}
-            todo = remaining
+            # V_k^2 - 4Q^k = D*U_k^2: its gcd with N is U_k's
+            todo = _settle(todo, {q: v * v - 4 * Qk for q, (v, Qk) in values.items()}, N, pairs, (Pq, Qq))
+            if todo is None:
+                return COMPOSITE, {}
             if not todo:
                 extra = {str(q): list(pq) for q, pq in sorted(pairs.items()) if pq != (P, Q)}
                 return PRIME, {"method": "morrison", "primes": sorted(exponents), "P": P, "Q": Q,

@@ -20,6 +20,11 @@ from typing import TYPE_CHECKING
 
 from gmpy2 import mpz
 
+from darkreach_pipeline.primality.fermat import fermat_screen
+from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
+from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, TestOutcome
+from darkreach_pipeline.primality.prp import is_bpsw_probable_prime
+
 if TYPE_CHECKING:
     import cypari2
 
@@ -75,3 +80,21 @@ def verify_ecpp(N: int | mpz, text: object) -> tuple[bool, str]:
     if not valid:
         return False, "primecertisvalid rejects the ECPP certificate"
     return True, f"ECPP certificate of {len(cert)} steps accepted by PARI's primecertisvalid"
+
+
+def prp_then_ecpp(N: mpz, options: TestOptions = DEFAULT_OPTIONS) -> TestOutcome:
+    """The test of a number with no special shape (palindromes, near-repdigits): deterministic below 2^64; else
+    Fermat base 3 (Gerbicz-checked, its RES64 recorded), strong BPSW, then an ECPP proof up to ECPP_MAX_DIGITS
+    or a labelled PRP."""
+    outcome, residue, checked = fermat_screen(N, options=options)
+    if outcome is not None:
+        return outcome
+    if not is_bpsw_probable_prime(N):
+        return TestOutcome(COMPOSITE, "bpsw", residue, **checked)
+    if N < mpz(10) ** ECPP_MAX_DIGITS:  # at most ECPP_MAX_DIGITS digits
+        certificate = ecpp_certificate(N)
+        if certificate is not None:
+            return TestOutcome(PRIME, "ecpp", residue, certificate={"method": "ecpp", "certificate": certificate},
+                               **checked)
+    return TestOutcome(PROBABLE_PRIME, "fermat-3+bpsw", residue,
+                       certificate={"method": "prp", "tests": ["fermat-3", "strong-bpsw"]}, **checked)

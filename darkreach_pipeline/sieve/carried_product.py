@@ -25,6 +25,7 @@ from functools import lru_cache
 import numpy as np
 from gmpy2 import mpz
 
+from darkreach_pipeline import cost_model
 from darkreach_pipeline.sieve.primes import small_primes
 
 U64 = np.uint64
@@ -215,16 +216,5 @@ WALK_SECONDS = 2.2e-9  # one float64 mulmod + compare per prime per value
 
 
 def sieve_seconds_per_prime(prefix_bits: float, steps: int) -> float:
-    return TREE_SECONDS + TREE_SECONDS_PER_BIT * prefix_bits + WALK_SECONDS * steps
-
-
-def auto_depth(test_seconds: float, span: int, share: Callable[[float], float], seconds_per_prime: float,
-               floor: int) -> int:
-    """Depth where one more sieve prime costs what the tests it saves cost (KbnForm's model): with
-    survivors S(P) ~ 1/ln P, dS/dP = -S/(P ln P), and the balance is P = S(P) * test / sieve.
-    `share(depth)` is the share of the block's `span` axis values tested after a sieve to depth."""
-    depth = 1e5
-    for _ in range(6):
-        survivors = span * share(depth)
-        depth = max(floor, min(2**32 - 1, survivors * test_seconds / seconds_per_prime))
-    return int(depth)
+    """One sieve prime: the remainder tree for the block's prefix product, then one mulmod per step."""
+    return cost_model.sieve_seconds_per_prime(TREE_SECONDS + TREE_SECONDS_PER_BIT * prefix_bits, WALK_SECONDS, steps)

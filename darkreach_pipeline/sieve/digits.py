@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from darkreach_pipeline.sieve.primes import powmod_vector
+
 U64 = np.uint64
 MAX_PRIME = 2**32
 GRID_CELLS = 1 << 21  # elements compared per numpy call in grid_divisors (cache-sized)
@@ -24,14 +26,7 @@ def check_primes(primes: np.ndarray) -> np.ndarray:
 
 def pow_mod(base: int, exponent: int, primes: np.ndarray) -> np.ndarray:
     """base^exponent mod p for every prime p (one exponent, square-and-multiply over the vector)."""
-    result = np.ones_like(primes) % primes
-    x = _mod_scalar(base, primes)
-    while exponent:
-        if exponent & 1:
-            result = result * x % primes
-        x = x * x % primes
-        exponent >>= 1
-    return result
+    return powmod_vector(_mod_scalar(base, primes), exponent, primes)
 
 
 def power_table(base: int, start: int, count: int, primes: np.ndarray) -> np.ndarray:

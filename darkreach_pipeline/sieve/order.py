@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
+from darkreach_pipeline import cost_model
+
 U64 = np.uint64
 MAX_PRIME = 2**32
 # Measured here (2 cores, numpy 2.4, depth 2^28): generating the sieve primes costs ~43 ns per prime and
@@ -139,20 +141,26 @@ def sieve_by_order(
     return factors
 
 
+def order_survival(exponent: float, depth: float) -> float:
+    """Share of axis values near a prime `exponent` e left by a sieve to `depth`: e prime (1/ln e) and no factor
+    below depth, whose factors are 2ke+1 (ln(2e)/ln(depth), the Mersenne heuristic)."""
+    e = max(exponent, 3.0)
+    return min(1.0, math.log(2 * e) / math.log(max(depth, 2 * e))) / math.log(e)
+
+
 def order_sieve_depth(
     exponent: float, span: int, test_seconds: float, survival_at: Callable[[float, float], float]
 ) -> int:
-    """Depth where one more sieve prime costs as much as the tests it saves (KbnForm's fixed point).
+    """Depth where one more sieve prime costs as much as the tests it saves (cost_model.balanced_depth).
 
     A block of `span` axis values near `exponent` holds ~span/ln(e) exponents, each meeting ln(q)/(2e)
     progression terms per sieve prime q; `survival_at(e, depth)` is the share of axis values tested.
     """
     e = max(exponent, 3.0)
     exponents = span / math.log(e)
-    depth = 1e5
-    for _ in range(4):
+
+    def seconds_per_prime(depth: float) -> float:
         terms = exponents * math.log(depth) / (2 * e)
-        seconds_per_prime = (SIEVE_NS_PER_PRIME + SIEVE_NS_PER_TERM * terms) * 1e-9
-        survivors = span * survival_at(e, depth)
-        depth = max(1e3, min(2**32 - 1, survivors * test_seconds / seconds_per_prime))
-    return int(depth)
+        return cost_model.sieve_seconds_per_prime(SIEVE_NS_PER_PRIME * 1e-9, SIEVE_NS_PER_TERM * 1e-9, terms)
+
+    return cost_model.balanced_depth(lambda depth: span * survival_at(e, depth), test_seconds, seconds_per_prime)

@@ -1,4 +1,4 @@
-"""Sieve primes in chunks (segmented sieve of Eratosthenes in numpy).
+"""Sieve primes in chunks (segmented sieve of Eratosthenes in numpy), and powers modulo a vector of them.
 
 primesieve would be faster but has no wheel for this Python on the package index and needs a
 system library to build, which would break the one-command install; generating primes is a
@@ -57,3 +57,15 @@ def prime_chunks(lo: int, hi: int, segment: int = SEGMENT) -> Iterator[np.ndarra
             chunk = chunk[1:]
         yield chunk
         start = stop if stop % 2 else stop + 1
+
+
+def powmod_vector(base: np.ndarray, exponent: int, p: np.ndarray) -> np.ndarray:
+    """base^exponent mod p elementwise (base < p < 2^32, so products fit in uint64): every sieve's start value."""
+    result = np.ones_like(p) % p
+    base = base % p
+    while exponent:
+        if exponent & 1:
+            result = result * base % p
+        base = base * base % p
+        exponent >>= 1
+    return result

@@ -23,22 +23,22 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from darkreach_pipeline import cost_model
+from darkreach_pipeline.sieve.primes import powmod_vector
+
 U64 = np.uint64
 MAX_PRIME = 2**32
 BATCH = 1 << 13  # primes per batch: the working arrays stay in L2 (a few 64 KB vectors)
 EXACT_BELOW = 64  # n below this can give N < 2^32 = a sieve prime: compared with N exactly
+# Sieve cost per prime and per n, measured on one core: 1.3-1.5 ns (Cullen/Woodall at R = 2000..20000, primes
+# < 10^7, the uint32 path; Carol/Kynea ~1.3 ns, only primes = +-1 mod 8 do work), plus a per-batch set-up.
+SECONDS_PER_PRIME_STEP = 1.5e-9
+SETUP_SECONDS_PER_PRIME = 1e-7
 
 
-def _powmod(base: np.ndarray, exponent: int, p: np.ndarray) -> np.ndarray:
-    """base^exponent mod p elementwise (base < p < 2^32, so products fit in uint64)."""
-    result = np.ones_like(p) % p
-    base = base % p
-    while exponent:
-        if exponent & 1:
-            result = result * base % p
-        base = base * base % p
-        exponent >>= 1
-    return result
+def seconds_per_prime(span: int) -> float:
+    """CPU seconds one sieve prime costs over `span` values of n (the auto sieve depth's model)."""
+    return cost_model.sieve_seconds_per_prime(SETUP_SECONDS_PER_PRIME, SECONDS_PER_PRIME_STEP, span)
 
 
 def _double(x: np.ndarray, p: np.ndarray, scratch: np.ndarray) -> None:
@@ -105,7 +105,7 @@ def sieve_cullen_woodall(
 def _cullen_batch(
     c: int, lo: int, hi: int, p: np.ndarray, wrap: bool, factors: np.ndarray, exact: Callable[[int], int]
 ) -> None:
-    t = _powmod((p + U64(1)) >> U64(1), lo, p)  # 2^(-lo): (p+1)/2 is the inverse of 2
+    t = powmod_vector((p + U64(1)) >> U64(1), lo, p)  # 2^(-lo): (p+1)/2 is the inverse of 2
     h = t if c == -1 else (p - t) % p  # -c * 2^(-lo)
     dt = _narrow(p)
     p, h = p.astype(dt), h.astype(dt)
@@ -165,7 +165,7 @@ def sieve_carol_kynea(
 def _carol_batch(
     sign: int, lo: int, hi: int, q: np.ndarray, factors: np.ndarray, exact: Callable[[int], int]
 ) -> None:
-    x = _powmod(np.full(len(q), 2, dtype=U64), lo, q)
+    x = powmod_vector(np.full(len(q), 2, dtype=U64), lo, q)
     dt = _narrow(q)
     A = (x * U64(2) % q).astype(dt)  # 2^(n+1)
     B = (x * x % q).astype(dt)  # 4^n

@@ -2,7 +2,7 @@
 
 A block's run gets a maximum runtime of max(120 s, 3 x estimate): big blocks are not killed as
 stale, truly hung ones are. Before any block of a form has finished, the estimate comes from the
-analytic model (the special-form loop's measured constant).
+analytic model (darkreach_pipeline/cost_model.py, at its generic-modulus constant).
 """
 
 from __future__ import annotations
@@ -13,18 +13,11 @@ import math
 import sqlalchemy as sa
 
 from darkreach_pipeline.backoff import Backoff, retrying
+from darkreach_pipeline.cost_model import test_seconds
 from darkreach_pipeline.stores.registry import create_engine, create_tables, store_backoff
 
 MIN_RUNTIME = 120.0
 SAFETY = 3.0
-# Seconds per bit^2 per log2(bits) until a form has a measured block: the generic-modulus cost, the upper
-# end of what the forms measured (0.75e-10 special loop .. 4.2e-10 generic at 20k bits, RESULTS.md "Test cost
-# per form"), so a first block of any form never times out early; measured costs replace it per form.
-MODEL_CONSTANT = 3.5e-10
-# The forms' own sieve-depth models use 1.4e-10 for numbers K*2^e+-1 with K < 2^64 (GMP's special-form loop) and
-# 2.5x that for the others (forms/kbn.py auto_sieve_depth); the strategist prices plans with the same two.
-SPECIAL_FORM_CONSTANT = 1.4e-10
-GENERIC_CONSTANT = 2.5 * SPECIAL_FORM_CONSTANT
 
 _metadata = sa.MetaData()
 _costs = sa.Table(
@@ -39,8 +32,10 @@ _costs = sa.Table(
 
 
 def model_seconds(bits: float) -> float:
-    bits = max(bits, 64.0)
-    return MODEL_CONSTANT * bits * bits * math.log2(bits)
+    """Seconds per test until a form has a measured block: the generic-modulus cost, the upper end of what the
+    forms measured (0.75e-10 special loop .. 4.2e-10 generic at 20k bits, RESULTS.md "Test cost per form"), so
+    a first block of any form never times out early; measured costs replace it per form."""
+    return test_seconds(bits, special=False)
 
 
 def bucket(bits: float) -> int:

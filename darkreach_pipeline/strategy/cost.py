@@ -1,7 +1,7 @@
 """What a range costs: survivors x seconds per test, from the engine's cost model.
 
 Seconds per test: the cost store's measurement for the form at the nearest size (scaled by bits^2 log2 bits)
-once a block of the form has finished; before that the forms' own constant (stores/costs.py: 1.4e-10 for
+once a block of the form has finished; before that the engine's cost model (cost_model.py: 1.4e-10 for
 K*2^e+-1 with K < 2^64, 3.5e-10 otherwise) divided by the speed-up of the FFT arithmetic that arith/select.py
 would pick at that size. The sieve's own time is left out: the auto depth stops where a sieve prime costs
 what the tests it saves do, so it is a small share by construction.
@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from darkreach_pipeline.arith.select import arithmetic_name, fft_speedup
+from darkreach_pipeline.cost_model import MIN_BITS, test_seconds
 from darkreach_pipeline.forms.base import PrimeForm
-from darkreach_pipeline.stores.costs import GENERIC_CONSTANT, SPECIAL_FORM_CONSTANT, CostStore
+from darkreach_pipeline.stores.costs import CostStore
 
-MIN_BITS = 64.0
 # Orchestration per Dagster run measured in fleet mode (benchmarks/RESULTS.md "Fleet mode": about 10 s per
 # one-block run on 2 loaded cores): a block of tests must be 100x that for orchestration to stay under 1%.
 ORCHESTRATION_SECONDS = 10.0
@@ -43,8 +43,8 @@ def modelled_seconds(bits: float, K_bits: int | None, gfn: bool) -> TestCost:
     """The cost model alone: the forms' constant x bits^2 log2 bits over the picked arithmetic's speed-up."""
     bits = max(MIN_BITS, bits)
     arithmetic = arithmetic_name(bits, K_bits, gfn)
-    constant = SPECIAL_FORM_CONSTANT if arithmetic in ("gmp-special", "fft-ibdwt") else GENERIC_CONSTANT
-    return TestCost(constant * bits * bits * math.log2(bits) / fft_speedup(arithmetic, bits), arithmetic, "model")
+    seconds = test_seconds(bits, special=arithmetic in ("gmp-special", "fft-ibdwt"))
+    return TestCost(seconds / fft_speedup(arithmetic, bits), arithmetic, "model")
 
 
 def test_cost(form: PrimeForm, value: int, store: CostStore | None = None, K_bits: int | None = None) -> TestCost:

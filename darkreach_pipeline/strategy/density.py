@@ -34,9 +34,9 @@ import gmpy2
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_class
 from darkreach_pipeline.forms.base import EULER_GAMMA, PrimeForm
-from darkreach_pipeline.forms.factorial import SMALL_BITS
 from darkreach_pipeline.forms.gfn import GFN_CONSTANTS, GfnForm
-from darkreach_pipeline.forms.twin import TWIN_CONSTANT, PairForm
+from darkreach_pipeline.forms.pair_base import TWIN_CONSTANT, PairForm
+from darkreach_pipeline.forms.product_base import SMALL_BITS
 from darkreach_pipeline.primality.prp import is_prime_small
 from darkreach_pipeline.sieve.carried_product import mertens
 from darkreach_pipeline.sieve.primes import prime_chunks

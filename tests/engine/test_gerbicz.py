@@ -8,6 +8,7 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.forms.kbn import KbnForm
 from darkreach_pipeline.primality.gerbicz import ChainState, Fault, GerbiczChain, GerbiczError, Reducer
+from darkreach_pipeline.primality.options import TestOptions
 
 
 def _chain_case(c: int, K: int, e: int, total: int, step: int = 2):
@@ -77,10 +78,10 @@ def test_resume_from_a_verified_state_gives_the_same_result():
 def test_kbn_test_repairs_faults_and_keeps_residue():
     form = KbnForm(15, 2, 1)
     clean = form.test(3000)
-    faulty = form.test(3000, faults=[Fault(1234, 5), Fault(2990, 1)])
+    faulty = form.test(3000, TestOptions(faults=[Fault(1234, 5), Fault(2990, 1)]))
     assert (faulty.result, faulty.res64) == (clean.result, clean.res64)
     assert faulty.rollbacks >= 1 and clean.rollbacks == 0 and clean.checks >= 1
-    broken = form.test(3000, check=False, faults=[Fault(1234, 5)])
+    broken = form.test(3000, TestOptions(check=False, faults=[Fault(1234, 5)]))
     assert broken.res64 != clean.res64
-    prime = KbnForm(3, 2, -1).test(470, faults=[Fault(300, 2)])
+    prime = KbnForm(3, 2, -1).test(470, TestOptions(faults=[Fault(300, 2)]))
     assert prime.result == "prime" and prime.rollbacks >= 1

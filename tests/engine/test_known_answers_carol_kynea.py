@@ -24,6 +24,7 @@ from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.carol_kynea import CarolForm, KyneaForm
 from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
 from darkreach_pipeline.sieve.stepwise import sieve_carol_kynea
@@ -275,10 +276,10 @@ def test_gerbicz_checks_pass_through_and_catch_a_fault() -> None:
     """test() hands check/faults to the shared checked Fermat test: a transient fault is rolled back."""
     form = KyneaForm()
     clean = form.test(467)
-    faulty = form.test(467, faults=[Fault(iteration=300, bit=5)])
+    faulty = form.test(467, TestOptions(faults=[Fault(iteration=300, bit=5)]))
     assert clean.result == faulty.result == PRIME and clean.res64 == faulty.res64
     assert faulty.rollbacks >= 1 and faulty.checks >= 1
-    unchecked = form.test(467, check=False, faults=[Fault(iteration=300, bit=5)])
+    unchecked = form.test(467, TestOptions(check=False, faults=[Fault(iteration=300, bit=5)]))
     assert unchecked.res64 != clean.res64
 
 

@@ -24,6 +24,7 @@ from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.cullen_woodall import CullenForm, WoodallForm
 from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
 from darkreach_pipeline.sieve.stepwise import sieve_cullen_woodall
@@ -314,10 +315,10 @@ def test_gerbicz_checks_pass_through_and_catch_a_fault() -> None:
     """test() hands check/faults to the checked chain: a transient fault is rolled back, the answer stands."""
     form = WoodallForm()
     clean = form.test(751)
-    faulty = form.test(751, faults=[Fault(iteration=300, bit=5)])
+    faulty = form.test(751, TestOptions(faults=[Fault(iteration=300, bit=5)]))
     assert clean.result == faulty.result == PRIME and clean.res64 == faulty.res64
     assert faulty.rollbacks >= 1 and faulty.checks >= 1
-    unchecked = form.test(751, check=False, faults=[Fault(iteration=300, bit=5)])
+    unchecked = form.test(751, TestOptions(check=False, faults=[Fault(iteration=300, bit=5)]))
     assert unchecked.res64 != clean.res64
 
 

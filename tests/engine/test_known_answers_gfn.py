@@ -26,6 +26,7 @@ from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.gfn import GfnForm
 from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, RESIDUE_TYPE
 from darkreach_pipeline.sieve.gfn import sieve_gfn
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
@@ -379,10 +380,10 @@ def test_fermat_test_is_gerbicz_checked_and_passes_its_hooks() -> None:
     assert is_prime_two_oracles(N)
     clean = form.test(b)
     assert clean.result == PRIME and clean.res64 == fermat3_res64(N) and clean.checks >= 1
-    caught = form.test(b, faults=[Fault(iteration=200, bit=5)])
+    caught = form.test(b, TestOptions(faults=[Fault(iteration=200, bit=5)]))
     assert caught.result == PRIME and caught.res64 == clean.res64 and caught.rollbacks >= 1
-    corrupted = form.test(b, check=False, faults=[Fault(iteration=200, bit=5)])
+    corrupted = form.test(b, TestOptions(check=False, faults=[Fault(iteration=200, bit=5)]))
     assert corrupted.result == COMPOSITE and corrupted.res64 != clean.res64
     states: list = []
-    hooked = form.test(b, chain_run={"on_verified": states.append})
+    hooked = form.test(b, TestOptions(chain_run={"on_verified": states.append}))
     assert hooked.res64 == clean.res64 and states

@@ -24,10 +24,11 @@ from darkreach_pipeline.blocks import test_frame as run_test_frame
 from darkreach_pipeline.campaign import load_campaign, parse_campaign
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_for
-from darkreach_pipeline.forms import palindromic as shared_test
 from darkreach_pipeline.forms.near_repdigit import NearRepdigitForm
 from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
+from darkreach_pipeline.proofs import ecpp as shared_test
 from darkreach_pipeline.proofs.ecpp import ECPP_MAX_DIGITS
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
 
@@ -251,7 +252,7 @@ def test_fermat_residue_goes_through_the_checked_chain() -> None:
     v = next(v for v in range(4 * 40 * 39, 4 * 41 * 40) if form.excluded(v) is None)
     N = int(form.number(v))
     clean = form.test(v)
-    faulty = form.test(v, faults=[Fault(iteration=20, bit=3)])
+    faulty = form.test(v, TestOptions(faults=[Fault(iteration=20, bit=3)]))
     assert clean.res64 == faulty.res64 == format(pow(3, N - 1, N) & MASK64, "016x")
     assert clean.result == faulty.result and faulty.rollbacks >= 1 and faulty.checks >= 1
 

@@ -26,6 +26,7 @@ from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.repunit import RepunitForm
 from darkreach_pipeline.primality import fermat as fermat_module
 from darkreach_pipeline.primality.gerbicz import ChainReport, Fault
+from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
 
@@ -192,10 +193,10 @@ def test_the_fermat_residue_is_gerbicz_checked(b: int, n: int) -> None:
     """A transient fault in the chain is caught and rolled back (same RES64); unchecked, it corrupts the RES64."""
     form = RepunitForm(b)
     clean = form.test(n)
-    healed = form.test(n, faults=[Fault(iteration=100, bit=5)])
+    healed = form.test(n, TestOptions(faults=[Fault(iteration=100, bit=5)]))
     assert healed.res64 == clean.res64 and healed.result == clean.result and healed.rollbacks >= 1
     assert clean.checks >= 1 and clean.rollbacks == 0
-    broken = form.test(n, check=False, faults=[Fault(iteration=100, bit=5)])
+    broken = form.test(n, TestOptions(check=False, faults=[Fault(iteration=100, bit=5)]))
     assert broken.res64 != clean.res64
 
 

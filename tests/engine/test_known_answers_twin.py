@@ -30,6 +30,7 @@ from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.twin import TwinForm, TwinOverKForm
 from darkreach_pipeline.primality.gerbicz import Fault
+from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
 from darkreach_pipeline.proofs.verify import verify_probable_prime
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
@@ -284,16 +285,16 @@ def test_checkpoint_state_belongs_to_the_first_member_only() -> None:
     """A resumed test must give the same answer: the second member's chain never sees the first's state."""
     form = TwinForm(165, 2)
     states = []
-    first = form.test(282, chain_run={"on_verified": states.append})
+    first = form.test(282, TestOptions(chain_run={"on_verified": states.append}))
     assert first.result == PRIME and states
-    resumed = form.test(282, chain_run={"resume": states[-1]})
+    resumed = form.test(282, TestOptions(chain_run={"resume": states[-1]}))
     assert (resumed.result, resumed.res64, resumed.certificate) == (first.result, first.res64, first.certificate)
 
 
 def test_a_fault_in_the_first_members_chain_is_caught() -> None:
     form = TwinForm(165, 2)
     clean = form.test(264)
-    faulty = form.test(264, faults=[Fault(iteration=100, bit=3)])
+    faulty = form.test(264, TestOptions(faults=[Fault(iteration=100, bit=3)]))
     assert faulty.rollbacks >= 1
     assert (faulty.result, faulty.res64) == (clean.result, clean.res64)
 

@@ -27,6 +27,7 @@ from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.wagstaff import MAX_P, WagstaffForm
 from darkreach_pipeline.primality import fermat as fermat_module
 from darkreach_pipeline.primality.gerbicz import ChainReport, Fault
+from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
 
@@ -195,10 +196,10 @@ def test_the_fermat_residue_is_gerbicz_checked() -> None:
     form = WagstaffForm()
     for p in (701, 709):
         clean = form.test(p)
-        healed = form.test(p, faults=[Fault(iteration=300, bit=5)])
+        healed = form.test(p, TestOptions(faults=[Fault(iteration=300, bit=5)]))
         assert healed.res64 == clean.res64 and healed.result == clean.result and healed.rollbacks >= 1
         assert clean.checks >= 1 and clean.rollbacks == 0
-        broken = form.test(p, check=False, faults=[Fault(iteration=300, bit=5)])
+        broken = form.test(p, TestOptions(check=False, faults=[Fault(iteration=300, bit=5)]))
         assert broken.res64 != clean.res64
 
 

@@ -24,6 +24,7 @@ from darkreach_pipeline.forms import (
     form_for,
 )
 from darkreach_pipeline.primality.gerbicz import ChainState, Fault, GerbiczChain, Reducer
+from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import res64
 from darkreach_pipeline.proofs.pietrzak import HEADER, ProofRecorder, choose_power, prove
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
@@ -36,7 +37,7 @@ pari.default("debugmem", 0)
 def proven(form, value, power=3, **chain_run):
     """(N, the test's outcome, its proof) with p = power."""
     recorder = ProofRecorder(power=power)
-    outcome = form.test(value, chain_run={"proof": recorder, **chain_run})
+    outcome = form.test(value, TestOptions(chain_run={"proof": recorder, **chain_run}))
     assert recorder.proof is not None, recorder.reason
     return form.number(value), outcome, recorder.proof
 
@@ -218,7 +219,7 @@ def test_sign_forgery_cannot_change_the_residue():
     step, which the verifier does itself, squares the sign away: the residue is the true one."""
     form, n = KbnForm(3, 2, 1), 2000
     forger = SignForger(power=4)
-    outcome = form.test(n, chain_run={"proof": forger})
+    outcome = form.test(n, TestOptions(chain_run={"proof": forger}))
     verdict = verify_prp_proof(form.number(n), forger.proof, base=3)
     assert verdict.res64 == outcome.res64 == fermat_res64_two_ways(form.number(n))
 
@@ -226,7 +227,7 @@ def test_sign_forgery_cannot_change_the_residue():
 def test_sign_forgery_cannot_hide_a_prp_behind_minus_one_for_odd_steps():
     form, n = KbnForm(2, 3, 1), 822  # a PRP; chain x -> x^3: the sign survives the last step
     forger = SignForger(power=3)
-    assert form.test(n, chain_run={"proof": forger}).res64 == res64(1)
+    assert form.test(n, TestOptions(chain_run={"proof": forger})).res64 == res64(1)
     verdict = verify_prp_proof(form.number(n), forger.proof, base=3)
     assert not verdict.accepted and "-1" in verdict.reason
 
@@ -236,7 +237,7 @@ def test_a_faulty_unchecked_chain_cannot_prove_its_residue():
     N = form.number(n)
     for fault in (Fault(0, 3), Fault(700, 11), Fault(1990, 1)):  # the start value x, the middle, near the end
         recorder = ProofRecorder(power=4)
-        outcome = form.test(n, check=False, faults=[fault], chain_run={"proof": recorder})
+        outcome = form.test(n, TestOptions(check=False, faults=[fault], chain_run={"proof": recorder}))
         assert outcome.res64 != fermat_res64_two_ways(N)
         assert recorder.proof is not None  # the prover ran on the wrong chain ...
         verdict = verify_prp_proof(N, recorder.proof, base=3)
@@ -302,8 +303,8 @@ def test_a_chain_resumed_from_its_checkpoint_still_proves(form, value):
 
     checks = iter(range(10**6))
     with pytest.raises(Killed):
-        form.test(value, chain_run={"proof": ProofRecorder(power=4), "on_verified": on_verified,
-                                    "want_check": lambda: next(checks) % 3 == 0})
+        form.test(value, TestOptions(chain_run={"proof": ProofRecorder(power=4), "on_verified": on_verified,
+                                                "want_check": lambda: next(checks) % 3 == 0}))
     state = ChainState.from_json(saved[-1])
     assert state.captured, "the checkpoint carries the residues kept so far"
     N, outcome, proof = proven(form, value, power=4, resume=state)
@@ -311,7 +312,7 @@ def test_a_chain_resumed_from_its_checkpoint_still_proves(form, value):
     assert verdict.accepted and verdict.res64 == fermat_res64_two_ways(N)
     without = ChainState.from_json({**saved[-1], "captured": {}})  # a checkpoint made without a recorder
     recorder = ProofRecorder(power=4)
-    assert form.test(value, chain_run={"proof": recorder, "resume": without}).res64 == outcome.res64
+    assert form.test(value, TestOptions(chain_run={"proof": recorder, "resume": without})).res64 == outcome.res64
     assert recorder.proof is None and "missing" in recorder.reason
 
 
@@ -335,10 +336,10 @@ def test_choose_power_keeps_proving_near_three_percent():
 
 def test_no_proof_below_2_to_the_64_or_when_3_divides_n():
     recorder = ProofRecorder()
-    KbnForm(3, 2, 1).test(30, chain_run={"proof": recorder})
+    KbnForm(3, 2, 1).test(30, TestOptions(chain_run={"proof": recorder}))
     assert recorder.proof is None and "2^64" in recorder.reason
     recorder = ProofRecorder(power=2)
-    KbnForm(7, 10, -1).test(500, chain_run={"proof": recorder})  # 3 | 7*10^500-1
+    KbnForm(7, 10, -1).test(500, TestOptions(chain_run={"proof": recorder}))  # 3 | 7*10^500-1
     assert recorder.proof is None and "factor" in recorder.reason
 
 
