@@ -47,6 +47,7 @@ def _variant_config(cls: type[PrimeForm]) -> type[Config]:
         description=(str, Field(default="", description="free text, at most 2,000 characters")),
         blocks_per_run=(int, Field(default=1, description="checked as in a file; not kept (README)")),
         gpu=(bool, Field(default=False, description="GPU-eligible: sieve and test steps go to GPU workers; not kept")),
+        p_minus_1=(str, Field(default="off", description='"off", or "auto": P-1 between the sieve and the tests')),
     )
     doc = (cls.__doc__ or cls.name).strip().splitlines()[0]
     return create_model(f"{key.title().replace('_', '')}Campaign", __base__=Config, __doc__=doc, **fields)

@@ -19,7 +19,7 @@ from dagster import (
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from assets.campaign import certificates
-from assets.checks import CAMPAIGN_CHECKS, every_proof_verifies
+from assets.checks import CAMPAIGN_CHECKS, every_p_minus_1_factor_divides, every_proof_verifies
 from assets.launchpad import REGISTER_JOB_NAMES
 from assets.partitions import campaign_blocks
 from darkreach_pipeline import batching, settings
@@ -60,7 +60,8 @@ def checks_passed(instance: DagsterInstance, keys: list[str]) -> set[str]:
     evaluation succeeded and targeted that materialisation (a stage re-materialised since, or whose check
     failed or never ran, leaves the block unfinished). candidate_ranges has no check: it must be materialised.
     A block finished before proofs existed has no every_proof_verifies evaluation at all: that one check may be
-    absent (not failed, not stale), so an upgrade does not re-run finished blocks."""
+    absent (not failed, not stale), so an upgrade does not re-run finished blocks; so may
+    every_p_minus_1_factor_divides for a block finished before the P-1 stage existed."""
     if not keys:
         return set()
     passed = set(instance.get_materialized_partitions(AssetKey("candidate_ranges"))) & set(keys)
@@ -73,7 +74,7 @@ def checks_passed(instance: DagsterInstance, keys: list[str]) -> set[str]:
                 and info.latest_materialization_storage_id is not None):
             good[info.check_key].add(info.partition_key)
     for check_key, blocks in good.items():
-        if check_key == every_proof_verifies.check_key:
+        if check_key in (every_proof_verifies.check_key, every_p_minus_1_factor_divides.check_key):
             blocks = blocks | (set(keys) - evaluated[check_key])
         passed &= blocks
     return passed

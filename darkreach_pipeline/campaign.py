@@ -32,7 +32,8 @@ MAX_SIEVE_DEPTH = 2**32 - 1  # the sieve multiplies residues in uint64: p must s
 MIN_SIEVE_DEPTH = 3
 MAX_BLOCKS_PER_RUN = 1000  # a run holds its blocks' outputs in memory between steps
 BLOCK_DIGITS = 6
-COMMON_KEYS = ("name", "form", "block_size", "sieve_depth", "description", "blocks_per_run", "gpu")
+COMMON_KEYS = ("name", "form", "block_size", "sieve_depth", "description", "blocks_per_run", "gpu", "p_minus_1")
+P_MINUS_1_MODES = ("off", "auto")
 
 
 def shown(value: Any) -> str:
@@ -79,6 +80,10 @@ class CampaignSpec:
     # GPU-eligible: its runs' sieve and test steps go to GPU workers in fleet mode (gpu_routing.py). An
     # execution setting too, like blocks_per_run.
     gpu: bool = field(default=False, compare=False)
+    # P-1 between the sieve and the tests (factoring/): "off" passes the survivors through, "auto" chooses bounds
+    # per candidate size from the cost model. Part of the identity when on (it decides which numbers are tested);
+    # "off" is left out of definition(), so campaigns registered before it keep their fingerprint.
+    p_minus_1: str = "off"
 
     @property
     def axis(self) -> str:
@@ -114,6 +119,7 @@ class CampaignSpec:
             f"{self.range_key}_max": self.range_max,
             "block_size": self.block_size,
             "sieve_depth": self.sieve_depth,
+            **({"p_minus_1": self.p_minus_1} if self.p_minus_1 != "off" else {}),
         }
 
     def fingerprint(self) -> str:
@@ -197,6 +203,10 @@ def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
     gpu = raw.get("gpu", False)
     if not isinstance(gpu, bool):
         raise CampaignError("gpu", f"must be true or false (GPU-eligible blocks go to GPU workers), got {gpu!r}")
+    p_minus_1 = raw.get("p_minus_1", "off")
+    if p_minus_1 not in P_MINUS_1_MODES:
+        raise CampaignError("p_minus_1", f"must be \"off\" (no P-1 stage) or \"auto\" (P-1 bounds chosen per "
+                            f"candidate size where they save more test time than they cost), got {shown(p_minus_1)}")
     return CampaignSpec(
         name=name,
         form=form_name,
@@ -212,6 +222,7 @@ def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
         range_max=range_max,
         blocks_per_run=blocks_per_run,
         gpu=gpu,
+        p_minus_1=p_minus_1,
     )
 
 
