@@ -336,7 +336,8 @@ def test_direct_invocation_of_the_assets(darkreach_home, instance, pari_primes):
 
     rng = call(candidate_ranges)
     surv = call(sieve_survivors, candidate_ranges=rng)
-    res, proofs = call(prp_results, p_minus_1=call(p_minus_1, sieve_survivors=surv))  # one step: results and their proofs
+    factored = call(p_minus_1, sieve_survivors=surv)
+    res, proofs = call(prp_results, p_minus_1=factored)  # one step: results and their proofs
     certs = call(certificates, prp_results=res)
     lo, hi = spec.block_range(1)
     assert set(certs["n"]) == {n for n in pari_primes(3, 2, 1, 1, 120) if lo <= n < hi}
