@@ -6,13 +6,15 @@ P(it finds a factor) x the tests a factor saves x seconds per test > seconds of 
 - P(factor): the candidate has no factor below the sieve depth 2^t; a prime factor p of ~k bits exists with
   probability ln((k+1)/k) per bit-size k > t (Mertens), and P-1 finds it when p - 1 is B1-smooth but for one
   prime <= B2: the semismooth probability G(a, b) = rho(a) + integral_{a-b}^{a-1} rho(s)/(a - s) ds with a =
-  ln(p/2)/ln(B1), b = ln(B2)/ln(B1) (Dickman's rho; p - 1 is even, hence p/2). Summed over k.
+  ln(p/2)/ln(B1), b = ln(B2)/ln(B1) (Dickman's rho; p - 1 is even, hence p/2). The expected number of findable
+  factors is summed over k; P(at least one) = 1 - exp(-sum) (GIMPS's depths make the sum small, ours need not).
 - Tests saved: the first test plus its double check (TESTS_SAVED = 2, GIMPS's count for a first-time test).
 - Seconds per test: strategy/cost.py (the measured cost per form and size when a block has finished, else the
   model, FFT arithmetic included).
-- Seconds of P-1: multiplications modulo N at gmpy2's generic speed (P-1 runs powmod, not the special-form or
-  FFT loop): stage 1 ~ log2(E) = B1 / ln 2 squarings, stage 2 ~ PAIRED_SHARE multiplications per prime in
-  (B1, B2] plus one per giant step.
+- Seconds of P-1: P-1 runs on the test's own arithmetic (factoring/p_minus_1.py), so its operations are priced
+  in the test's squarings (seconds per test / bits): stage 1 ~ log2(E) = B1 / ln 2 steps of a squaring and a
+  small multiplication (STAGE1_STEP squarings each), stage 2 PAIRED_SHARE products per prime in (B1, B2] plus
+  one per giant step, each a conversion and a multiplication (STAGE2_PRODUCT squarings).
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from darkreach_pipeline.stores.costs import GENERIC_CONSTANT
-
 TESTS_SAVED = 2.0
-# Stage 2 multiplications per prime in (B1, B2]: prime pairing covers both primes of m*D +- j with one product
-# (measured 0.8-0.9 with D = 2310 at B2 = 10^5..10^7, benchmarks/RESULTS.md "P-1"), plus a giant step per D.
+# Stage 2 products per prime in (B1, B2]: prime pairing covers both primes of m*D +- j with one product
+# (0.8-0.9 with D = 2310 at B2 = 10^5..10^7), plus a giant step per D.
 PAIRED_SHARE = 0.85
+# In squarings of the test's arithmetic, at 3*2^100000+1 (benchmarks/RESULTS.md "P-1"): a stage-1 step (squaring,
+# then x3 for a set bit) 1.33 on the FFT, 1.17 on GMP's special form; a stage-2 product (from_int + multiply)
+# 3.5 on the FFT, 1.5 on GMP. The FFT's figures are used (the larger).
+STAGE1_STEP = 1.35
+STAGE2_PRODUCT = 3.5
 B2_RATIOS = (1, 10, 20, 50, 100)  # B2 / B1 tried (1: stage 1 only)
 B1_GRID = tuple(int(round(1000 * 1.5**i)) for i in range(30))  # 1,000 .. ~1.3e8
 MAX_FACTOR_BITS_OVER_DEPTH = 160  # factor sizes summed above the sieve depth (rho is negligible beyond)
@@ -77,22 +82,16 @@ def factor_probability(bits: float, depth_bits: float, b1: int, b2: int) -> floa
     exists = np.log((k + 1) / k)
     alpha = (k + 0.5 - 1) * math.log(2) / math.log(b1)  # p ~ 2^(k+1/2); p - 1 is even
     found = semismooth(alpha, math.log(b2) / math.log(b1))
-    return float(np.sum(exists * found))
+    return float(-np.expm1(-np.sum(exists * found)))  # at least one: 1 - exp(-expected findable factors)
 
 
-def multiplications(b1: int, b2: int) -> float:
-    """Multiplications modulo N a P-1 run with these bounds makes (stage 1 + stage 2, model)."""
+def squarings(b1: int, b2: int) -> float:
+    """What a P-1 run with these bounds costs, in squarings of the test's arithmetic (stage 1 + stage 2, model)."""
     stage2 = 0.0
     if b2 > b1:
         primes = b2 / math.log(b2) - b1 / math.log(b1)
-        stage2 = PAIRED_SHARE * primes + (b2 - b1) / 2310 + 2310 / 4
-    return b1 / math.log(2) + stage2
-
-
-def seconds_per_multiplication(bits: float) -> float:
-    """gmpy2's generic modular multiplication at `bits` (the cost model's generic constant per squaring)."""
-    bits = max(bits, 64.0)
-    return GENERIC_CONSTANT * bits * math.log2(bits)
+        stage2 = (PAIRED_SHARE * primes + (b2 - b1) / 2310 + 2310 / 2) * STAGE2_PRODUCT
+    return b1 / math.log(2) * STAGE1_STEP + stage2
 
 
 @dataclass(frozen=True)
@@ -110,12 +109,12 @@ class Bounds:
         return self.saved_seconds - self.cost_seconds
 
 
-def evaluate(bits: float, depth: int, test_seconds: float, b1: int, b2: int,
-             tests_saved: float = TESTS_SAVED) -> Bounds:
-    """The expected saving and the cost of P-1 with (b1, b2) on one candidate."""
+def evaluate(bits: float, depth: int, test_seconds: float, b1: int, b2: int, tests_saved: float = TESTS_SAVED
+             ) -> Bounds:
+    """The expected saving and the cost of P-1 with (b1, b2) on one candidate (a test: one squaring per bit)."""
     probability = factor_probability(bits, math.log2(max(depth, 2)), b1, b2)
     return Bounds(b1, b2, probability, probability * tests_saved * test_seconds,
-                  multiplications(b1, b2) * seconds_per_multiplication(bits))
+                  squarings(b1, b2) * test_seconds / max(bits, 1.0))
 
 
 def choose_bounds(bits: float, depth: int, test_seconds: float, tests_saved: float = TESTS_SAVED) -> Bounds | None:

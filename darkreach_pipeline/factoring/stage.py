@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from darkreach_pipeline.arith.select import arithmetic_for
 from darkreach_pipeline.blocks import SURVIVOR
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.factoring.p_minus_1 import p_minus_1
@@ -32,8 +33,9 @@ def p_minus_1_frame(spec: CampaignSpec, sieved: pd.DataFrame, depth: int, store:
                     progress: Callable[[str, int, int], None] | None = None,
                     bounds: Callable[[float], Bounds | None] | None = None) -> pd.DataFrame:
     """P-1 on every survivor of the sieve frame `sieved` (campaign mode "auto"; "off" passes it through with
-    P-1 columns empty). depth: what the block was sieved to (factors below it are already gone). bounds: the
-    bounds for a size in bits (default: choose_bounds with this form's test cost)."""
+    P-1 columns empty), on the arithmetic its test would use (arith/select.py). depth: what the block was sieved
+    to (factors below it are already gone). bounds: the bounds for a size in bits (default: choose_bounds with
+    this form's test cost)."""
     frame = sieved.copy()
     frame["p1_factor"] = ""
     for column in ("p1_stage", "p1_b1", "p1_b2"):
@@ -65,7 +67,9 @@ def p_minus_1_frame(spec: CampaignSpec, sieved: pd.DataFrame, depth: int, store:
         if chosen_bounds is None:
             continue
         start = time.process_time()
-        result = p_minus_1(form.number(value), chosen_bounds.b1, chosen_bounds.b2)
+        N = form.number(value)
+        shape = form.binary_shape(value) or (None, None, None)
+        result = p_minus_1(N, chosen_bounds.b1, chosen_bounds.b2, arith=arithmetic_for(N, *shape))
         seconds[row] = time.process_time() - start
         b1s[row], b2s[row] = result.b1, result.b2
         if result.factor is not None:

@@ -139,11 +139,17 @@ def test_dickman_rho_and_the_probability_model():
 
 
 def test_bound_choice_weighs_cost_against_tests_saved():
-    assert choose_bounds(2_000, 10**6, test_seconds=0.01) is None  # a cheap test: P-1 never pays
-    chosen = choose_bounds(100_000, 10**9, test_seconds=3600.0)  # an expensive test: it does
-    assert isinstance(chosen, Bounds) and chosen.net_seconds > 0 and chosen.b2 >= chosen.b1
-    richer = choose_bounds(100_000, 10**9, test_seconds=36000.0)
-    assert richer.b1 >= chosen.b1  # the dearer the test, the deeper the P-1
+    """P-1 is priced in the test's own squarings: it pays for large numbers (a test of n bits is n squarings, P-1's
+    cost grows with B1 only) and a shallow sieve (more factors left to find)."""
+    assert choose_bounds(2_000, 10**6, test_seconds=0.01) is None  # a short test: P-1 never pays
+    big = choose_bounds(1_000_000, 10**9, test_seconds=500.0)
+    assert isinstance(big, Bounds) and big.net_seconds > 0 and big.b2 >= big.b1
+    assert big.cost_seconds < big.saved_seconds < 500.0 * 2
+    bigger = choose_bounds(3_000_000, 10**9, test_seconds=500.0 * 9)
+    assert bigger.b1 >= big.b1  # the longer the test, the deeper the P-1
+    shallow = choose_bounds(1_000_000, 10**6, test_seconds=500.0)
+    assert shallow.probability > big.probability  # a shallower sieve leaves more to find
+    assert choose_bounds(1_000_000, 10**9, 500.0, tests_saved=0.01) is None  # nothing saved: never worth it
 
 
 def test_campaign_key_is_validated_and_off_keeps_the_identity():
