@@ -277,8 +277,9 @@ def test_a_one_block_range_records_its_checks_under_the_block(darkreach_home):
     result = _materialize(instance, tags={ASSET_PARTITION_RANGE_START_TAG: key, ASSET_PARTITION_RANGE_END_TAG: key})
     assert result.success
     assert {(e.check_name, e.partition, e.passed) for e in result.get_asset_check_evaluations()} == {
-        ("sieve_accounts_for_every_candidate", key, True), ("every_survivor_tested_once", key, True),
-        ("every_proof_verifies", key, True), ("every_prime_has_verified_certificate", key, True)}
+        ("sieve_accounts_for_every_candidate", key, True), ("every_p_minus_1_factor_divides", key, True),
+        ("every_survivor_tested_once", key, True), ("every_proof_verifies", key, True),
+        ("every_prime_has_verified_certificate", key, True)}
     history = instance.event_log_storage.get_asset_check_execution_history(
         AssetCheckKey(AssetKey("certificates"), "every_prime_has_verified_certificate"), limit=5)
     assert [(h.partition, h.status.value) for h in history] == [(key, "SUCCEEDED")]
