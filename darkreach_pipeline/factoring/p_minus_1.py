@@ -20,6 +20,7 @@ replayed in finer steps to split it; when that cannot split it either, no factor
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -112,6 +113,12 @@ def _product(values) -> mpz:
     return items[0] if items else mpz(1)
 
 
+@functools.lru_cache(maxsize=4)
+def stage1_exponent(b1: int) -> mpz:
+    """E = the product of the largest power of each prime <= b1 (kept: a block runs many candidates with one B1)."""
+    return _product([p for powers in prime_powers(b1) for p in powers.tolist()])
+
+
 def _stage1(arith: ModularArithmetic, b1: int, base: mpz) -> tuple[mpz, mpz]:
     """(H = base^E mod N, gcd(H - 1, N)); a gcd of N is replayed prime power by prime power (gmpy2) to split it."""
     N = arith.N
@@ -120,7 +127,7 @@ def _stage1(arith: ModularArithmetic, b1: int, base: mpz) -> tuple[mpz, mpz]:
         for powers in prime_powers(b1):
             x = gmpy2.powmod(x, _product(powers), N)
     else:
-        E = _product([p for powers in prime_powers(b1) for p in powers.tolist()])
+        E = stage1_exponent(b1)
         x = mpz(arith.binary_chain(1, E, E.bit_length(), int(base)))
     g = gmpy2.gcd(x - 1, N)
     if g != N:
@@ -162,6 +169,7 @@ def giant_step(b1: int, b2: int) -> int:
     return 6
 
 
+@functools.lru_cache(maxsize=4)
 def stage2_pairs(b1: int, b2: int, D: int) -> dict[int, list[int]]:
     """{m: the j values} such that every prime q in (b1, b2] is m*D - j or m*D + j (each pair once)."""
     pairs: dict[int, set[int]] = {}
