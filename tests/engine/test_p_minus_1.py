@@ -184,3 +184,26 @@ def test_the_block_stage_strikes_composites_only_and_the_check_re_verifies(pari_
 
     off = p_minus_1_frame(parse_campaign({**PROTH, "n_max": 400, "block_size": 400}), sieved, 100)
     assert off["status"].tolist() == sieved["status"].tolist() and (off["p1_b1"] == 0).all()
+
+
+def test_a_block_without_the_p_minus_1_file_is_intact_and_a_damaged_one_is_not(tmp_path):
+    """Blocks finished before the stage existed have no p_minus_1 file: still finished. A damaged one is named."""
+    from upath import UPath
+
+    from darkreach_pipeline.stores import integrity
+
+    spec = parse_campaign({**PROTH, "n_max": 40, "block_size": 40})
+    candidates = blocks.candidate_frame(spec, 0)
+    sieved = blocks.sieve_frame(spec, 0, candidates)
+    results = blocks.test_frame(spec, 0, sieved)
+    frames = {"candidate_ranges": candidates, "sieve_survivors": sieved, "prp_results": results,
+              "certificates": blocks.certificate_frame(spec, results)}
+    base, key = UPath(tmp_path), "proth/000000"
+    for asset, frame in frames.items():
+        integrity.write_block(integrity.block_path(base, asset, key), frame, integrity.identity(asset, key))
+    assert integrity.damaged_blocks(str(tmp_path), [key]) == {}
+    path = integrity.block_path(base, "p_minus_1", key)
+    integrity.write_block(path, p_minus_1_frame(spec, sieved, 1000), integrity.identity("p_minus_1", key))
+    assert integrity.damaged_blocks(str(tmp_path), [key]) == {}
+    path.write_bytes(integrity.block_path(base, "sieve_survivors", key).read_bytes())  # another stage's file
+    assert [d.asset for d in integrity.damaged_blocks(str(tmp_path), [key])[key]] == ["p_minus_1"]
