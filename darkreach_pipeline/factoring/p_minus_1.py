@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import gmpy2
@@ -36,8 +36,6 @@ from darkreach_pipeline.sieve.primes import prime_chunks
 BASE = 3
 CHUNK_PRIMES = 2048  # prime powers multiplied into one stage-1 exponent before a powmod
 PRIMORIALS = (2310, 210, 30, 6)  # stage 2's giant step D: the largest whose primes are <= B1 and fits the range
-
-Progress = Callable[[int, int], None]  # (primes done, primes in all) across both stages
 
 
 @dataclass(frozen=True)

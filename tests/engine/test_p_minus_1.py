@@ -207,3 +207,25 @@ def test_a_block_without_the_p_minus_1_file_is_intact_and_a_damaged_one_is_not(t
     assert integrity.damaged_blocks(str(tmp_path), [key]) == {}
     path.write_bytes(integrity.block_path(base, "sieve_survivors", key).read_bytes())  # another stage's file
     assert [d.asset for d in integrity.damaged_blocks(str(tmp_path), [key])[key]] == ["p_minus_1"]
+
+
+def test_the_test_arithmetics_give_the_same_factors_as_gmpy2():
+    """P-1 on the weighted FFT and on GMP's special-form loop (what the pipeline uses for k*2^n+1) finds exactly
+    what plain gmpy2 finds, and never splits a known prime."""
+    from darkreach_pipeline.arith.gmp import GMPArithmetic
+    from darkreach_pipeline.arith.ibdwt import IBDWTArithmetic
+
+    form = form_for(parse_campaign(PROTH))
+    found = 0
+    for n in (2208, *range(1001, 1041)):  # 3*2^2208+1 is prime
+        N = form.number(n)
+        if gmpy2.gcd(N, 3 * 5 * 7 * 11 * 13) > 1:
+            continue
+        plain = p_minus_1(N, 400, 8000)
+        for arith in (GMPArithmetic(N, 3, n, 1), IBDWTArithmetic(3, n, 1)):
+            result = p_minus_1(N, 400, 8000, arith=arith)
+            assert (result.factor, result.stage) == (plain.factor, plain.stage), (n, arith.name)
+        found += plain.factor is not None
+        if n == 2208:
+            assert plain.factor is None
+    assert found >= 3
