@@ -32,8 +32,8 @@ SIZE_BUCKETS_PER_DOUBLING = 64  # bounds are chosen once per ~1% of candidate si
 def p_minus_1_frame(spec: CampaignSpec, sieved: pd.DataFrame, depth: int, store: CostStore | None = None,
                     progress: Callable[[str, int, int], None] | None = None,
                     bounds: Callable[[float], Bounds | None] | None = None) -> pd.DataFrame:
-    """P-1 on every survivor of the sieve frame `sieved` (campaign mode "auto"; "off" passes it through with
-    P-1 columns empty), on the arithmetic its test would use (arith/select.py). depth: what the block was sieved
+    """P-1 on every survivor of the sieve frame `sieved` (campaign mode "auto" or "fixed"; "off" passes it through
+    with P-1 columns empty), on the arithmetic its test would use (arith/select.py). depth: what the block was sieved
     to (factors below it are already gone). bounds: the bounds for a size in bits (default: choose_bounds with
     this form's test cost)."""
     frame = sieved.copy()
@@ -45,6 +45,9 @@ def p_minus_1_frame(spec: CampaignSpec, sieved: pd.DataFrame, depth: int, store:
         return frame
     form = form_for(spec)
     chosen: dict[int, Bounds | None] = {}
+    if bounds is None and spec.p_minus_1_bounds is not None:  # "fixed"
+        fixed = Bounds(*spec.p_minus_1_bounds, probability=0.0, saved_seconds=0.0, cost_seconds=0.0)
+        bounds = lambda bits: fixed  # noqa: E731
 
     def bounds_for(value: int) -> Bounds | None:
         bits = form.bits(value)

@@ -1,4 +1,4 @@
-"""The p_minus_1 asset in the block graph: with "auto" it strikes composites P-1 factors, prp_results tests only
+"""The p_minus_1 asset in the block graph: on, it strikes composites P-1 factors, prp_results tests only
 the rest, the primes are exactly PARI's, and its blocking check re-verifies every stored factor."""
 
 from __future__ import annotations
@@ -12,19 +12,17 @@ from assets.checks import CAMPAIGN_CHECKS
 from darkreach_pipeline import settings
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.factoring import stage
-from darkreach_pipeline.factoring.p_minus_1_bounds import Bounds
 from darkreach_pipeline.stores.registry import open_registry
 
 ASSETS = [candidate_ranges, sieve_survivors, p_minus_1, prp_results, certificates]
 
 
-def test_p_minus_1_auto_through_the_graph(darkreach_home, monkeypatch, pari_primes):
+def test_p_minus_1_fixed_through_the_graph(darkreach_home, pari_primes):
+    """With "fixed" bounds (the auto bounds skip numbers this small: their test costs less than P-1)."""
     from darkreach_pipeline.definitions import build_resources
 
-    # The auto bounds skip numbers this small (a test costs less than P-1); force bounds so that it runs.
-    monkeypatch.setattr(stage, "choose_bounds", lambda bits, depth, seconds: Bounds(300, 20000, 0.0, 0.0, 0.0))
     spec = parse_campaign({**PROTH, "name": "pm1", "n_max": 240, "block_size": 240, "sieve_depth": 100,
-                           "p_minus_1": "auto"})
+                           "p_minus_1": "fixed", "p_minus_1_b1": 300, "p_minus_1_b2": 20000})
     open_registry(settings.registry_url()).register(spec)
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("campaign_blocks", spec.partition_keys())

@@ -161,6 +161,14 @@ def test_campaign_key_is_validated_and_off_keeps_the_identity():
     assert parse_campaign(auto.definition()) == auto  # what the registry stores reads back
     with pytest.raises(CampaignError, match="campaign field 'p_minus_1': must be \"off\""):
         parse_campaign({**PROTH, "p_minus_1": "on"})
+    fixed = parse_campaign({**PROTH, "p_minus_1": "fixed", "p_minus_1_b1": 500, "p_minus_1_b2": 9000})
+    assert fixed.p_minus_1_bounds == (500, 9000) and parse_campaign(fixed.definition()) == fixed
+    with pytest.raises(CampaignError, match="campaign field 'p_minus_1_b1': is missing"):
+        parse_campaign({**PROTH, "p_minus_1": "fixed"})
+    with pytest.raises(CampaignError, match="campaign field 'p_minus_1_b2': must be >= 500"):
+        parse_campaign({**PROTH, "p_minus_1": "fixed", "p_minus_1_b1": 500, "p_minus_1_b2": 400})
+    with pytest.raises(CampaignError, match="'p_minus_1_b1': applies only with p_minus_1 = \"fixed\""):
+        parse_campaign({**PROTH, "p_minus_1": "auto", "p_minus_1_b1": 500})
 
 
 def test_the_block_stage_strikes_composites_only_and_the_check_re_verifies(pari_primes):
