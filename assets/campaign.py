@@ -1,4 +1,4 @@
-"""The block pipeline: candidate_ranges -> sieve_survivors -> prp_results (+ prp_proofs) -> certificates.
+"""The block pipeline: candidate_ranges -> sieve_survivors -> p_minus_1 -> prp_results (+ prp_proofs) -> certificates.
 
 A run covers one block or a range of blocks (BackfillPolicy / campaign `blocks_per_run`); each asset handles
 its blocks one after another and records metadata per block."""
@@ -18,6 +18,7 @@ from assets.partitions import (
     per_block,
 )
 from darkreach_pipeline import blocks, settings
+from darkreach_pipeline.factoring.stage import P_MINUS_1_FACTOR, p_minus_1_frame
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.stores.sieve_imports import DamagedImportError
 from darkreach_pipeline.stores.worker_identity import worker_identity
@@ -91,6 +92,43 @@ def sieve_survivors(
     return block_output(out)
 
 
+@asset(**COMMON, op_tags={"dagster-celery/queue": "prp"})
+def p_minus_1(
+    context: AssetExecutionContext,
+    campaign_registry: CampaignRegistryResource,
+    block_progress: BlockProgress,
+    sieve_survivors: BlockFrames,
+) -> BlockFrames:
+    """The sieve's frame after P-1 (campaign key `p_minus_1`): with "auto", every survivor gets stage 1 and 2 with
+    bounds chosen per size from the cost model (none where P-1 would cost more than the tests it saves) and those
+    it factors are struck with the factor; with "off" the survivors pass through unchanged."""
+    out = {}
+    for key, sieved in per_block(context, sieve_survivors, "sieve_survivors").items():
+        spec, block = campaign_registry.resolve(key)
+        depth = spec.sieve_depth
+        if spec.p_minus_1 != "off":
+            try:
+                imported = campaign_registry.sieve_imports().block(spec.name, block)
+            except DamagedImportError as exc:
+                raise Failure(description=str(exc)) from None
+            depth = max(depth, imported.sieved_to if imported else 0)
+        frame = out[key] = p_minus_1_frame(spec, sieved, depth, campaign_registry.costs(),
+                                           block_progress.reporter(key))
+        ran = frame[frame["p1_b1"] > 0]
+        struck = frame[frame["status"] == P_MINUS_1_FACTOR]
+        block_metadata(context, key,
+            {"mode": spec.p_minus_1, "survivors_in": int((sieved["status"] == blocks.SURVIVOR).sum()),
+             "p_minus_1_runs": len(ran), "factors_found": len(struck),
+             "stage1_factors": int((struck["p1_stage"] == 1).sum()),
+             "stage2_factors": int((struck["p1_stage"] == 2).sum()),
+             "bounds": (f"B1 {ran['p1_b1'].min()}..{ran['p1_b1'].max()}, B2 {ran['p1_b2'].min()}..{ran['p1_b2'].max()}"
+                        if len(ran) else "none (off, or no bounds save more than they cost)"),
+             "cpu_seconds": round(float(frame["p1_seconds"].sum()), 3),
+             "survivors": int((frame["status"] == blocks.SURVIVOR).sum())},
+        )
+    return block_output(out)
+
+
 # No RetryPolicy: Dagster retries a step with one even when it was interrupted, so SIGTERM would not
 # stop the run. A relaunched block resumes from its checkpoint instead.
 @multi_asset(
@@ -109,15 +147,16 @@ def prp_results(
     campaign_registry: CampaignRegistryResource,
     block_progress: BlockProgress,
     checkpoint_store: CheckpointStoreResource,
-    sieve_survivors: BlockFrames,
+    p_minus_1: BlockFrames,
 ):
-    """Tests every survivor once (results and their proofs from the same chains: one step, one test each).
+    """Tests every survivor the sieve and P-1 left once (results and their proofs from the same chains: one step,
+    one test each).
 
     Checkpointed while it runs (the residues kept for the proofs too); a retry or relaunch resumes where the
     last one stopped. Each block logs tested/total, rate and ETA as it runs (BlockProgress.log_every_seconds)."""
     out, proofs = {}, {}
     worker = worker_identity(settings.darkreach_home())
-    survivors = per_block(context, sieve_survivors, "sieve_survivors")
+    survivors = per_block(context, p_minus_1, "p_minus_1")
     for number, (key, sieved) in enumerate(survivors.items(), start=1):
         if len(survivors) > 1:
             context.log.info(f"block {number}/{len(survivors)} of this run: {key}")

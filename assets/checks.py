@@ -17,13 +17,14 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,  # not exported; what AssetCheckResult fills in itself
 )
 
-from assets.campaign import certificates, sieve_survivors
+from assets.campaign import certificates, p_minus_1, sieve_survivors
 from assets.partitions import BlockFrames, campaign_blocks, per_block
 from darkreach_pipeline import blocks
 from darkreach_pipeline.checks import (
     certificate_problems,
     factor_claim_problems,
     imported_removal_problems,
+    p_minus_1_problems,
     result_problems,
     sieve_coverage_problems,
     tested_once_problems,
@@ -94,16 +95,37 @@ def sieve_accounts_for_every_candidate(
 
 
 @asset_check(
-    asset=AssetKey("prp_results"),
+    asset=p_minus_1,
     partitions_def=campaign_blocks,
     blocking=True,
     additional_ins={"sieve_survivors": AssetIn("sieve_survivors", dagster_type=BlockFrames)},
 )
-def every_survivor_tested_once(
-    context, campaign_registry: CampaignRegistryResource, prp_results: BlockFrames, sieve_survivors: BlockFrames
+def every_p_minus_1_factor_divides(
+    context, campaign_registry: CampaignRegistryResource, p_minus_1: BlockFrames, sieve_survivors: BlockFrames
 ):
-    """The tested set equals the survivor set exactly; residues are well formed; 'prime' only with a proof."""
+    """P-1 struck only sieve survivors, each with a factor re-verified here (1 < f < N, N % f == 0); every other
+    row is the sieve's unchanged."""
     sieved = per_block(context, sieve_survivors, "sieve_survivors")
+    results = {}
+    for key, factored in per_block(context, p_minus_1, "p_minus_1").items():
+        spec, _ = campaign_registry.resolve(key)
+        problems = p_minus_1_problems(form_for(spec), spec.axis, sieved[key], factored)
+        results[key] = (problems, {"factors": int((factored["p1_factor"] != "").sum())})
+    return _evaluations(context, AssetKey("p_minus_1"), results)
+
+
+@asset_check(
+    asset=AssetKey("prp_results"),
+    partitions_def=campaign_blocks,
+    blocking=True,
+    additional_ins={"p_minus_1": AssetIn("p_minus_1", dagster_type=BlockFrames)},
+)
+def every_survivor_tested_once(
+    context, campaign_registry: CampaignRegistryResource, prp_results: BlockFrames, p_minus_1: BlockFrames
+):
+    """The tested set equals the set of survivors of the sieve and P-1 exactly; residues are well formed; 'prime'
+    only with a proof."""
+    sieved = per_block(context, p_minus_1, "p_minus_1")
     results = {}
     for key, tested in per_block(context, prp_results, "prp_results").items():
         spec, _ = campaign_registry.resolve(key)
@@ -153,5 +175,5 @@ def every_proof_verifies(
     return _evaluations(context, AssetKey("prp_proofs"), results)
 
 
-CAMPAIGN_CHECKS = [sieve_accounts_for_every_candidate, every_survivor_tested_once, every_proof_verifies,
-                   every_prime_has_verified_certificate]
+CAMPAIGN_CHECKS = [sieve_accounts_for_every_candidate, every_p_minus_1_factor_divides, every_survivor_tested_once,
+                   every_proof_verifies, every_prime_has_verified_certificate]

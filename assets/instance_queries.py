@@ -12,7 +12,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.storage.event_log.base import EventRecordsResult
 
-from assets.checks import CAMPAIGN_CHECKS, every_proof_verifies
+from assets.checks import CAMPAIGN_CHECKS, every_p_minus_1_factor_divides, every_proof_verifies
 from assets.launchpad import REGISTER_JOB_NAMES
 from assets.partitions import campaign_blocks
 from darkreach_pipeline.progress import RunInfo, block_states
@@ -67,7 +67,8 @@ def checks_passed(instance: DagsterInstance, keys: Sequence[str]) -> set[str]:
     evaluation succeeded and targeted that materialisation (a stage re-materialised since, or whose check
     failed or never ran, leaves the block unfinished). candidate_ranges has no check: it must be materialised.
     A block finished before proofs existed has no every_proof_verifies evaluation at all: that one check may be
-    absent (not failed, not stale), so an upgrade does not re-run finished blocks."""
+    absent (not failed, not stale), so an upgrade does not re-run finished blocks; so may
+    every_p_minus_1_factor_divides for a block finished before the P-1 stage existed."""
     if not keys:
         return set()
     passed = materialized_blocks(instance, "candidate_ranges") & set(keys)
@@ -80,7 +81,7 @@ def checks_passed(instance: DagsterInstance, keys: Sequence[str]) -> set[str]:
                 and info.latest_materialization_storage_id is not None):
             good[info.check_key].add(info.partition_key)
     for check_key, blocks in good.items():
-        if check_key == every_proof_verifies.check_key:
+        if check_key in (every_proof_verifies.check_key, every_p_minus_1_factor_divides.check_key):
             blocks = blocks | (set(keys) - evaluated[check_key])
         passed &= blocks
     return passed

@@ -47,6 +47,9 @@ def _variant_config(cls: type[PrimeForm]) -> type[Config]:
         description=(str, Field(default="", description="free text, at most 2,000 characters")),
         blocks_per_run=(int, Field(default=1, description="checked as in a file; not kept (README)")),
         gpu=(bool, Field(default=False, description="GPU-eligible: sieve and test steps go to GPU workers; not kept")),
+        p_minus_1=(str, Field(default="off", description='"off", "auto" or "fixed": P-1 between sieve and tests')),
+        p_minus_1_b1=(int | None, Field(default=None, description='P-1 bound B1, with p_minus_1 = "fixed"')),
+        p_minus_1_b2=(int | None, Field(default=None, description='P-1 bound B2 >= B1, with p_minus_1 = "fixed"')),
     )
     doc = (cls.__doc__ or cls.name).strip().splitlines()[0]
     return create_model(f"{key.title().replace('_', '')}Campaign", __base__=Config, __doc__=doc, **fields)
@@ -68,7 +71,7 @@ def op_name(cls: type[PrimeForm]) -> str:
 
 def campaign_mapping(cls: type[PrimeForm], config: Config) -> dict[str, Any]:
     """The campaign-file mapping of a Launchpad config of this form, for `parse_campaign`."""
-    return {"form": cls.name, **config.model_dump()}
+    return {"form": cls.name, **{k: v for k, v in config.model_dump().items() if v is not None}}
 
 
 def launchpad_run_config(raw: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -23,12 +23,14 @@ from darkreach_pipeline.campaign import CampaignSpec, split_partition_key
 from darkreach_pipeline.checks import (
     certificate_problems,
     factor_claim_problems,
+    p_minus_1_problems,
     result_problems,
     sieve_coverage_problems,
     tested_once_problems,
 )
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.stores.integrity import (
+    OPTIONAL_STAGES,
     STAGES,
     DamagedBlockError,
     block_path,
@@ -70,6 +72,9 @@ def rederive_problems(spec: CampaignSpec, block: int, frames: dict[str, pd.DataF
     form = form_for(spec)
     sieved, results, certs = frames["sieve_survivors"], frames["prp_results"], frames["certificates"]
     problems = sieve_coverage_problems(spec, block, sieved) + factor_claim_problems(form, spec.axis, sieved)
+    if "p_minus_1" in frames:  # a block finished before the P-1 stage has none: then the sieve's survivors were tested
+        problems += p_minus_1_problems(form, spec.axis, sieved, frames["p_minus_1"])
+        sieved = frames["p_minus_1"]
     problems += tested_once_problems(spec.axis, sieved, results) + result_problems(form, results)
     problems += certificate_problems(spec.axis, results, certs)
     if len(results):
@@ -92,7 +97,7 @@ def rederive_problems(spec: CampaignSpec, block: int, frames: dict[str, pd.DataF
 def quarantine_block(base: UPath, partition_key: str, stamp: str) -> str:
     """Move a block's stage files to `<base>/_quarantine/<stamp>/<asset>/<key>.parquet`; returns the folder."""
     folder = base / QUARANTINE / stamp
-    for asset in STAGES:
+    for asset in STAGES + OPTIONAL_STAGES:
         path = block_path(base, asset, partition_key)
         if path.exists():
             target = block_path(folder, asset, partition_key)
@@ -116,7 +121,7 @@ def audit_blocks(spec: CampaignSpec, base_path: str, keys: Sequence[str], sample
     for key in keys:
         report.audited.append(key)
         frames, problems, unsealed = {}, [], []
-        for asset in STAGES:
+        for asset in STAGES + OPTIONAL_STAGES:
             path = block_path(base, asset, key)
             try:
                 frames[asset] = read_block(path, identity(asset, key))
@@ -124,7 +129,8 @@ def audit_blocks(spec: CampaignSpec, base_path: str, keys: Sequence[str], sample
                     if not is_sealed(f.read()):
                         unsealed.append(asset)
             except FileNotFoundError:
-                problems.append(f"{asset}: missing")
+                if asset not in OPTIONAL_STAGES:
+                    problems.append(f"{asset}: missing")
             except DamagedBlockError as exc:
                 problems.append(f"{asset}: {exc.reason}" + (f" ({exc.detail[:120]})" if exc.detail else ""))
         if not problems and (key in chosen or unsealed):  # files without a checksum are re-derived before sealing

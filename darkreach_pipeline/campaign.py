@@ -32,7 +32,12 @@ MAX_SIEVE_DEPTH = 2**32 - 1  # the sieve multiplies residues in uint64: p must s
 MIN_SIEVE_DEPTH = 3
 MAX_BLOCKS_PER_RUN = 1000  # a run holds its blocks' outputs in memory between steps
 BLOCK_DIGITS = 6
-COMMON_KEYS = ("name", "form", "block_size", "sieve_depth", "description", "blocks_per_run", "gpu")
+COMMON_KEYS = ("name", "form", "block_size", "sieve_depth", "description", "blocks_per_run", "gpu", "p_minus_1",
+               "p_minus_1_b1", "p_minus_1_b2")
+P_MINUS_1_MODES = ("off", "auto", "fixed")
+MIN_P_MINUS_1_B1 = 11  # stage 2's giant steps need the primes of D (up to 11) in stage 1
+MAX_P_MINUS_1_B1 = 10**9
+MAX_P_MINUS_1_B2 = 10**11
 
 
 def shown(value: Any) -> str:
@@ -79,6 +84,11 @@ class CampaignSpec:
     # GPU-eligible: its runs' sieve and test steps go to GPU workers in fleet mode (gpu_routing.py). An
     # execution setting too, like blocks_per_run.
     gpu: bool = field(default=False, compare=False)
+    # P-1 between the sieve and the tests (factoring/): "off" passes the survivors through, "auto" chooses bounds
+    # per candidate size from the cost model. Part of the identity when on (it decides which numbers are tested);
+    # "off" is left out of definition(), so campaigns registered before it keep their fingerprint.
+    p_minus_1: str = "off"
+    p_minus_1_bounds: tuple[int, int] | None = None  # (B1, B2) with p_minus_1 = "fixed"
 
     @property
     def axis(self) -> str:
@@ -114,6 +124,9 @@ class CampaignSpec:
             f"{self.range_key}_max": self.range_max,
             "block_size": self.block_size,
             "sieve_depth": self.sieve_depth,
+            **({"p_minus_1": self.p_minus_1} if self.p_minus_1 != "off" else {}),
+            **(dict(zip(("p_minus_1_b1", "p_minus_1_b2"), self.p_minus_1_bounds, strict=True))
+               if self.p_minus_1_bounds else {}),
         }
 
     def fingerprint(self) -> str:
@@ -197,6 +210,7 @@ def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
     gpu = raw.get("gpu", False)
     if not isinstance(gpu, bool):
         raise CampaignError("gpu", f"must be true or false (GPU-eligible blocks go to GPU workers), got {gpu!r}")
+    p_minus_1, p_minus_1_bounds = _p_minus_1(raw)
     return CampaignSpec(
         name=name,
         form=form_name,
@@ -212,7 +226,31 @@ def parse_campaign(raw: Mapping[str, Any]) -> CampaignSpec:
         range_max=range_max,
         blocks_per_run=blocks_per_run,
         gpu=gpu,
+        p_minus_1=p_minus_1,
+        p_minus_1_bounds=p_minus_1_bounds,
     )
+
+
+def _p_minus_1(raw: Mapping[str, Any]) -> tuple[str, tuple[int, int] | None]:
+    """The P-1 mode and, for "fixed", its bounds (B1, B2)."""
+    mode = raw.get("p_minus_1", "off")
+    if mode not in P_MINUS_1_MODES:
+        raise CampaignError("p_minus_1", f"must be \"off\" (no P-1 stage), \"auto\" (P-1 bounds chosen per candidate "
+                            "size where they save more test time than they cost) or \"fixed\" (the bounds "
+                            f"p_minus_1_b1 and p_minus_1_b2), got {shown(mode)}")
+    if mode != "fixed":
+        for key in ("p_minus_1_b1", "p_minus_1_b2"):
+            if key in raw:
+                raise CampaignError(key, f"applies only with p_minus_1 = \"fixed\" (p_minus_1 is {shown(mode)}): "
+                                    "set p_minus_1 = \"fixed\" or remove it")
+        return mode, None
+    b1 = _int_field(raw, "p_minus_1_b1", minimum=MIN_P_MINUS_1_B1)
+    if b1 > MAX_P_MINUS_1_B1:
+        raise CampaignError("p_minus_1_b1", f"must be <= {MAX_P_MINUS_1_B1}, got {b1}")
+    b2 = _int_field(raw, "p_minus_1_b2", minimum=b1)
+    if b2 > MAX_P_MINUS_1_B2:
+        raise CampaignError("p_minus_1_b2", f"must be <= {MAX_P_MINUS_1_B2}, got {b2}")
+    return mode, (b1, b2)
 
 
 def form_variant(form_name: str, raw: Mapping[str, Any]) -> type[PrimeForm]:

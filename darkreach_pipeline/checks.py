@@ -11,6 +11,7 @@ import pandas as pd
 
 from darkreach_pipeline.blocks import FACTOR, IMPORTED_REMOVAL, SURVIVOR
 from darkreach_pipeline.campaign import CampaignSpec
+from darkreach_pipeline.factoring.stage import P_MINUS_1_FACTOR
 from darkreach_pipeline.stores.sieve_imports import ImportedBlock
 
 RES64 = re.compile(r"^[0-9a-f]{16}$")
@@ -54,6 +55,25 @@ def imported_removal_problems(axis: str, sieved: pd.DataFrame, imported: Importe
     if listed:
         return [f"survivors of the imported file marked removed: {listed[:5]}; rerun sieve_survivors"]
     return []
+
+
+def p_minus_1_problems(form, axis: str, sieved: pd.DataFrame, factored: pd.DataFrame) -> list[str]:
+    """The P-1 stage's frame is the sieve's, row for row, but for survivors struck with a factor; every such factor
+    is re-checked here: an integer f with 1 < f < N and N % f == 0 (N from the form, never trusted)."""
+    if factored[axis].astype(int).tolist() != sieved[axis].astype(int).tolist():
+        return ["the P-1 frame does not list the sieve's candidates in the sieve's order: rerun p_minus_1"]
+    before, after = sieved["status"].to_numpy(dtype=str), factored["status"].to_numpy(dtype=str)
+    changed = before != after
+    wrong = changed & ((before != SURVIVOR) | (after != P_MINUS_1_FACTOR))
+    problems = [f"{form.expression(int(v))}: status {b!r} became {a!r} at the P-1 stage (only survivors may be struck)"
+                for v, b, a in zip(factored.loc[wrong, axis], before[wrong], after[wrong], strict=True)][:10]
+    struck = factored[after == P_MINUS_1_FACTOR]
+    for value, text in zip(struck[axis].astype(int), struck["p1_factor"].astype(str), strict=True):
+        N = form.number(value)
+        f = int(text) if text.isdigit() else 0
+        if not (1 < f < N and N % f == 0):
+            problems.append(f"{form.expression(value)}: P-1 factor {text!r} does not divide it properly")
+    return problems
 
 
 def tested_once_problems(axis: str, sieved: pd.DataFrame, results: pd.DataFrame) -> list[str]:

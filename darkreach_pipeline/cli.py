@@ -607,8 +607,8 @@ def launch_backfill(instance, spec: CampaignSpec, keys: list[str], gpu: bool = F
         backfill_id=make_new_backfill_id(),
         asset_graph=defs.resolve_asset_graph(),
         partition_names=keys,
-        asset_selection=[AssetKey(name) for name in ("candidate_ranges", "sieve_survivors", "prp_results",
-                                                      "prp_proofs", "certificates")],
+        asset_selection=[AssetKey(name) for name in ("candidate_ranges", "sieve_survivors", "p_minus_1",
+                                                      "prp_results", "prp_proofs", "certificates")],
         backfill_timestamp=time.time(),
         tags={CAMPAIGN_TAG: spec.name, **gpu_tags(gpu or spec.gpu)},
         dynamic_partitions_store=instance,
@@ -790,9 +790,11 @@ def cmd_import_results(args) -> int:
     results = read_results_file(args.file, args.program)
     ours, damaged = read_stage_checked(settings.data_path(), "prp_results", campaign=spec.name)
     sieved, damaged_sieve = read_stage_checked(settings.data_path(), "sieve_survivors", campaign=spec.name)
+    factored, damaged_p1 = read_stage_checked(settings.data_path(), "p_minus_1", campaign=spec.name)
+    damaged_sieve += damaged_p1
     report_damaged(damaged + damaged_sieve)
     sha = file_sha256(args.file)
-    frame = external.cross_check_frame(spec, results, ours, sieved, str(args.file), sha)
+    frame = external.cross_check_frame(spec, results, ours, sieved, str(args.file), sha, factored)
     stored = external.store_external_checks(settings.data_path(), frame, spec.name, sha)
     reliability = open_reliability_store(settings.registry_url())
     for key, valid in external.block_validations(frame, ours).items():

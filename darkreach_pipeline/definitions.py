@@ -10,7 +10,7 @@ import os
 
 from dagster import Definitions, ExecutorDefinition, in_process_executor
 
-from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
+from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
 from assets.campaign_sieve import campaign_sieve, campaign_sieve_job
 from assets.checks import CAMPAIGN_CHECKS
 from assets.integrity import damaged_blocks_sensor, integrity_audit, integrity_audit_job, integrity_audit_schedule
@@ -29,7 +29,7 @@ from resources.parquet_io import ParquetIOManager
 from resources.progress import BlockProgress
 from resources.results import ResultsLocation
 
-CAMPAIGN_ASSETS = [candidate_ranges, sieve_survivors, prp_results, certificates]
+CAMPAIGN_ASSETS = [candidate_ranges, sieve_survivors, p_minus_1, prp_results, certificates]
 
 
 def build_resources() -> dict:

@@ -23,7 +23,7 @@ from darkreach_pipeline.stores.costs import open_cost_store
 from darkreach_pipeline.stores.registry import open_registry
 from resources.run_tags import missing_limit_tags
 
-STAGES = frozenset({"candidate_ranges", "sieve_survivors", "prp_results", "certificates"})
+STAGES = frozenset({"candidate_ranges", "sieve_survivors", "p_minus_1", "prp_results", "certificates"})
 log = logging.getLogger(__name__)
 
 

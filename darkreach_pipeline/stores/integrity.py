@@ -29,6 +29,8 @@ import pyarrow.parquet as pq
 from upath import UPath
 
 STAGES = ("candidate_ranges", "sieve_survivors", "prp_results", "certificates")  # a block's four outputs
+# Outputs a block finished before their stage existed lacks: missing is fine, damaged is not.
+OPTIONAL_STAGES = ("p_minus_1",)
 CHECKSUM_KEY = b"darkreach.sha256"
 IDENTITY_KEY = b"darkreach.block"
 MISSING = "missing"
@@ -223,6 +225,8 @@ def damaged_blocks(base_path: str, keys: Iterable[str], stages: Sequence[str] = 
     out: dict[str, list[Damage]] = {}
     for key in keys:
         found = [d for d in (inspect_block(base, asset, key) for asset in stages) if d is not None]
+        found += [d for d in (inspect_block(base, asset, key) for asset in OPTIONAL_STAGES if asset not in stages)
+                  if d is not None and d.reason != MISSING]
         if found:
             out[key] = found
     return out

@@ -20,6 +20,7 @@ from upath import UPath
 
 from darkreach_pipeline.blocks import FACTOR
 from darkreach_pipeline.campaign import CampaignSpec
+from darkreach_pipeline.factoring.stage import P_MINUS_1_FACTOR
 from darkreach_pipeline.formats import FormatError
 from darkreach_pipeline.formats.results import COMPOSITE, FERMAT_3, PRP_RESIDUE, ExternalResult
 from darkreach_pipeline.forms import form_for
@@ -43,13 +44,19 @@ def _composite(result: str) -> bool:
 
 
 def cross_check_frame(spec: CampaignSpec, results: list[ExternalResult], ours: pd.DataFrame, sieved: pd.DataFrame,
-                      source: str, source_sha256: str) -> pd.DataFrame:
-    """One row per imported result with its verdict against our prp_results (and sieve, for removed ones)."""
+                      source: str, source_sha256: str, factored: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per imported result with its verdict against our prp_results (and the sieve and P-1 stages, for
+    removed ones; factored: the p_minus_1 frames, where blocks have them)."""
     form = form_for(spec)
     shape = campaign_shape(spec)
     tested = {int(r["n"]): r for r in ours.to_dict("records")} if len(ours) else {}
-    struck = ({int(n): int(p) for n, p, s in zip(sieved["n"], sieved["factor"], sieved["status"], strict=True)
-               if s == FACTOR} if len(sieved) else {})
+    struck = ({int(n): f"{int(p)} divides it (the sieve's factor, verified)"
+               for n, p, s in zip(sieved["n"], sieved["factor"], sieved["status"], strict=True) if s == FACTOR}
+              if len(sieved) else {})
+    if factored is not None and len(factored):
+        rows_p1 = factored[factored["status"] == P_MINUS_1_FACTOR]
+        struck.update({int(n): f"{f} divides it (P-1's factor, verified)"
+                       for n, f in zip(rows_p1["n"], rows_p1["p1_factor"], strict=True)})
     rows = []
     for r in results:
         t = r.term
@@ -62,7 +69,7 @@ def cross_check_frame(spec: CampaignSpec, results: list[ExternalResult], ours: p
         verdict, note = NOT_TESTED_HERE, ""
         if mine is None:
             if n in struck and not _composite(r.result):
-                verdict, note = THEIRS_WRONG, f"{struck[n]} divides it (the sieve's factor, verified)"
+                verdict, note = THEIRS_WRONG, struck[n]
         elif r.residue_type == FERMAT_3 and mine["residue_type"] == FERMAT_3:
             verdict = RESIDUE_MATCH if r.res64 == mine["res64"] else _tie_break(form, n, mine["res64"])
             if verdict != RESIDUE_MATCH:

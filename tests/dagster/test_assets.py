@@ -9,9 +9,10 @@ import pytest
 from conftest import PROTH, RIESEL
 from dagster import AssetKey, AssetSelection, DagsterInstance, build_asset_context, materialize
 
-from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
+from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
 from assets.checks import (
     CAMPAIGN_CHECKS,
+    every_p_minus_1_factor_divides,
     every_prime_has_verified_certificate,
     every_survivor_tested_once,
     sieve_accounts_for_every_candidate,
@@ -22,9 +23,9 @@ from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.stores.registry import open_registry
 from darkreach_pipeline.stores.results import read_stage
 
-CAMPAIGN_ASSETS = [candidate_ranges, sieve_survivors, prp_results, certificates]
-CHECK_NAMES = {"sieve_accounts_for_every_candidate", "every_survivor_tested_once", "every_proof_verifies",
-               "every_prime_has_verified_certificate"}
+CAMPAIGN_ASSETS = [candidate_ranges, sieve_survivors, p_minus_1, prp_results, certificates]
+CHECK_NAMES = {"sieve_accounts_for_every_candidate", "every_p_minus_1_factor_divides", "every_survivor_tested_once",
+               "every_proof_verifies", "every_prime_has_verified_certificate"}
 
 
 def fresh_resources() -> dict:
@@ -79,15 +80,16 @@ def test_every_block_materialises_and_finds_exactly_the_primes(raw, darkreach_ho
         tested += len(results)
 
         meta = {a: result.asset_materializations_for_node(a)[0].metadata for a in
-                ("candidate_ranges", "sieve_survivors", "prp_results", "certificates")}
+                ("candidate_ranges", "sieve_survivors", "p_minus_1", "prp_results", "certificates")}
         assert meta["candidate_ranges"]["candidates"].value == hi - lo
         assert meta["sieve_survivors"]["survivors"].value == int((sieved["status"] == "survivor").sum())
+        assert meta["p_minus_1"]["mode"].value == "off" and meta["p_minus_1"]["factors_found"].value == 0
         assert meta["prp_results"]["tests"].value == len(results)
         assert meta["prp_results"]["primes"].value == int((results["result"] == "prime").sum())
         assert meta["certificates"]["proven"].value == len(certs)
 
         # the IO manager wrote one parquet file per asset and block under DARKREACH_HOME/data
-        for asset in ("candidate_ranges", "sieve_survivors", "prp_results", "certificates"):
+        for asset in ("candidate_ranges", "sieve_survivors", "p_minus_1", "prp_results", "certificates"):
             assert (darkreach_home / "data" / asset / spec.name / f"{block:06d}.parquet").is_file()
 
     p = spec.params
@@ -246,6 +248,7 @@ def test_checks_called_directly(darkreach_home, instance, materialized_block):
     (Dagster 1.13), and the checks read context.partition_key: a partitioned build_asset_context serves."""
     key, resources = materialized_block
     sieved = pd.read_parquet(parquet(darkreach_home, "sieve_survivors", key))
+    factored = pd.read_parquet(parquet(darkreach_home, "p_minus_1", key))
     results = pd.read_parquet(parquet(darkreach_home, "prp_results", key))
     certs = pd.read_parquet(parquet(darkreach_home, "certificates", key))
 
@@ -253,11 +256,12 @@ def test_checks_called_directly(darkreach_home, instance, materialized_block):
         return check(context_for(check, key, instance, resources), **inputs)
 
     assert call(sieve_accounts_for_every_candidate, sieve_survivors=sieved).passed
-    assert call(every_survivor_tested_once, prp_results=results, sieve_survivors=sieved).passed
+    assert call(every_p_minus_1_factor_divides, p_minus_1=factored, sieve_survivors=sieved).passed
+    assert call(every_survivor_tested_once, prp_results=results, p_minus_1=factored).passed
     assert call(every_prime_has_verified_certificate, certificates=certs, prp_results=results).passed
     bad = results.copy()
     bad.loc[0, "res64"] = "xyz"
-    outcome = call(every_survivor_tested_once, prp_results=bad, sieve_survivors=sieved)
+    outcome = call(every_survivor_tested_once, prp_results=bad, p_minus_1=factored)
     assert not outcome.passed and outcome.metadata["problems"].value == 1
 
 
@@ -332,7 +336,8 @@ def test_direct_invocation_of_the_assets(darkreach_home, instance, pari_primes):
 
     rng = call(candidate_ranges)
     surv = call(sieve_survivors, candidate_ranges=rng)
-    res, proofs = call(prp_results, sieve_survivors=surv)  # one step: results and their proofs
+    factored = call(p_minus_1, sieve_survivors=surv)
+    res, proofs = call(prp_results, p_minus_1=factored)  # one step: results and their proofs
     certs = call(certificates, prp_results=res)
     lo, hi = spec.block_range(1)
     assert set(certs["n"]) == {n for n in pari_primes(3, 2, 1, 1, 120) if lo <= n < hi}

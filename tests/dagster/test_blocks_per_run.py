@@ -20,7 +20,7 @@ from dagster._core.storage.tags import (
     PARTITION_NAME_TAG,
 )
 
-from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
+from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
 from assets.sensors import campaign_files_sensor
 from darkreach_pipeline import batching, settings
@@ -32,7 +32,7 @@ from resources.campaigns import CampaignRegistryResource
 from resources.results import ResultsLocation
 from resources.run_tags import blocks_of_run, partition_tags
 
-ASSETS = ["candidate_ranges", "sieve_survivors", "prp_results", "prp_proofs", "certificates"]
+ASSETS = ["candidate_ranges", "sieve_survivors", "p_minus_1", "prp_results", "prp_proofs", "certificates"]
 
 
 def materializations(result, asset: str):
@@ -111,7 +111,7 @@ def test_blocks_of_a_run_from_its_tags():
 def _materialize(instance, tags=None, partition_key=None):
     from darkreach_pipeline.definitions import build_resources
 
-    return materialize([candidate_ranges, sieve_survivors, prp_results, certificates, *CAMPAIGN_CHECKS],
+    return materialize([candidate_ranges, sieve_survivors, p_minus_1, prp_results, certificates, *CAMPAIGN_CHECKS],
                        instance=instance, resources=build_resources(), tags=tags, partition_key=partition_key)
 
 
@@ -166,10 +166,12 @@ def test_a_run_of_three_blocks_materialises_each_once_and_equals_one_block_runs(
     # Each check evaluated per block (not once for the range), all passed, none left "planned".
     evaluations = first.get_asset_check_evaluations()
     assert sorted((e.check_name, e.partition) for e in evaluations) == sorted(
-        (c, k) for c in ("sieve_accounts_for_every_candidate", "every_survivor_tested_once", "every_proof_verifies",
-                         "every_prime_has_verified_certificate") for k in keys[:3])
+        (c, k) for c in ("sieve_accounts_for_every_candidate", "every_p_minus_1_factor_divides",
+                         "every_survivor_tested_once", "every_proof_verifies", "every_prime_has_verified_certificate")
+        for k in keys[:3])
     assert all(e.passed for e in evaluations)
     for check, asset in (("sieve_accounts_for_every_candidate", "sieve_survivors"),
+                         ("every_p_minus_1_factor_divides", "p_minus_1"),
                          ("every_survivor_tested_once", "prp_results"), ("every_proof_verifies", "prp_proofs"),
                          ("every_prime_has_verified_certificate", "certificates")):
         history = instance.event_log_storage.get_asset_check_execution_history(
@@ -204,7 +206,7 @@ def test_a_failed_check_in_a_range_fails_the_run_and_names_the_block(darkreach_h
     monkeypatch.setattr("assets.checks.tested_once_problems", lose_one_in_block_1)
     from darkreach_pipeline.definitions import build_resources
 
-    result = materialize([candidate_ranges, sieve_survivors, prp_results, certificates, *CAMPAIGN_CHECKS],
+    result = materialize([candidate_ranges, sieve_survivors, p_minus_1, prp_results, certificates, *CAMPAIGN_CHECKS],
                          instance=instance, tags=partition_tags(spec.partition_keys()), raise_on_error=False,
                          resources=build_resources())
     assert not result.success
@@ -270,8 +272,9 @@ def test_a_one_block_range_records_its_checks_under_the_block(darkreach_home):
     result = _materialize(instance, tags={ASSET_PARTITION_RANGE_START_TAG: key, ASSET_PARTITION_RANGE_END_TAG: key})
     assert result.success
     assert {(e.check_name, e.partition, e.passed) for e in result.get_asset_check_evaluations()} == {
-        ("sieve_accounts_for_every_candidate", key, True), ("every_survivor_tested_once", key, True),
-        ("every_proof_verifies", key, True), ("every_prime_has_verified_certificate", key, True)}
+        ("sieve_accounts_for_every_candidate", key, True), ("every_p_minus_1_factor_divides", key, True),
+        ("every_survivor_tested_once", key, True), ("every_proof_verifies", key, True),
+        ("every_prime_has_verified_certificate", key, True)}
     history = instance.event_log_storage.get_asset_check_execution_history(
         AssetCheckKey(AssetKey("certificates"), "every_prime_has_verified_certificate"), limit=5)
     assert [(h.partition, h.status.value) for h in history] == [(key, "SUCCEEDED")]
@@ -287,7 +290,7 @@ def test_darkreach_blocks_per_run_sets_the_shared_backfill_policy():
 
     code = ("from darkreach_pipeline.definitions import defs; from dagster import AssetKey; "
             "g = defs.resolve_asset_graph(); print(sorted({str(g.get(AssetKey(a)).backfill_policy) for a in "
-            "('candidate_ranges', 'sieve_survivors', 'prp_results', 'certificates')}))")
+            "('candidate_ranges', 'sieve_survivors', 'p_minus_1', 'prp_results', 'certificates')}))")
     env = {**os.environ, "DARKREACH_BLOCKS_PER_RUN": "5", "PYTHONWARNINGS": "ignore"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -234,7 +234,7 @@ def test_dagster_asset_materialize_on_a_registered_campaign(ran, pari_primes):
 
     def mtimes(key: str) -> dict[str, int]:
         files = {a: home / "data" / a / f"{key}.parquet" for a in
-                 ("candidate_ranges", "sieve_survivors", "prp_results", "certificates")}
+                 ("candidate_ranges", "sieve_survivors", "p_minus_1", "prp_results", "certificates")}
         files["primes.csv"] = home / "data" / "primes.csv"
         return {name: path.stat().st_mtime_ns for name, path in files.items()}
 

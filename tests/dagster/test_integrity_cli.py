@@ -12,7 +12,7 @@ from dagster import AssetSelection, DagsterInstance, materialize
 from test_cli import darkreach, explain
 from upath import UPath
 
-from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
+from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
 from darkreach_pipeline.stores import integrity
 
@@ -61,7 +61,8 @@ def test_damaged_blocks_are_named_and_recomputed_and_a_rejected_proof_is_reteste
 
     instance = DagsterInstance.from_config(str(home / "dagster"))
     try:
-        forged = materialize([candidate_ranges, sieve_survivors, prp_results, certificates, *CAMPAIGN_CHECKS],
+        stages = [candidate_ranges, sieve_survivors, p_minus_1, prp_results, certificates]
+        forged = materialize([*stages, *CAMPAIGN_CHECKS],
                              selection=AssetSelection.assets("certificates"), partition_key="proth/000001",
                              instance=instance, resources=build_resources(), raise_on_error=False)
     finally:

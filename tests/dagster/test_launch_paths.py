@@ -30,7 +30,7 @@ WORKSPACE = str(ROOT / "workspace.yaml")
 CAMPAIGN = {"name": "paths", "form": "kbn", "k": 3, "b": 2, "c": -1, "n_min": 1, "n_max": 180, "block_size": 30,
             "sieve_depth": 1000}
 KEYS = [f"paths/{i:06d}" for i in range(6)]
-STAGES = ["candidate_ranges", "sieve_survivors", "prp_results", "prp_proofs", "certificates"]
+STAGES = ["candidate_ranges", "sieve_survivors", "p_minus_1", "prp_results", "prp_proofs", "certificates"]
 WRAP = "import os,signal,sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"
 ONE_RUN_PER_CAMPAIGN = """
     tag_concurrency_limits:

@@ -176,7 +176,7 @@ def test_campaign_summary_before_anything_ran_and_when_finished():
 
 
 def test_campaign_progress_asset(darkreach_home):
-    from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
+    from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
     from assets.checks import CAMPAIGN_CHECKS
     from assets.progress import campaign_progress as progress_asset
     from darkreach_pipeline.definitions import build_resources
@@ -187,7 +187,7 @@ def test_campaign_progress_asset(darkreach_home):
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("campaign_blocks", K)
     resources = build_resources()
-    assets = [candidate_ranges, sieve_survivors, prp_results, certificates]
+    assets = [candidate_ranges, sieve_survivors, p_minus_1, prp_results, certificates]
     assert materialize([*assets, *CAMPAIGN_CHECKS], instance=instance, resources=resources,
                        tags=partition_tags(K[:2])).success
     assert materialize([*assets, *CAMPAIGN_CHECKS], instance=instance, resources=resources, partition_key=K[2]).success

@@ -336,20 +336,21 @@ def test_definitions_load():
     assert job.partitions_def is not None and job.partitions_def.name == "campaign_blocks"
     assert defs.resolve_job_def("register_kbn") is not None and defs.resolve_job_def("register_twin_over_k")
     keys = defs.resolve_asset_graph().get_all_asset_keys()
-    assert keys == {AssetKey(k) for k in ("candidate_ranges", "sieve_survivors", "prp_results", "prp_proofs",
-                                          "certificates", "primes", "campaign_progress", "double_checks",
+    assert keys == {AssetKey(k) for k in ("candidate_ranges", "sieve_survivors", "p_minus_1", "prp_results",
+                                          "prp_proofs", "certificates", "primes", "campaign_progress", "double_checks",
                                           "verified_primes", "worker_reliability", "integrity_audit", "campaign_plan",
                                           "campaign_feedback", "announcements", "fleet_advice", "campaign_sieve")}
     graph = defs.resolve_asset_graph()
     assert graph.get(AssetKey("sieve_survivors")).parent_keys == {AssetKey("candidate_ranges"),
                                                                    AssetKey("campaign_sieve")}  # lineage of a block
     assert AssetKey("campaign_sieve") not in defs.resolve_job_def("campaign_job").asset_layer.executable_asset_keys
-    policies = {graph.get(AssetKey(k)).backfill_policy for k in ("candidate_ranges", "sieve_survivors",
+    policies = {graph.get(AssetKey(k)).backfill_policy for k in ("candidate_ranges", "sieve_survivors", "p_minus_1",
                                                                   "prp_results", "prp_proofs", "certificates")}
     assert policies == {None}  # DARKREACH_BLOCKS_PER_RUN unset: plain one-block runs (test_blocks_per_run: > 1)
     assert defs.resolve_sensor_def("results_sensor").job_name == "results_job"
     check_keys = defs.resolve_asset_graph().asset_check_keys
-    assert {k.name for k in check_keys} == {"sieve_accounts_for_every_candidate", "every_survivor_tested_once",
+    assert {k.name for k in check_keys} == {"sieve_accounts_for_every_candidate", "every_p_minus_1_factor_divides",
+                                            "every_survivor_tested_once",
                                             "every_proof_verifies", "every_prime_has_verified_certificate",
                                             "residues_match"}
     assert defs.resolve_sensor_def("campaign_files_sensor").job_name == "campaign_job"

@@ -9,7 +9,7 @@ import pytest
 from conftest import PROTH
 from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context, materialize
 
-from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
+from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
 from assets.results import RESULT_ASSETS, results_sensor
 from assets.strategy import (
@@ -25,7 +25,7 @@ from darkreach_pipeline.campaign import load_campaign, parse_campaign
 from darkreach_pipeline.stores.registry import open_registry
 from resources.results import ResultsLocation
 
-CAMPAIGN_ASSETS = [candidate_ranges, sieve_survivors, prp_results, certificates]
+CAMPAIGN_ASSETS = [candidate_ranges, sieve_survivors, p_minus_1, prp_results, certificates]
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from dagster import (
 )
 from dagster._core.utils import make_new_run_id
 
-from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
+from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
 from assets.verification import double_checks, verified_primes, worker_reliability
 from assets.verification_sensors import (
@@ -44,7 +44,7 @@ from darkreach_pipeline.stores.reliability import needs_double_check, open_relia
 from resources.campaigns import CampaignRegistryResource
 from resources.results import ResultsLocation
 
-CAMPAIGN_ASSETS = [candidate_ranges, sieve_survivors, prp_results, certificates]
+CAMPAIGN_ASSETS = [candidate_ranges, sieve_survivors, p_minus_1, prp_results, certificates]
 ALL_ASSETS = [*CAMPAIGN_ASSETS, double_checks, verified_primes, worker_reliability]
 # b = 6: no Proth/LLR theorem; 5*6^136+1 and 5*6^147+1 (per PARI) are found as probable primes
 SIX = {"name": "six", "form": "kbn", "k": 5, "b": 6, "c": 1, "n_min": 100, "n_max": 160, "block_size": 61,

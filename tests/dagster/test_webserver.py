@@ -61,7 +61,8 @@ def test_webserver_loads_location_with_block_partitions(tmp_path):
         assert entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation"
         nodes = _graphql(port, "{ assetNodes { assetKey { path } partitionKeys } }")["data"]["assetNodes"]
         by_key = {"/".join(n["assetKey"]["path"]): n["partitionKeys"] for n in nodes}
-        assert set(by_key) == {"candidate_ranges", "sieve_survivors", "prp_results", "prp_proofs", "certificates",
+        assert set(by_key) == {"candidate_ranges", "sieve_survivors", "p_minus_1", "prp_results", "prp_proofs",
+                               "certificates",
                                "primes", "campaign_progress", "double_checks", "verified_primes",
                                "worker_reliability", "integrity_audit", "campaign_plan", "campaign_feedback",
                                "announcements", "fleet_advice"}

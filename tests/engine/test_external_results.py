@@ -93,3 +93,18 @@ def test_a_pfgw_prp_makes_our_probable_prime_double_checked():
     assert frame["status"].tolist() == [PRP_DOUBLE_CHECKED, PENDING]
     assert "reproduced by pfgw (imported from pfgw.out" in frame["evidence"].iloc[0]
     assert verified_primes_frame(certs, pd.DataFrame())["status"].tolist() == [PENDING, PENDING]
+
+
+def test_a_prime_claim_on_a_number_p_minus_1_factored_is_theirs_wrong(ours):
+    from darkreach_pipeline.factoring.p_minus_1_bounds import Bounds
+    from darkreach_pipeline.factoring.stage import P_MINUS_1_FACTOR, p_minus_1_frame
+
+    tested, sieved = ours
+    auto = parse_campaign({**SPEC.definition(), "p_minus_1": "auto"})
+    factored = p_minus_1_frame(auto, sieved, 1000, bounds=lambda bits: Bounds(300, 20000, 0.0, 0.0, 0.0))
+    n = int(factored.loc[factored["status"] == P_MINUS_1_FACTOR, "n"].iloc[0])
+    claim = read_pfgw(f"3*2^{n}+1 is 3-PRP!\n", "pfgw.out")
+    assert check(claim, (tested[tested["n"] != n], sieved))["verdict"].tolist() == [external.NOT_TESTED_HERE]
+    frame = external.cross_check_frame(SPEC, claim, tested[tested["n"] != n], sieved, "pfgw.out", "ab" * 32,
+                                       factored)
+    assert frame["verdict"].tolist() == [external.THEIRS_WRONG] and "P-1's factor" in frame["note"].iloc[0]

@@ -23,7 +23,7 @@ def test_backfill_records_an_asset_backfill_of_the_campaign_blocks(darkreach_hom
         assert backfill.is_asset_backfill and backfill.status.value == "REQUESTED"
         assert backfill.tags == {"darkreach/campaign": "bf"}
         subset = backfill.asset_backfill_data.target_subset
-        assert set(subset.asset_keys) == {AssetKey(a) for a in ("candidate_ranges", "sieve_survivors",
+        assert set(subset.asset_keys) == {AssetKey(a) for a in ("candidate_ranges", "sieve_survivors", "p_minus_1",
                                                                  "prp_results", "prp_proofs", "certificates")}
         assert set(subset.get_partitions_subset(AssetKey("prp_results")).get_partition_keys()) == set(keys)
 
