@@ -117,12 +117,12 @@ def cmd_serve(args) -> int:
                                                       "per_worker_rate", "per_worker_burst", "claim_retry_seconds")})
     app = create_app(VolunteerStore(url, lease_floor=args.lease_floor), open_registry(url),
                      open_reliability_store(url), limits)
-    config = uvicorn.Config(app, log_level="warning", proxy_headers=False, server_header=False,
-                            **({"fd": args.fd} if args.fd is not None else {"host": args.host, "port": args.port}))
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False,
+                            server_header=False)
     if args.fd is None:
         print(f"volunteer work server on http://{args.host}:{args.port} (put a TLS reverse proxy in front of it)")
     sys.stdout.flush()
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[socket.socket(fileno=args.fd)] if args.fd is not None else None)
     return 0
 
 
