@@ -201,6 +201,10 @@ class VolunteerClient:
             time.sleep(reply.retry_after)
             return None
         _write_private(self.dir / "current.json", reply.unit.model_dump_json())
+        keep = FileCheckpointStore(self.dir / "checkpoints")._path(reply.unit.unit_id).name
+        for stale in (self.dir / "checkpoints").glob("*"):  # a lost lease's checkpoint, kept in case it came back
+            if stale.name != keep:
+                stale.unlink(missing_ok=True)
         return reply.unit
 
     def _resumed_unit(self) -> UnitOffer | None:
@@ -212,8 +216,9 @@ class VolunteerClient:
         try:
             self._heartbeat(offer, 0, 0)
         except LeaseLost:
-            self.log(f"{offer.unit_id}: its lease expired while this client was stopped")
-            self._forget(offer)
+            self.log(f"{offer.unit_id}: its lease expired while this client was stopped (its checkpoint is kept "
+                     "until another unit is claimed: if the server hands this one out again, it resumes)")
+            path.unlink()
             return None
         self.log(f"{offer.unit_id}: resuming")
         return offer

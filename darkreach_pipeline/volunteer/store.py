@@ -166,8 +166,17 @@ class VolunteerStore:
     # --- leases ------------------------------------------------------------------------------------------
     @retrying
     def claim(self, worker_id: str, forms: list[str], max_ram_bytes: int) -> Lease | None:
-        """Lease one free unit (never leased, or its lease expired) this worker has not already returned."""
+        """Lease one free unit (never leased, or its lease expired) this worker has not already returned. A worker
+        that still holds a live lease gets that one again (its claim's reply was lost, e.g. to a server restart):
+        a client works on one unit at a time, so a lease it asks past is one it never heard of."""
         now = time.time()
+        with self.engine.connect() as conn:
+            held = conn.execute(sa.select(_units.c.unit_id, _units.c.lease_id, _units.c.lease_seconds,
+                                          _units.c.estimated_seconds)
+                                .where(_units.c.holder == worker_id, _units.c.status == OPEN,
+                                       _units.c.deadline >= now).limit(1)).first()
+        if held is not None:
+            return Lease(*held)
         query = (sa.select(_units.c.unit_id, _units.c.estimated_seconds, _units.c.lease_id)
                  .where(_units.c.status == OPEN, sa.or_(_units.c.holder.is_(None), _units.c.deadline < now),
                         _units.c.unit_id.not_in(sa.select(_results.c.unit_id).where(
