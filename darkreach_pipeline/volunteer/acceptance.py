@@ -54,7 +54,7 @@ class Examination:
         return bool(self.problems or self.review.rejected)
 
     def reason(self) -> str:
-        found = self.problems + self.review.rejected
+        found = self.problems + [f"residue rejected: {entry}" for entry in self.review.rejected]
         more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
         return "; ".join(found[:3]) + more
 
