@@ -13,6 +13,7 @@ for a quorum of two matching results from different workers.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -117,3 +118,20 @@ def decide(exam: Examination, record: WorkerRecord, unit_id: str) -> tuple[Verdi
     if exam.review.complete and proofs_may_replace_double_check(record, unit_id, exam.max_digits):
         return "accepted", f"every residue established by its proof ({exam.review.summary()})"
     return "pending", f"{reason}; proofs: {exam.review.summary()}: waiting for a matching result from another worker"
+
+
+def volunteered_frame(spec: CampaignSpec, block: int, sieved: pd.DataFrame, rows: list[dict],
+                      test_here: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
+    """The block's test rows (prp_results with the proof columns) from an accepted volunteer result, so the
+    block's run does not test again what a volunteer's verified result established. Rows of numbers this run's
+    sieve struck are left out; a survivor the result lacks (none for an accepted result, whose tested set was
+    the survivors of the same sieve) is tested here by `test_here` (the block's normal test stage)."""
+    axis = spec.axis
+    survivors = set(sieved.loc[sieved["status"] == blocks.SURVIVOR, axis].astype(int))
+    taken = [row for row in rows if int(row[axis]) in survivors]
+    missing = survivors - {int(row[axis]) for row in taken}
+    frames = [blocks.result_frame(spec, taken)]
+    if missing:
+        frames.append(test_here(sieved[sieved[axis].astype(int).isin(missing)]))
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return frame.sort_values(axis, kind="stable").reset_index(drop=True)

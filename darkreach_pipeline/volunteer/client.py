@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pandas as pd
 
 from darkreach_pipeline import blocks
 from darkreach_pipeline.backoff import Backoff
-from darkreach_pipeline.campaign import parse_campaign
+from darkreach_pipeline.campaign import CampaignSpec, parse_campaign
 from darkreach_pipeline.checkpointing import BlockCheckpointer
 from darkreach_pipeline.secret import deployment_secret
 from darkreach_pipeline.stores.checkpoints import FileCheckpointStore
@@ -109,6 +110,19 @@ class Throttle:
         if self.share < 100 and used > 0:
             self.sleep(used * (100 / self.share - 1))
             self.last = time.process_time()
+
+
+def submission(spec: CampaignSpec, unit_id: str, lease_id: str, sieved: pd.DataFrame, tests: pd.DataFrame,
+               cpu_seconds: float) -> ResultSubmission:
+    """A unit's result as sent: the sieve's strikes and every test row, without what the server derives."""
+    struck = sieved[sieved["status"] == blocks.FACTOR]
+    return ResultSubmission.model_validate({
+        "unit_id": unit_id, "lease_id": lease_id,
+        "struck": [[int(v), int(f)] for v, f in zip(struck[spec.axis], struck["factor"], strict=True)],
+        "tests": [{"value": int(row[spec.axis]), **{k: row[k] for k in TEST_FIELDS if k != "value"}}
+                  for row in tests.to_dict("records")],
+        "cpu_seconds": cpu_seconds,
+    }, strict=False)
 
 
 class VolunteerClient:
@@ -271,15 +285,8 @@ class VolunteerClient:
         finally:
             stop.set()
             beater.join()
-        struck = sieved[sieved["status"] == blocks.FACTOR]
-        submission = {
-            "unit_id": offer.unit_id, "lease_id": offer.lease_id,
-            "struck": [[int(v), int(f)] for v, f in zip(struck[spec.axis], struck["factor"], strict=True)],
-            "tests": [{"value": int(row[spec.axis]), **{k: row[k] for k in TEST_FIELDS if k != "value"}}
-                      for row in tests.to_dict("records")],
-            "cpu_seconds": time.process_time() - started,
-        }
-        text = ResultSubmission.model_validate(submission, strict=False).model_dump_json()
+        text = submission(spec, offer.unit_id, offer.lease_id, sieved, tests,
+                          time.process_time() - started).model_dump_json()
         _write_private(self.spool / f"{offer.unit_id.replace('/', '_')}.json", text)
         checkpointer.clear()
         (self.dir / "current.json").unlink(missing_ok=True)

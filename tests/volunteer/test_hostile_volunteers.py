@@ -9,12 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from volunteer_helpers import RIESEL, prepare_server_home, registry_url, start_server, stop
+from volunteer_helpers import RIESEL, honest_submission, prepare_server_home, registry_url, start_server, stop
 
-from darkreach_pipeline import blocks
-from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.stores.reliability import ReliabilityStore
-from darkreach_pipeline.volunteer.client import TEST_FIELDS
 from darkreach_pipeline.volunteer.protocol import PROTOCOL_VERSION
 from darkreach_pipeline.volunteer.store import VolunteerStore
 
@@ -43,7 +40,8 @@ class Volunteer:
 
     def post(self, path: str, body, token: str | None = None) -> httpx.Response:
         content = body if isinstance(body, (str, bytes)) else json.dumps(body)
-        return self.http.post(path, content=content, headers={"Authorization": f"Bearer {self.token if token is None else token}"})
+        bearer = self.token if token is None else token
+        return self.http.post(path, content=content, headers={"Authorization": f"Bearer {bearer}"})
 
     def claim(self) -> dict:
         offer = self.post("/v1/claim", {"forms": [], "max_ram_bytes": 0}).json()["unit"]
@@ -51,15 +49,8 @@ class Volunteer:
         return offer
 
     def honest_result(self, offer: dict) -> dict:
-        spec = parse_campaign(offer["campaign"])
-        sieved = blocks.sieve_frame(spec, offer["block"], blocks.candidate_frame(spec, offer["block"]))
-        tests = blocks.test_frame(spec, offer["block"], sieved)
-        struck = sieved[sieved["status"] == blocks.FACTOR]
-        return {"unit_id": offer["unit_id"], "lease_id": offer["lease_id"],
-                "struck": [[int(v), int(f)] for v, f in zip(struck[spec.axis], struck["factor"], strict=True)],
-                "tests": [{"value": int(r[spec.axis]), **{k: r[k] for k in TEST_FIELDS if k != "value"}}
-                          for r in tests.to_dict("records")],
-                "cpu_seconds": 1.0}
+        return json.loads(honest_submission(offer["campaign"], offer["block"], offer["unit_id"],
+                                            offer["lease_id"]).model_dump_json())
 
 
 def stored(home: Path) -> tuple[dict, dict]:

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import httpx
 
+from darkreach_pipeline import blocks
 from darkreach_pipeline.campaign import CampaignSpec, parse_campaign
 from darkreach_pipeline.stores.costs import CostStore
 from darkreach_pipeline.stores.registry import CampaignRegistry
+from darkreach_pipeline.volunteer.client import submission
+from darkreach_pipeline.volunteer.protocol import ResultSubmission
 from darkreach_pipeline.volunteer.store import VolunteerStore
 
 # 3*2^n-1, n = 1..400: four blocks of about 30 tests each, most of them above 2^64 (so proven by their proofs).
@@ -33,6 +36,13 @@ def prepare_server_home(home: Path, campaign: dict = RIESEL) -> CampaignSpec:
     CampaignRegistry(url).register(spec)
     VolunteerStore(url).open_blocks(spec, range(spec.block_count), CostStore(url))
     return spec
+
+
+def honest_submission(campaign: dict, block: int, unit_id: str, lease_id: str) -> ResultSubmission:
+    """What an honest client returns for the unit (the block stages run here)."""
+    spec = parse_campaign(campaign)
+    sieved = blocks.sieve_frame(spec, block, blocks.candidate_frame(spec, block))
+    return submission(spec, unit_id, lease_id, sieved, blocks.test_frame(spec, block, sieved), 1.0)
 
 
 def _env(home: Path) -> dict[str, str]:
