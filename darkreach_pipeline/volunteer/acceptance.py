@@ -60,8 +60,10 @@ class Examination:
         return "; ".join(found[:3]) + more
 
 
-def examine(spec: CampaignSpec, block: int, submission: ResultSubmission, worker_id: str) -> Examination:
-    """Check a submission against the campaign; never raises on hostile content (problems are listed)."""
+def examine(spec: CampaignSpec, block: int, submission: ResultSubmission, worker_id: str,
+            worker_name: str) -> Examination:
+    """Check a submission against the campaign; never raises on hostile content (problems are listed). The rows
+    carry the volunteer as their worker: its UUID and `volunteer:NAME` as host."""
     form = form_for(spec)
     axis = spec.axis
     lo, hi = spec.block_range(block)
@@ -84,8 +86,9 @@ def examine(spec: CampaignSpec, block: int, submission: ResultSubmission, worker
         "factor": [0 if x else struck.get(v, 0) for v, x in zip(values, excluded, strict=True)],
     })
     out.problems += factor_claim_problems(form, axis, sieved)
+    host = f"{VOLUNTEER_HOST}:{worker_name}"
     out.rows = [blocks.result_row(form, spec, block, t.value, {
-        **t.model_dump(exclude={"value"}), "worker_id": worker_id, "host": VOLUNTEER_HOST}) for t in submission.tests]
+        **t.model_dump(exclude={"value"}), "worker_id": worker_id, "host": host}) for t in submission.tests]
     frame = blocks.result_frame(spec, out.rows)
     out.problems += tested_once_problems(axis, sieved, frame)
     out.problems += result_problems(form, frame)

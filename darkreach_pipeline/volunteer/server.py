@@ -225,7 +225,7 @@ def _judge(store: VolunteerStore, registry: CampaignRegistry, reliability: Relia
     """Examine a result, store it with its verdict (ending the lease), settle a quorum, record reliability."""
     store.check_lease(worker.worker_id, submission.unit_id, submission.lease_id)
     spec, block = registry.resolve(submission.unit_id)
-    exam = acceptance.examine(spec, block, submission, worker.worker_id)
+    exam = acceptance.examine(spec, block, submission, worker.worker_id, worker.name)
     verdict, reason = acceptance.decide(exam, reliability.worker(worker.worker_id), submission.unit_id)
     store.record_result(worker.worker_id, submission.unit_id, submission.lease_id, verdict, reason, exam.digest,
                         exam.rows, exam.primes, exam.max_bits, submission.cpu_seconds)
