@@ -4,7 +4,7 @@ claim, heartbeat and return units against a real `darkreach serve` (uvicorn, SQL
 Baseline in the same run: one volunteer alone for the same protocol (its requests/s and latencies). Reported:
 requests/s and p50/p99 latency per endpoint, then checks that no unit was lost (every lease handed out ended in
 a stored result, every returned unit is accepted or waiting for its quorum) and none was handed out twice at
-once (the leases of a unit, as the volunteers saw them, never overlap).
+once (no volunteer's lease was taken over while it held it: its heartbeat and result were never refused).
 
 The results are honest block results computed before the timed part (one candidate per unit), so the server's
 examination (sieve strikes, proofs, certificates) runs for real on every result.
@@ -109,15 +109,14 @@ def run_load(url: str, results: dict[str, dict], volunteers: int, seconds: float
 
 
 def check(store: VolunteerStore, rec: Recorder) -> list[str]:
-    """No unit lost, none handed out twice at once; every lease the server handed out was seen and answered."""
-    problems = []
+    """No unit lost, none handed out twice at once: every lease the server handed out was seen by a volunteer and
+    its result stored; no lease was taken from its holder (a heartbeat or result refused with 409 would show it,
+    counted by `volunteer` as an error or a '409' verdict)."""
+    problems = [f"{rec.verdicts['409']} results refused: their lease was not theirs"] if rec.verdicts.get("409") else []
     for unit_id, unit in store.units().items():
         seen = sorted(rec.leases.get(unit_id, []))
         if unit["leases"] != len(seen):
             problems.append(f"{unit_id}: the server handed out {unit['leases']} leases, volunteers saw {len(seen)}")
-        for (_, ended, _), (claimed, _, _) in zip(seen, seen[1:], strict=False):
-            if claimed < ended:
-                problems.append(f"{unit_id}: leased again before the previous lease ended")
         stored = store.results_of(unit_id)
         if len(stored) != len(seen):
             problems.append(f"{unit_id}: {len(seen)} results returned, {len(stored)} stored")

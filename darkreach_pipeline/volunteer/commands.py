@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
+import time
 
 from darkreach_pipeline import settings
 from darkreach_pipeline.campaign import CampaignSpec
@@ -92,8 +93,6 @@ def cmd_volunteers_open(args) -> int:
 
 
 def cmd_volunteers_list(args) -> int:
-    import time
-
     from darkreach_pipeline.volunteer.store import open_volunteer_store
 
     now = time.time()
@@ -138,7 +137,7 @@ def cmd_join(args) -> int:
                               max_ram_bytes=max_ram, name=args.name, account=args.account)
     client = VolunteerClient(args.server, settings.darkreach_home(), preferences, backoff_first=args.backoff_first,
                              checkpoint_seconds=args.checkpoint_seconds,
-                             log=lambda line: print(line, flush=True))
+                             log=lambda line: print(f"{time.strftime('%H:%M:%S')} {line}", flush=True))
     try:
         done = client.run(units=args.units, idle_exit_after=args.idle_exit)
     except UpgradeNeeded as exc:

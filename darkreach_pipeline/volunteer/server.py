@@ -227,19 +227,11 @@ def _judge(store: VolunteerStore, registry: CampaignRegistry, reliability: Relia
     spec, block = registry.resolve(submission.unit_id)
     exam = acceptance.examine(spec, block, submission, worker.worker_id, worker.name)
     verdict, reason = acceptance.decide(exam, reliability.worker(worker.worker_id), submission.unit_id)
-    store.record_result(worker.worker_id, submission.unit_id, submission.lease_id, verdict, reason, exam.digest,
-                        exam.rows, exam.primes, exam.max_bits, submission.cpu_seconds)
-    if verdict == "pending":
-        agreeing = [r for r in store.results_of(submission.unit_id)
-                    if r.verdict == "pending" and r.digest == exam.digest and r.worker_id != worker.worker_id]
-        if agreeing:
-            reason = f"quorum of two: matches the result of worker {agreeing[0].worker_id[:8]}"
-            losers = store.settle_quorum(submission.unit_id, exam.digest, reason)
-            for loser in losers:
-                reliability.record_validation(submission.unit_id, loser, False)
-            for winner in {worker.worker_id, *(r.worker_id for r in agreeing)}:
-                reliability.record_validation(submission.unit_id, winner, True)
-            verdict = "accepted"
-    elif verdict in ("accepted", "rejected"):
-        reliability.record_validation(submission.unit_id, worker.worker_id, verdict == "accepted")
-    return ResultVerdict(status=verdict, reason=reason)
+    settled = store.record_result(worker.worker_id, submission.unit_id, submission.lease_id, verdict, reason,
+                                  exam.digest, exam.rows, exam.primes, exam.max_bits, submission.cpu_seconds)
+    if verdict == "rejected":
+        settled.invalid.append(worker.worker_id)
+    for valid, workers in ((True, settled.valid), (False, settled.invalid)):
+        for worker_id in workers:
+            reliability.record_validation(submission.unit_id, worker_id, valid)
+    return ResultVerdict(status=settled.verdict, reason=settled.reason)

@@ -93,6 +93,17 @@ class Lease:
 
 
 @dataclass(frozen=True)
+class Settled:
+    """What storing a result decided: its verdict and reason, the workers whose results were accepted (valid
+    blocks for their records) and those whose results a quorum overruled (invalid blocks)."""
+
+    verdict: str
+    reason: str
+    valid: list[str]
+    invalid: list[str]
+
+
+@dataclass(frozen=True)
 class StoredResult:
     worker_id: str
     verdict: str
@@ -228,9 +239,11 @@ class VolunteerStore:
     # --- results -----------------------------------------------------------------------------------------
     @retrying
     def record_result(self, worker_id: str, unit_id: str, lease_id: str, verdict: str, reason: str, digest: str,
-                      rows: list[dict], primes: int, bits: float, cpu_seconds: float) -> None:
+                      rows: list[dict], primes: int, bits: float, cpu_seconds: float) -> Settled:
         """End the lease and store the result, in one transaction: LeaseError (nothing stored) if the lease is
-        no longer this worker's. An accepted result closes the unit."""
+        no longer this worker's. An accepted result closes the unit. A pending one that matches another worker's
+        pending result makes a quorum of two: both are accepted, the disagreeing ones rejected, the unit closed,
+        in the same transaction (so the unit is never handed out again in between)."""
         now = time.time()
         with self.engine.begin() as conn:
             ended = conn.execute(_units.update().where(*_held(unit_id, lease_id, worker_id, now))
@@ -242,30 +255,22 @@ class VolunteerStore:
                 unit_id=unit_id, worker_id=worker_id, lease_id=lease_id, verdict=verdict, reason=reason, digest=digest,
                 rows=json.dumps(rows if verdict != "rejected" else []), tests=len(rows), primes=primes, bits=bits,
                 cpu_seconds=cpu_seconds, submitted_at=now))
-
-    @retrying
-    def results_of(self, unit_id: str) -> list[StoredResult]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(_results.c.worker_id, _results.c.verdict, _results.c.digest)
-                                .where(_results.c.unit_id == unit_id).order_by(_results.c.id)).all()
-        return [StoredResult(*r) for r in rows]
-
-    @retrying
-    def settle_quorum(self, unit_id: str, digest: str, reason: str) -> list[str]:
-        """Accept the pending results of a unit that agree with `digest` and reject the others (they disagreed
-        with a quorum of two); the unit is closed. Returns the workers whose results were rejected."""
-        with self.engine.begin() as conn:
-            pending = conn.execute(sa.select(_results.c.id, _results.c.worker_id, _results.c.digest).where(
+            if verdict != "pending":
+                return Settled(verdict, reason, [worker_id] if verdict == "accepted" else [], [])
+            pending = conn.execute(sa.select(_results.c.worker_id, _results.c.digest).where(
                 _results.c.unit_id == unit_id, _results.c.verdict == "pending")).all()
-            losers = [w for _, w, d in pending if d != digest]
-            conn.execute(_results.update().where(_results.c.unit_id == unit_id, _results.c.verdict == "pending",
-                                                 _results.c.digest == digest)
+            agreeing = sorted({w for w, d in pending if d == digest and w != worker_id})
+            if not agreeing:
+                return Settled("pending", reason, [], [])
+            reason = f"quorum of two: matches the result of worker {agreeing[0][:8]}"
+            losers = sorted({w for w, d in pending if d != digest})
+            mine = _results.c.unit_id == unit_id, _results.c.verdict == "pending"
+            conn.execute(_results.update().where(*mine, _results.c.digest == digest)
                          .values(verdict="accepted", reason=reason))
-            conn.execute(_results.update().where(_results.c.unit_id == unit_id, _results.c.verdict == "pending")
+            conn.execute(_results.update().where(*mine)
                          .values(verdict="rejected", reason="disagrees with a quorum of two other results"))
-            conn.execute(_units.update().where(_units.c.unit_id == unit_id)
-                         .values(status=ACCEPTED, holder=None, lease_id=None, deadline=None))
-        return losers
+            conn.execute(_units.update().where(_units.c.unit_id == unit_id).values(status=ACCEPTED))
+        return Settled("accepted", reason, [worker_id, *agreeing], losers)
 
     @retrying
     def accepted_result(self, unit_id: str) -> tuple[str, str, list[dict]] | None:

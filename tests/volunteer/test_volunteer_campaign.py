@@ -109,42 +109,42 @@ def _worker_id(home: Path) -> str:
     return json.loads(path.read_text())["worker_id"] if path.exists() else ""
 
 
+WOODALL = {"name": "vol-woodall", "form": "woodall", "n_min": 3001, "n_max": 3200, "block_size": 200,
+           "sieve_depth": 1000}
+
+
 def test_killed_volunteer_resumes_or_loses_its_lease(tmp_path: Path) -> None:
+    """Two volunteers killed (kill -9) mid-unit: one restarted resumes from its checkpoint; the other is not,
+    its lease expires and a third volunteer finishes its unit. --forms keeps each on its own unit."""
     server_home = tmp_path / "server"
-    spec = parse_campaign(SLOW)
     url_db = registry_url(server_home)
-    CampaignRegistry(url_db).register(spec)
+    kbn, woodall = parse_campaign(SLOW), parse_campaign(WOODALL)
     store = VolunteerStore(url_db)
-    first, second = spec.partition_keys()
-    store.open_blocks(spec, [0], CostStore(url_db))  # one unit first: a restarted client can only get that one
+    for spec in (kbn, woodall):
+        CampaignRegistry(url_db).register(spec)
+        store.open_blocks(spec, [0], CostStore(url_db))
+    resumed_unit, lost_unit = kbn.partition_key(0), woodall.partition_key(0)
     server, url = start_server(server_home, "--claim-retry-seconds", "0.3", "--lease-floor", "4")
-    a_home, b_home = tmp_path / "a", tmp_path / "b"
+    a_home, c_home, b_home = tmp_path / "a", tmp_path / "c", tmp_path / "b"
     processes = []
     try:
-        # kill -9 mid-unit (a checkpoint written), restart: it resumes from its checkpoint and finishes the unit
-        slow = start_client(a_home, url, "--units", "1", "--max-cpu", "3")
-        processes.append(slow)
+        slow = [start_client(a_home, url, "--forms", "kbn", "--max-cpu", "2"),
+                start_client(c_home, url, "--forms", "woodall", "--max-cpu", "2")]
+        processes += slow
         checkpoints = a_home / "volunteer" / "checkpoints"
-        wait_for(lambda: checkpoints.exists() and any(checkpoints.glob("*.ckpt")), 90, "a checkpoint")
-        os.killpg(slow.pid, signal.SIGKILL)
-        slow.wait()
-        resumed = start_client(a_home, url, "--units", "1")
-        processes.append(resumed)
-        assert resumed.wait(timeout=90) == 0
+        wait_for(lambda: checkpoints.exists() and any(checkpoints.glob("*.ckpt"))
+                 and _holder(store, lost_unit) == _worker_id(c_home), 90, "a checkpoint and both units leased")
+        for process in slow:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        resumed = start_client(a_home, url, "--units", "1", "--forms", "kbn")
+        other = start_client(b_home, url, "--units", "1", "--forms", "woodall")
+        processes += [resumed, other]
+        assert resumed.wait(timeout=90) == 0 and other.wait(timeout=90) == 0
         assert "resumed from its checkpoint" in (a_home / "join.log").read_text()
-        assert store.accepted_result(first)[0] == _worker_id(a_home)
-        # kill -9 and not restarted: the lease expires, another volunteer finishes the unit
-        store.open_blocks(spec, [1], CostStore(url_db))
-        slow = start_client(a_home, url, "--units", "1", "--max-cpu", "3")
-        processes.append(slow)
-        wait_for(lambda: _holder(store, second) == _worker_id(a_home), 60, "the second unit leased")
-        os.killpg(slow.pid, signal.SIGKILL)
-        slow.wait()
-        other = start_client(b_home, url, "--units", "1")
-        processes.append(other)
-        assert other.wait(timeout=90) == 0
-        assert store.accepted_result(second)[0] == _worker_id(b_home)
-        assert store.units()[second]["leases"] == 2
+        assert store.accepted_result(resumed_unit)[0] == _worker_id(a_home)
+        assert store.accepted_result(lost_unit)[0] == _worker_id(b_home)  # the killed one's lease expired
+        assert store.units()[lost_unit]["leases"] == 2
     finally:
         for process in (*processes, server):
             stop(process)
