@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import secrets
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterable
@@ -314,9 +315,12 @@ def _sqlite_for_a_server(connection, _record) -> None:
     killed server process still loses no committed transaction (only a power cut may lose the last ones, whose
     leases then simply expire and are handed out again). A busy database is waited for, not an error."""
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")  # kept by the file: once set, every process uses it
+    except sqlite3.OperationalError:  # another process holds the database right now: stay as it is
+        pass
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
