@@ -107,15 +107,16 @@ def cmd_serve(args) -> int:
     import uvicorn
 
     from darkreach_pipeline.stores.registry import open_registry
-    from darkreach_pipeline.stores.reliability import open_reliability_store
+    from darkreach_pipeline.stores.reliability import ReliabilityStore
     from darkreach_pipeline.volunteer.server import create_app
-    from darkreach_pipeline.volunteer.store import VolunteerStore
+    from darkreach_pipeline.volunteer.store import VolunteerStore, serving
 
     url = settings.registry_url()
     limits = Limits(**{f: getattr(args, f) for f in ("max_result_bytes", "per_ip_rate", "per_ip_burst",
                                                       "per_worker_rate", "per_worker_burst", "claim_retry_seconds")})
-    app = create_app(VolunteerStore(url, lease_floor=args.lease_floor), open_registry(url),
-                     open_reliability_store(url), limits)
+    reliability = ReliabilityStore(url)
+    serving(reliability.engine)
+    app = create_app(VolunteerStore(url, lease_floor=args.lease_floor), open_registry(url), reliability, limits)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False,
                             server_header=False)
     if args.fd is None:

@@ -123,9 +123,7 @@ def unit_ram_bytes(bits: float) -> int:
 
 class VolunteerStore:
     def __init__(self, url: str, lease_floor: float = 120.0, backoff: Backoff | None = None):
-        self.engine = create_engine(url)
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_for_a_server)
+        self.engine = serving(create_engine(url))
         self.backoff = backoff or store_backoff("volunteer store", url)
         self.lease_floor = lease_floor  # the shortest lease (and heartbeat extension), in seconds
         create_tables(self.engine, _metadata, self.backoff)
@@ -274,6 +272,14 @@ class VolunteerStore:
         return Settled("accepted", reason, [worker_id, *agreeing], losers)
 
     @retrying
+    def results_of(self, unit_id: str) -> list[StoredResult]:
+        """Every result stored for a unit, oldest first (the operator's and the benchmark's view)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(_results.c.worker_id, _results.c.verdict, _results.c.digest)
+                                .where(_results.c.unit_id == unit_id).order_by(_results.c.id)).all()
+        return [StoredResult(*r) for r in rows]
+
+    @retrying
     def accepted_result(self, unit_id: str) -> tuple[str, str, list[dict]] | None:
         """(worker id, worker name, test rows) of the first accepted result of a unit, None if it has none."""
         with self.engine.connect() as conn:
@@ -307,6 +313,15 @@ class VolunteerStore:
             cpu_seconds=min(r["cpu_seconds"], CPU_CAP * r["estimated_seconds"] + 60.0),
             estimated_core_hours=r["estimated_seconds"] / 3600.0, primes=r["primes"],
             accepted_at=datetime.fromtimestamp(r["submitted_at"], UTC)) for r in rows]
+
+
+def serving(engine: sa.Engine) -> sa.Engine:
+    """The engine, set up for the work server's many small writes when it is SQLite (see below); the other
+    stores the server writes to (worker reliability) get the same."""
+    if engine.dialect.name == "sqlite" and not sa.event.contains(engine, "connect", _sqlite_for_a_server):
+        sa.event.listen(engine, "connect", _sqlite_for_a_server)
+        engine.dispose()  # connections opened before (creating the tables) are replaced by set-up ones
+    return engine
 
 
 def _sqlite_for_a_server(connection, _record) -> None:
