@@ -114,9 +114,10 @@ def cmd_serve(args) -> int:
     url = settings.registry_url()
     limits = Limits(**{f: getattr(args, f) for f in ("max_result_bytes", "per_ip_rate", "per_ip_burst",
                                                       "per_worker_rate", "per_worker_burst", "claim_retry_seconds")})
-    reliability = ReliabilityStore(url)
-    serving(reliability.engine)
-    app = create_app(VolunteerStore(url, lease_floor=args.lease_floor), open_registry(url), reliability, limits)
+    reliability, store = ReliabilityStore(url), VolunteerStore(url, lease_floor=args.lease_floor)
+    serving(reliability.engine)  # the server's own engines only: other users of the database keep theirs
+    serving(store.engine)
+    app = create_app(store, open_registry(url), reliability, limits)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False,
                             server_header=False)
     if args.fd is None:

@@ -123,7 +123,7 @@ def unit_ram_bytes(bits: float) -> int:
 
 class VolunteerStore:
     def __init__(self, url: str, lease_floor: float = 120.0, backoff: Backoff | None = None):
-        self.engine = serving(create_engine(url))
+        self.engine = create_engine(url)
         self.backoff = backoff or store_backoff("volunteer store", url)
         self.lease_floor = lease_floor  # the shortest lease (and heartbeat extension), in seconds
         create_tables(self.engine, _metadata, self.backoff)
