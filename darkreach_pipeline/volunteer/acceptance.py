@@ -3,7 +3,7 @@
 Nothing the client says is taken on trust that the server can check: the candidates and their exclusions are
 derived from the campaign, every sieve strike is re-checked (p divides N), the tested set must equal the
 survivors, every prime or probable prime must pass the independent verifier (the certificates stage's own
-function), and every composite's residue must be established by its Pietrzak proof (or recomputed below 2^64).
+function), and every residue must be established by its Pietrzak proof (or recomputed below 2^64).
 Which results need more than that is decided by the project's trust rules (stores/reliability.py), not here:
 a trusted worker's block needs nothing more unless it is sampled or a possible record; an untrusted one's is
 accepted on complete proofs (when the rules allow proofs to stand in for a double check), otherwise it waits
@@ -43,7 +43,7 @@ class Examination:
     """What the server established about one submitted result."""
 
     problems: list[str] = field(default_factory=list)  # any problem rejects the result (a wrong result)
-    review: ProofReview = field(default_factory=ProofReview)  # the composites' residues against their proofs
+    review: ProofReview = field(default_factory=ProofReview)  # every residue against its proof
     rows: list[dict] = field(default_factory=list)  # the test rows, every derivable field derived here
     max_digits: int = 0  # of the primes and PRPs (what makes a block a possible record)
     max_bits: float = 0.0  # of the block's largest tested candidate
@@ -97,12 +97,15 @@ def examine(spec: CampaignSpec, block: int, submission: ResultSubmission, worker
                      and str(row["residue_type"]).startswith("fermat")]
     if out.problems:
         return out
+    # The proofs first (about 1% of a test each): a false prime or PRP claim is caught by its residue before the
+    # independent verifier spends a whole test on it.
+    out.review = review_proofs(form, axis, *split_proofs(frame, axis))
+    if out.review.rejected:
+        return out
     found = frame[frame["result"] != COMPOSITE]
     certificates = blocks.certificate_frame(spec, frame)
     out.problems += [f"{row['expression']}: {row['verification']}"
                      for row in certificates.to_dict("records") if not row["verified"]]
-    results, proofs = split_proofs(frame[frame["result"] == COMPOSITE], axis)
-    out.review = review_proofs(form, axis, results, proofs)
     out.primes = len(found)
     out.max_digits = int(found["digits"].max()) if len(found) else 0
     out.max_bits = max((form.bits(int(v)) for v in frame[axis]), default=0.0)

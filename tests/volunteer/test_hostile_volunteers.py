@@ -199,3 +199,16 @@ def test_request_flood_is_throttled(server) -> None:
     throttled = mallory.post("/v1/heartbeat", {"unit_id": "vol-hostile/000000", "lease_id": "0" * 32})
     assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1
     assert set(codes) <= {409, 429}
+
+
+def test_false_probable_prime_claim_is_rejected_by_its_proof(server) -> None:
+    url, home = server
+    mallory = Volunteer(url)
+    result = mallory.honest_result(mallory.claim())
+    row = composite_above_2_64(result)
+    row.update(result="probable-prime", method="fermat-3", res64="0000000000000001")
+    before = stored(home)
+    response = mallory.post("/v1/result", result)
+    assert response.status_code == 422 and "residue rejected" in response.json()["reason"]
+    assert invalid_validations(home, mallory.worker_id) == 1
+    assert stored(home) == before
