@@ -23,6 +23,7 @@ from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.stores.sieve_imports import DamagedImportError
 from darkreach_pipeline.stores.worker_identity import worker_identity
 from darkreach_pipeline.verification.proof_check import split_proofs
+from darkreach_pipeline.volunteer.acceptance import VOLUNTEER_HOST, volunteered_frame
 from resources.campaigns import CampaignRegistryResource
 from resources.checkpoints import CheckpointStoreResource
 from resources.progress import BlockProgress
@@ -174,13 +175,21 @@ def _test_block(context, key, sieved, campaign_registry, block_progress, checkpo
     checkpointer = checkpoint_store.for_block(key, spec, block, context.log.warning)
     reporter = block_progress.reporter(key, context.log.info)
     start = time.perf_counter()
-    frame, proofs = split_proofs(blocks.test_frame(spec, block, sieved, reporter, checkpointer, worker), spec.axis)
+    volunteered = campaign_registry.volunteers().accepted_result(key)
+    if volunteered is None:
+        tests = blocks.test_frame(spec, block, sieved, reporter, checkpointer, worker)
+    else:  # a volunteer's accepted result (`darkreach serve`): its rows, with the volunteer as the block's worker
+        context.log.info(f"{key}: tests taken from volunteer {volunteered[1]} ({volunteered[0]})")
+        tests = volunteered_frame(spec, block, sieved, volunteered[2],
+                                  lambda rest: blocks.test_frame(spec, block, rest, reporter, checkpointer, worker))
+        worker = (volunteered[0], f"{VOLUNTEER_HOST}:{volunteered[1]}")
+    frame, proofs = split_proofs(tests, spec.axis)
     seconds = time.perf_counter() - start
     if keep_checkpoint:
         checkpointer.save()
     found = frame[frame["result"] != "composite"]
     test_seconds = float(frame["seconds"].sum())
-    if len(frame):
+    if len(frame) and volunteered is None:  # a volunteer's timings are its machine's, not this deployment's
         form = form_for(spec)
         mean_bits = sum(form.bits(int(v)) for v in frame[spec.axis]) / len(frame)
         campaign_registry.costs().record(spec.form, mean_bits, len(frame), test_seconds)

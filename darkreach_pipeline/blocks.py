@@ -21,6 +21,7 @@ from darkreach_pipeline import __version__
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.checkpointing import BlockCheckpointer
 from darkreach_pipeline.forms import form_for
+from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
 from darkreach_pipeline.proofs.pietrzak import ProofRecorder
@@ -164,14 +165,7 @@ def test_frame(
             hooks = checkpointer.chain_hooks(value) if checkpointer is not None else {}
             outcome = form.test(value, TestOptions(chain_run={**hooks, "proof": recorder}))
             seconds = TEST_CLOCK() - start
-            N = form.number(value)
-            row = {
-                "campaign": spec.name,
-                "block": block,
-                "form": spec.form,
-                **form.parameters(value),
-                "expression": form.expression(value),
-                "digits": decimal_digits(N),
+            row = result_row(form, spec, block, value, {
                 "result": outcome.result,
                 "method": outcome.method,
                 "res64": outcome.res64,
@@ -186,7 +180,7 @@ def test_frame(
                 "worker_id": worker[0],
                 "host": worker[1],
                 **proof_fields(recorder.proof, recorder.reason),
-            }
+            })
             rows.append(row)
             if checkpointer is not None:
                 checkpointer.finished(row)
@@ -196,6 +190,19 @@ def test_frame(
         raise
     if progress:
         progress("test", len(survivors), len(survivors))
+    return result_frame(spec, rows)
+
+
+def result_row(form: PrimeForm, spec: CampaignSpec, block: int, value: int, fields: dict) -> dict:
+    """A test row: what the campaign decides (expression, digits, parameters) derived here, the test's own
+    fields (result, method, RES64, ..., proof) from `fields` (a local test or a volunteer's report)."""
+    return {"campaign": spec.name, "block": block, "form": spec.form, **form.parameters(value),
+            "expression": form.expression(value), "digits": decimal_digits(form.number(value)), **fields}
+
+
+def result_frame(spec: CampaignSpec, rows: list[dict]) -> pd.DataFrame:
+    """The prp_results frame (with the proof columns) of a block's test rows, columns in their stored order."""
+    form = form_for(spec)
     columns = [
         "campaign", "block", "form", *form.param_names, spec.axis, "expression", "digits", "result", "method",
         "res64", "residue_type", "certificate", "seconds", "gerbicz_checks", "rollbacks", "arithmetic", "max_roundoff",

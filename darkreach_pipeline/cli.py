@@ -27,6 +27,7 @@ from darkreach_pipeline.stores.claims import HEARTBEAT, ClaimStore
 from darkreach_pipeline.stores.costs import open_cost_store
 from darkreach_pipeline.stores.registry import open_registry
 from darkreach_pipeline.stores.results import read_stage_checked
+from darkreach_pipeline.volunteer import commands as volunteer_commands
 
 PRIME_COLUMNS = ["campaign", "form", "expression", "digits", "status", "method", "verified"]
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the run log stays in the instance
@@ -951,6 +952,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--drain-hours", type=_positive_hours, default=24.0, help="finish the queue within this many hours")
     p.add_argument("--number", action="store_true", help="print only the worker slots needed (for an autoscaler)")
     p.set_defaults(func=cmd_advise)
+    volunteer_commands.add_parsers(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

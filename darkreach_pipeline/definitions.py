@@ -22,6 +22,7 @@ from assets.sensors import campaign_files_sensor
 from assets.strategy import STRATEGY_ASSETS, announcement_verification_sensor
 from assets.verification import double_checks, verified_primes, worker_reliability
 from assets.verification_sensors import audit_schedule, verification_sensor
+from assets.volunteers import volunteer_blocks_sensor, volunteer_credit
 from darkreach_pipeline import fleet, settings
 from resources.campaigns import CampaignRegistryResource
 from resources.checkpoints import CheckpointStoreResource
@@ -68,11 +69,11 @@ def build_executor() -> ExecutorDefinition:
 
 defs = Definitions(
     assets=[*CAMPAIGN_ASSETS, primes, campaign_progress, double_checks, verified_primes, worker_reliability,
-            integrity_audit, campaign_sieve, *STRATEGY_ASSETS],
+            integrity_audit, campaign_sieve, *STRATEGY_ASSETS, volunteer_credit],
     asset_checks=CAMPAIGN_CHECKS,
     jobs=[campaign_job, campaign_sieve_job, *REGISTER_JOBS, double_check_job, results_job, integrity_audit_job],
     sensors=[campaign_files_sensor, verification_sensor, results_sensor, damaged_blocks_sensor,
-             announcement_verification_sensor],
+             announcement_verification_sensor, volunteer_blocks_sensor],
     schedules=[audit_schedule, integrity_audit_schedule],
     resources=build_resources(),
     executor=build_executor(),

@@ -9,6 +9,7 @@ from darkreach_pipeline.stores.costs import CostStore, open_cost_store
 from darkreach_pipeline.stores.registry import CampaignRegistry, open_registry
 from darkreach_pipeline.stores.reliability import ReliabilityStore, open_reliability_store
 from darkreach_pipeline.stores.sieve_imports import SieveImportStore, open_sieve_import_store
+from darkreach_pipeline.volunteer.store import VolunteerStore, open_volunteer_store
 
 
 class CampaignRegistryResource(ConfigurableResource):
@@ -35,3 +36,7 @@ class CampaignRegistryResource(ConfigurableResource):
     def sieve_imports(self) -> SieveImportStore:
         """Sieve files imported into campaigns (`darkreach import-sieve`) live next to the campaign specs."""
         return open_sieve_import_store(self.url)
+
+    def volunteers(self) -> VolunteerStore:
+        """Units, leases and results of the volunteer work server (`darkreach serve`) live next to the specs."""
+        return open_volunteer_store(self.url)

@@ -30,6 +30,7 @@ GPU_TAG = "darkreach/gpu"  # "true": the run's sieve and test steps go to the gp
 PROCESS_TAG = "darkreach/process"  # host:pid:start of the process executing a `darkreach run` block run
 WHY_TAG = "darkreach/why"  # why a block is run again or double-checked
 KIND_TAG, CAMPAIGN_SIEVE_KIND = "darkreach/kind", "campaign-sieve"  # `darkreach sieve`'s runs: no block runs
+VOLUNTEER_TAG = "darkreach/volunteer"  # the volunteer (worker UUID) whose accepted result the block run takes
 BACKLOG_TAG = "darkreach/backlog"  # blocks still waiting for their double check when it was launched
 
 
