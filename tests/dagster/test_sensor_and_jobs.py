@@ -339,7 +339,8 @@ def test_definitions_load():
     assert keys == {AssetKey(k) for k in ("candidate_ranges", "sieve_survivors", "p_minus_1", "prp_results",
                                           "prp_proofs", "certificates", "primes", "campaign_progress", "double_checks",
                                           "verified_primes", "worker_reliability", "integrity_audit", "campaign_plan",
-                                          "campaign_feedback", "announcements", "fleet_advice", "campaign_sieve")}
+                                          "campaign_feedback", "announcements", "fleet_advice", "campaign_sieve",
+                                          "volunteer_credit")}
     graph = defs.resolve_asset_graph()
     assert graph.get(AssetKey("sieve_survivors")).parent_keys == {AssetKey("candidate_ranges"),
                                                                    AssetKey("campaign_sieve")}  # lineage of a block

@@ -7,7 +7,7 @@ import pytest
 from conftest import RIESEL
 from dagster import DagsterInstance, build_sensor_context, materialize
 
-from assets.campaign import candidate_ranges, certificates, prp_results, sieve_survivors
+from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
 from assets.volunteers import volunteer_blocks_sensor
 from darkreach_pipeline import blocks, settings
@@ -56,7 +56,7 @@ def test_a_volunteer_block_is_materialised_from_its_accepted_result(darkreach_ho
 
     from darkreach_pipeline.definitions import build_resources
 
-    result = materialize([candidate_ranges, sieve_survivors, prp_results, certificates, *CAMPAIGN_CHECKS],
+    result = materialize([candidate_ranges, sieve_survivors, p_minus_1, prp_results, certificates, *CAMPAIGN_CHECKS],
                          partition_key=key, instance=instance, resources=build_resources())
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())

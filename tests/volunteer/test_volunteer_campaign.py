@@ -15,6 +15,7 @@ import signal
 import time
 from pathlib import Path
 
+import httpx
 from volunteer_helpers import RIESEL, prepare_server_home, registry_url, start_client, start_server, stop
 
 from darkreach_pipeline import blocks
@@ -72,9 +73,15 @@ def test_volunteers_complete_a_campaign_with_the_embedded_primes(tmp_path: Path,
         server, _ = start_server(server_home, *serve_args, sock=server.sock)
         for client in clients:
             assert client.wait(timeout=180) == 0
+        stats, page = httpx.get(f"{url}/stats", timeout=30), httpx.get(f"{url}/stats.html", timeout=30)
     finally:
         for process in (*clients, server):
             stop(process)
+    assert stats.status_code == page.status_code == 200
+    board = {row["name"]: row for row in stats.json()["leaderboard"]}  # no accounts here: one row a machine
+    assert set(board) == {u.worker_name for u in store.accepted_units()}  # everyone credited, under their alias
+    assert all(row["units"] > 0 for row in board.values()) and all(name in page.text for name in board)
+    assert not any(u.worker_id in stats.text + page.text for u in store.accepted_units())  # UUIDs stay private
     assert None in before.values(), "the campaign was finished before the server restart: nothing was tested"
     for key, accepted in before.items():
         if accepted is not None:
