@@ -1,0 +1,149 @@
+"""Independent answers for the known-answer tests, in one place: the two-oracle primality check (PARI/GP through
+cypari2 and gmpy2, which must agree), one shared PARI instance, the Fermat residues computed without the
+engine, a driver that runs a campaign's blocks through the four stages with the asset checks' audits, and the
+table of form cases (campaign, formula, OEIS terms) every known-answer file draws its main range from.
+
+Adding a form: one FORM_CASES entry (its campaign fields, the formula of its numbers written here from the
+definition, never from the form class, and the OEIS terms of the range); test_known_answer_table.py then
+checks engine == oracles == OEIS for it. Importable as `oracles` because tests/conftest.py sits at the tests/
+root (pytest's default import mode puts a rootless conftest's folder on sys.path).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import cypari2
+import gmpy2
+import pandas as pd
+
+from darkreach_pipeline import blocks, checks
+from darkreach_pipeline.campaign import CampaignSpec, parse_campaign
+from darkreach_pipeline.forms import form_for
+from darkreach_pipeline.primality.outcome import PRIME, PROBABLE_PRIME
+
+pari = cypari2.Pari()  # the one PARI instance of the test session (cypari2 keeps a single PARI stack anyway)
+pari.default("debugmem", 0)
+pari.default("parisizemax", 2**30)  # isprime of a few hundred digits needs more than the 8 MB default
+
+MASK64 = (1 << 64) - 1
+ALWAYS = math.inf  # prove_up_to_bits: PARI's isprime (a proof) at every size
+NEVER = 0  # prove_up_to_bits: PARI's ispseudoprime (its own BPSW) at every size
+
+
+@functools.cache
+def is_prime_two_oracles(N: int, prove_up_to_bits: float = ALWAYS, pari_flag: int = 0) -> bool:
+    """PARI and gmpy2.is_prime (Miller-Rabin + BPSW), which must agree; cached, several tests ask about one N.
+
+    PARI proves (isprime; flag 1 = Pocklington-Lehmer, 0 = APR-CL/ECPP) up to `prove_up_to_bits` bits and runs
+    its BPSW above, where APR-CL would take seconds per number."""
+    if N < 2:
+        return False
+    by_pari = bool(pari.isprime(N, pari_flag) if N.bit_length() <= prove_up_to_bits else pari.ispseudoprime(N))
+    by_gmpy2 = bool(gmpy2.is_prime(N, 30))
+    assert by_pari == by_gmpy2, f"the oracles disagree on {N}: pari {by_pari}, gmpy2 {by_gmpy2}"
+    return by_pari
+
+
+def fermat3_res64(N: int) -> str:
+    """Low 64 bits of 3^(N-1) mod N by CPython's pow (not gmpy2, not the engine)."""
+    return format(pow(3, N - 1, N) & MASK64, "016x")
+
+
+def pari_res64(N: int) -> str:
+    """Low 64 bits of 3^(N-1) mod N by PARI."""
+    return format(int(pari.lift(pari.Mod(3, N) ** (N - 1))) & MASK64, "016x")
+
+
+@dataclass
+class BlockRun:
+    """Every block of one campaign through the four stages, concatenated, and what the per-block audits found."""
+
+    spec: CampaignSpec
+    form: Any
+    sieved: pd.DataFrame
+    results: pd.DataFrame
+    certs: pd.DataFrame
+    problems: list[str] = field(default_factory=list)
+
+    def found(self) -> set[int]:
+        """The axis values the engine reports as prime or probable prime."""
+        hits = self.results["result"].isin([PRIME, PROBABLE_PRIME])
+        return set(self.results.loc[hits, self.spec.axis].astype(int))
+
+
+def run_blocks(campaign: CampaignSpec | Mapping[str, Any], audit: bool = True) -> BlockRun:
+    """Run the stages by hand as the pipeline does (candidates, sieve, test, certificates), each block audited as
+    the asset checks audit it. With audit=True any problem fails at once; with False they are collected."""
+    spec = campaign if isinstance(campaign, CampaignSpec) else parse_campaign(dict(campaign))
+    form = form_for(spec)
+    frames: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
+    problems: list[str] = []
+    for block in range(spec.block_count):
+        sieved = blocks.sieve_frame(spec, block, blocks.candidate_frame(spec, block))
+        results = blocks.test_frame(spec, block, sieved)  # a plain function, not a pytest test
+        certs = blocks.certificate_frame(spec, results)
+        found = (checks.sieve_coverage_problems(spec, block, sieved)
+                 + checks.factor_claim_problems(form, spec.axis, sieved)
+                 + checks.tested_once_problems(spec.axis, sieved, results) + checks.result_problems(form, results)
+                 + checks.certificate_problems(spec.axis, results, certs))
+        assert not (audit and found), found
+        problems += found
+        frames.append((sieved, results, certs))
+    sieved, results, certs = (pd.concat([f[i] for f in frames], ignore_index=True) for i in range(3))
+    return BlockRun(spec, form, sieved, results, certs, problems)
+
+
+@dataclass(frozen=True)
+class FormCase:
+    """One known-answer range of one form: the campaign that covers it, the number each axis value names (from
+    the definition), the oracle settings, and the OEIS terms of the range (None where OEIS has no list)."""
+
+    campaign: Mapping[str, Any]
+    number: Callable[[int], int]
+    oeis: tuple[int, ...] | None
+    prove_up_to_bits: float = ALWAYS
+    pari_flag: int = 0
+    values: Callable[[int, int], list[int]] | None = None  # the axis values that can name a prime; all by default
+
+    @property
+    def axis_range(self) -> tuple[int, int]:
+        axis = next(key[:-4] for key in self.campaign if key.endswith("_min"))
+        return self.campaign[f"{axis}_min"], self.campaign[f"{axis}_max"]
+
+
+def oracle_values(case: FormCase) -> set[int]:
+    """The axis values of the case's range whose number both oracles call prime."""
+    lo, hi = case.axis_range
+    values = case.values(lo, hi) if case.values else range(lo, hi + 1)
+    return {v for v in values if is_prime_two_oracles(case.number(v), case.prove_up_to_bits, case.pari_flag)}
+
+
+@functools.cache
+def case_run(name: str) -> BlockRun:
+    """The audited run of FORM_CASES[name], once per session (the table test and the form's own file share it)."""
+    return run_blocks(FORM_CASES[name].campaign)
+
+
+def primes_between(lo: int, hi: int) -> list[int]:
+    """Primes lo..hi by PARI (the axis of the primorial form)."""
+    return [int(p) for p in pari.primes([lo, hi])] if hi >= 2 else []
+
+
+def primorial(p: int) -> int:
+    """p#, the product of the primes up to p, by PARI's prime list."""
+    return math.prod(primes_between(2, p))
+
+
+FORM_CASES: dict[str, FormCase] = {
+    "wagstaff": FormCase(
+        {"name": "wagstaff-known", "form": "wagstaff", "p_min": 0, "p_max": 800, "block_size": 200,
+         "sieve_depth": 50_000},  # above N for p = 5..17 (11, 43, 683, 2731, 43691): never struck by themselves
+        lambda p: (2**p + 1) // 3,
+        (3, 5, 7, 11, 13, 17, 19, 23, 31, 43, 61, 79, 101, 127, 167, 191, 199, 313, 347, 701),  # A000978
+        prove_up_to_bits=512, values=lambda lo, hi: range(max(lo, 3) | 1, hi + 1, 2)),  # odd p; composite p too
+}
