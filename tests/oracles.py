@@ -139,6 +139,14 @@ def primorial(p: int) -> int:
     return math.prod(primes_between(2, p))
 
 
+def repunit_case(b: int, n_max: int, oeis: tuple[int, ...]) -> FormCase:
+    """(b^n-1)/(b-1), n = 0..n_max; depth 20,000 is above R_2(10) = 11, R_3(2) = 7, R_3(3) = 13, R_5(3) = 121,
+    R_3(5) = 31...: none is struck by itself."""
+    return FormCase({"name": f"repunit-{b}", "form": "repunit", "b": b, "n_min": 0, "n_max": n_max,
+                     "block_size": 150, "sieve_depth": 20_000}, lambda n: (b**n - 1) // (b - 1), oeis,
+                    prove_up_to_bits=512)
+
+
 FORM_CASES: dict[str, FormCase] = {
     "wagstaff": FormCase(
         {"name": "wagstaff-known", "form": "wagstaff", "p_min": 0, "p_max": 800, "block_size": 200,
@@ -146,4 +154,9 @@ FORM_CASES: dict[str, FormCase] = {
         lambda p: (2**p + 1) // 3,
         (3, 5, 7, 11, 13, 17, 19, 23, 31, 43, 61, 79, 101, 127, 167, 191, 199, 313, 347, 701),  # A000978
         prove_up_to_bits=512, values=lambda lo, hi: range(max(lo, 3) | 1, hi + 1, 2)),  # odd p; composite p too
+    "repunit-10": repunit_case(10, 400, (2, 19, 23, 317)),  # A004023
+    "repunit-3": repunit_case(3, 560, (3, 7, 13, 71, 103, 541)),  # A028491; b a power of 3: the Fermat base is 2
+    "repunit-2": repunit_case(2, 620, (2, 3, 5, 7, 13, 17, 19, 31, 61, 89, 107, 127, 521, 607)),  # A000043: LLR
+    "repunit-5": repunit_case(5, 200, (3, 7, 11, 13, 47, 127, 149, 181)),  # A004061
+    "repunit-6": repunit_case(6, 300, (2, 3, 7, 29, 71, 127, 271)),  # A004062
 }
