@@ -134,6 +134,7 @@ def primes_between(lo: int, hi: int) -> list[int]:
     return [int(p) for p in pari.primes([lo, hi])] if hi >= 2 else []
 
 
+@functools.cache
 def primorial(p: int) -> int:
     """p#, the product of the primes up to p, by PARI's prime list."""
     return math.prod(primes_between(2, p))
@@ -145,6 +146,27 @@ def repunit_case(b: int, n_max: int, oeis: tuple[int, ...]) -> FormCase:
     return FormCase({"name": f"repunit-{b}", "form": "repunit", "b": b, "n_min": 0, "n_max": n_max,
                      "block_size": 150, "sieve_depth": 20_000}, lambda n: (b**n - 1) // (b - 1), oeis,
                     prove_up_to_bits=512)
+
+
+PROVE_150_DIGITS = math.ceil(150 * math.log2(10))  # PARI's APR-CL of n!-1, p#-1 takes seconds above 10^150
+
+
+def factorial_case(c: int, oeis: tuple[int, ...]) -> FormCase:
+    """n!+c, n = 0..250: PARI proves n!+1 by its own Pocklington-Lehmer (flag 1, it factors N-1) at every size,
+    n!-1 by APR-CL up to 150 digits and runs BPSW above (where the engine's proof must verify too)."""
+    return FormCase({"name": f"ka-factorial-{'plus' if c == 1 else 'minus'}", "form": "factorial", "c": c,
+                     "n_min": 0, "n_max": 250, "block_size": 100, "sieve_depth": 20_000},
+                    lambda n: math.factorial(n) + c, oeis, prove_up_to_bits=ALWAYS if c == 1 else PROVE_150_DIGITS,
+                    pari_flag=1 if c == 1 else 0)
+
+
+def primorial_case(c: int, oeis: tuple[int, ...]) -> FormCase:
+    """p#+c, p = 0..1100 (the primes: p# of a composite p is no new number), p# built from PARI's prime list
+    (no code shared with the engine's gmpy2.primorial); the oracles as for factorials."""
+    return FormCase({"name": f"ka-primorial-{'plus' if c == 1 else 'minus'}", "form": "primorial", "c": c,
+                     "p_min": 0, "p_max": 1100, "block_size": 250, "sieve_depth": 20_000},
+                    lambda p: primorial(p) + c, oeis, prove_up_to_bits=ALWAYS if c == 1 else PROVE_150_DIGITS,
+                    pari_flag=1 if c == 1 else 0, values=primes_between)
 
 
 FORM_CASES: dict[str, FormCase] = {
@@ -159,4 +181,8 @@ FORM_CASES: dict[str, FormCase] = {
     "repunit-2": repunit_case(2, 620, (2, 3, 5, 7, 13, 17, 19, 31, 61, 89, 107, 127, 521, 607)),  # A000043: LLR
     "repunit-5": repunit_case(5, 200, (3, 7, 11, 13, 47, 127, 149, 181)),  # A004061
     "repunit-6": repunit_case(6, 300, (2, 3, 7, 29, 71, 127, 271)),  # A004062
+    "factorial+1": factorial_case(1, (0, 1, 2, 3, 11, 27, 37, 41, 73, 77, 116, 154)),  # A002981
+    "factorial-1": factorial_case(-1, (3, 4, 6, 7, 12, 14, 30, 32, 33, 38, 94, 166)),  # A002982
+    "primorial+1": primorial_case(1, (2, 3, 5, 7, 11, 31, 379, 1019, 1021)),  # A014545
+    "primorial-1": primorial_case(-1, (3, 5, 11, 13, 41, 89, 317, 337, 991)),  # A057704
 }
