@@ -185,4 +185,20 @@ FORM_CASES: dict[str, FormCase] = {
     "factorial-1": factorial_case(-1, (3, 4, 6, 7, 12, 14, 30, 32, 33, 38, 94, 166)),  # A002982
     "primorial+1": primorial_case(1, (2, 3, 5, 7, 11, 31, 379, 1019, 1021)),  # A014545
     "primorial-1": primorial_case(-1, (3, 5, 11, 13, 41, 89, 317, 337, 991)),  # A057704
+    # Cullen primes are sparse (two below 4713; deciding all of 0..4713 with two oracles takes a minute).
+    "cullen": FormCase({"name": "cullen-0", "form": "cullen", "n_min": 0, "n_max": 1200, "block_size": 150,
+                        "sieve_depth": 100_000}, lambda n: n * 2**n + 1, (1, 141), prove_up_to_bits=600),  # A005849
+    "woodall": FormCase({"name": "woodall-0", "form": "woodall", "n_min": 0, "n_max": 900, "block_size": 150,
+                         "sieve_depth": 100_000}, lambda n: n * 2**n - 1,
+                        (2, 3, 6, 30, 75, 81, 115, 123, 249, 362, 384, 462, 512, 751, 822),  # A002234
+                        prove_up_to_bits=600),
+    # A091516 says 25 Carol primes below 4^1000, the count without 252 (test_carol_252_is_composite).
+    "carol": FormCase({"name": "carol", "form": "carol", "n_min": 0, "n_max": 500, "block_size": 125,
+                       "sieve_depth": 100_000}, lambda n: (2**n - 1) ** 2 - 2,
+                      (2, 3, 4, 6, 7, 10, 12, 15, 18, 19, 21, 25, 27, 55, 129, 132, 159, 171, 175, 315, 324, 358,
+                       393, 435), prove_up_to_bits=600),  # A091515
+    "kynea": FormCase({"name": "kynea", "form": "kynea", "n_min": 0, "n_max": 500, "block_size": 125,
+                       "sieve_depth": 100_000}, lambda n: (2**n + 1) ** 2 - 2,
+                      (0, 1, 2, 3, 5, 8, 9, 12, 15, 17, 18, 21, 23, 27, 32, 51, 65, 87, 180, 242, 467, 491),
+                      prove_up_to_bits=600),  # A091513
 }
