@@ -169,6 +169,12 @@ def primorial_case(c: int, oeis: tuple[int, ...]) -> FormCase:
                     pari_flag=1 if c == 1 else 0, values=primes_between)
 
 
+def gfn_case(m: int, oeis: tuple[int, ...]) -> FormCase:
+    """b^(2^m)+1 for b = 2 up to the last OEIS term listed."""
+    return FormCase({"name": f"gfn-m{m}", "form": "gfn", "m": m, "b_min": 2, "b_max": oeis[-1], "block_size": 100,
+                     "sieve_depth": "auto"}, lambda b: b ** (2**m) + 1, oeis)
+
+
 FORM_CASES: dict[str, FormCase] = {
     "wagstaff": FormCase(
         {"name": "wagstaff-known", "form": "wagstaff", "p_min": 0, "p_max": 800, "block_size": 200,
@@ -201,4 +207,8 @@ FORM_CASES: dict[str, FormCase] = {
                        "sieve_depth": 100_000}, lambda n: (2**n + 1) ** 2 - 2,
                       (0, 1, 2, 3, 5, 8, 9, 12, 15, 17, 18, 21, 23, 27, 32, 51, 65, 87, 180, 242, 467, 491),
                       prove_up_to_bits=600),  # A091513
+    "gfn-m1": gfn_case(1, (2, 4, 6, 10, 14, 16, 20, 24, 26, 36, 40, 54, 56, 66, 74, 84, 90, 94)),  # A005574
+    "gfn-m2": gfn_case(2, (2, 4, 6, 16, 20, 24, 28, 34, 46, 48, 54, 56, 74, 80, 82, 88, 90, 106, 118, 132)),  # A000068
+    "gfn-m3": gfn_case(3, (2, 4, 118, 132, 140, 152, 208, 240, 242, 288, 290, 306)),  # A006314
+    "gfn-m4": gfn_case(4, (2, 44, 74, 76, 94, 156, 158, 176, 188, 198)),  # A006313
 }
