@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cypari2
 import pytest
+from oracles import pari
 
 from darkreach_pipeline import blocks, checks
 from darkreach_pipeline.campaign import load_campaign
 from darkreach_pipeline.forms import FORMS, form_for
 
 TEMPLATES = sorted((Path(__file__).resolve().parents[2] / "campaigns").glob("*.toml"))
-pari = cypari2.Pari()
 
 
 def test_every_form_has_a_template():

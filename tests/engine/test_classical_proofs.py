@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 import random
 
-import cypari2
 import gmpy2
 import pytest
 from gmpy2 import mpz
+from oracles import pari
 
 from darkreach_pipeline.primality.fermat import fermat_prp
 from darkreach_pipeline.primality.gerbicz import ChainState, Fault, GerbiczError, checked_powmod
@@ -21,7 +21,6 @@ from darkreach_pipeline.proofs.classical import morrison, pocklington
 from darkreach_pipeline.proofs.verify import verify_proof
 from darkreach_pipeline.sieve.primes import small_primes
 
-pari = cypari2.Pari()
 PRIMES = [int(p) for p in small_primes(400)]
 
 
