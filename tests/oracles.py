@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,14 +76,16 @@ class BlockRun:
         return set(self.results.loc[hits, self.spec.axis].astype(int))
 
 
-def run_blocks(campaign: CampaignSpec | Mapping[str, Any], audit: bool = True) -> BlockRun:
+def run_blocks(campaign: CampaignSpec | Mapping[str, Any], audit: bool = True,
+               block_numbers: Iterable[int] | None = None) -> BlockRun:
     """Run the stages by hand as the pipeline does (candidates, sieve, test, certificates), each block audited as
-    the asset checks audit it. With audit=True any problem fails at once; with False they are collected."""
+    the asset checks audit it. With audit=True any problem fails at once; with False they are collected. Every
+    block of the campaign unless `block_numbers` names some."""
     spec = campaign if isinstance(campaign, CampaignSpec) else parse_campaign(dict(campaign))
     form = form_for(spec)
     frames: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
     problems: list[str] = []
-    for block in range(spec.block_count):
+    for block in range(spec.block_count) if block_numbers is None else block_numbers:
         sieved = blocks.sieve_frame(spec, block, blocks.candidate_frame(spec, block))
         results = blocks.test_frame(spec, block, sieved)  # a plain function, not a pytest test
         certs = blocks.certificate_frame(spec, results)
