@@ -21,7 +21,6 @@ from dagster import (
 
 from assets.jobs import campaign_job
 from assets.progress import checks_passed
-from assets.sensor_interval import sensor_interval
 from assets.sensors import busy_or_done
 from darkreach_pipeline.audit import audit_blocks
 from resources.campaigns import CampaignRegistryResource
@@ -63,7 +62,7 @@ integrity_audit_schedule = ScheduleDefinition(job=integrity_audit_job, cron_sche
                                               description="The integrity audit, every night.")
 
 
-@sensor(job=campaign_job, minimum_interval_seconds=sensor_interval(60), default_status=DefaultSensorStatus.RUNNING)
+@sensor(job=campaign_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
 def damaged_blocks_sensor(context: SensorEvaluationContext, results_location: ResultsLocation
                           ) -> SensorResult | SkipReason:
     """Each new integrity_audit materialisation: run the blocks it found damaged again (one run per block),

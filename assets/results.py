@@ -18,12 +18,10 @@ from dagster import (
     sensor,
 )
 
-from assets.sensor_interval import sensor_interval
-
 RESULT_ASSETS = ("primes", "verified_primes", "campaign_progress", "announcements", "campaign_feedback",
                  "fleet_advice")
 WATCHED = ("certificates", "double_checks")  # a block finished / a block's residues were double-checked
-REFRESH_EVERY_SECONDS = sensor_interval(30)  # at most one refresh per interval, however many blocks finish in it
+REFRESH_EVERY_SECONDS = 30  # at most one refresh per interval, however many blocks finish in it
 UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING,
               DagsterRunStatus.STARTED]
 

@@ -10,7 +10,6 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 from assets.jobs import campaign_job
 from assets.partitions import campaign_blocks
 from assets.progress import campaign_runs, finished_blocks
-from assets.sensor_interval import sensor_interval
 from darkreach_pipeline import batching
 from darkreach_pipeline.campaign import parse_campaign_bytes, read_campaign_file
 from darkreach_pipeline.errors import CampaignError
@@ -24,7 +23,7 @@ from resources.results import ResultsLocation
 UNREADABLE = "unreadable: "  # cursor value of a file that could not be read (instead of its SHA-256)
 
 
-@sensor(job=campaign_job, minimum_interval_seconds=sensor_interval(15), default_status=DefaultSensorStatus.RUNNING)
+@sensor(job=campaign_job, minimum_interval_seconds=15, default_status=DefaultSensorStatus.RUNNING)
 def campaign_files_sensor(
     context: SensorEvaluationContext, campaign_registry: CampaignRegistryResource, results_location: ResultsLocation
 ) -> SensorResult | SkipReason:

@@ -27,7 +27,6 @@ from upath import UPath
 from assets.campaign import certificates, prp_results
 from assets.jobs import double_check_job
 from assets.progress import campaign_runs, finished_blocks
-from assets.sensor_interval import sensor_interval
 from darkreach_pipeline import settings
 from darkreach_pipeline.campaign import MAX_BLOCK_SIZE, MAX_BLOCKS
 from darkreach_pipeline.errors import CampaignError
@@ -153,7 +152,7 @@ def announcements(context: AssetExecutionContext, verified_primes: pd.DataFrame,
                                  "top5000", "top20", "oeis", "text", "t5k_draft"])
 
 
-@sensor(job=double_check_job, minimum_interval_seconds=sensor_interval(60), default_status=DefaultSensorStatus.RUNNING)
+@sensor(job=double_check_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
 def announcement_verification_sensor(context: SensorEvaluationContext,
                                      results_location: ResultsLocation) -> SensorResult | SkipReason:
     """Launch the double check of every block the announcer queued (one run per block: run keys)."""

@@ -19,7 +19,6 @@ from dagster import (
 )
 
 from assets.jobs import double_check_job
-from assets.sensor_interval import sensor_interval
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.stores.reliability import needs_double_check, proofs_may_replace_double_check
 from darkreach_pipeline.verification.proof_check import stored_block_review
@@ -47,7 +46,7 @@ def read_cursor(text: str | None) -> tuple[str | None, list[dict], dict[str, int
     return state.get("events"), state.get("backlog", []), state.get("unreliable", {})
 
 
-@sensor(job=double_check_job, minimum_interval_seconds=sensor_interval(30), default_status=DefaultSensorStatus.RUNNING)
+@sensor(job=double_check_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
 def verification_sensor(
     context: SensorEvaluationContext, campaign_registry: CampaignRegistryResource, results_location: ResultsLocation
 ) -> SensorResult | SkipReason:

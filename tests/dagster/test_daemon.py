@@ -12,7 +12,6 @@ from conftest import stop_group, toml_text
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"name": "tiny", "form": "kbn", "k": 3, "b": 2, "c": -1, "n_min": 1, "n_max": 90, "block_size": 30,
         "sieve_depth": 1000}
-SENSOR_SECONDS = "3"  # the sensors tick every 3 s instead of 15-60 s: the test waits for work, not for ticks
 WRAP = "import os,signal,sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"
 
 
@@ -23,7 +22,6 @@ def test_sensors_register_run_and_double_check_under_the_daemon(tmp_path, monkey
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     for name in ("DARKREACH_DATA", "DARKREACH_REGISTRY_URL", "DARKREACH_CHECKPOINTS"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DARKREACH_SENSOR_SECONDS", SENSOR_SECONDS)
     from darkreach_pipeline import settings
 
     settings.ensure_dagster_home()

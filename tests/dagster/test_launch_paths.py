@@ -85,7 +85,6 @@ def test_every_launch_path_ends_with_the_same_primes_csv(tmp_path, monkeypatch, 
     for name in ("DARKREACH_DATA", "DARKREACH_REGISTRY_URL", "DARKREACH_CHECKPOINTS", "DARKREACH_BLOCKS_PER_RUN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DARKREACH_HOME", str(home))
-    monkeypatch.setenv("DARKREACH_SENSOR_SECONDS", "3")  # sensors tick every 3 s: the waits are for work, not ticks
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     env = dict(os.environ)
     (home / "dagster").mkdir(parents=True)
