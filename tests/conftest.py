@@ -91,9 +91,8 @@ def write_campaign(tmp_path: Path) -> Callable[..., Path]:
 def pari_primes() -> Callable[[int, int, int, int, int], set[int]]:
     """pari_primes(k, b, c, n_min, n_max): the n where k*b^n+c is prime, per PARI/GP's isprime (a proof:
     APR-CL / ECPP inside PARI), sharing no code with the pipeline."""
-    import cypari2
+    from oracles import pari
 
-    pari = cypari2.Pari()
     cache: dict[tuple, set[int]] = {}
 
     def primes(k: int, b: int, c: int, n_min: int, n_max: int) -> set[int]:
@@ -147,8 +146,7 @@ FORMAT_SAMPLES = REPO / "tests" / "samples" / "formats"
 def trial_division_survivors(k: int, b: int, c: int, ns: range, depth: int) -> list[int]:
     """n whose k*b^n+c has no prime factor p <= depth other than itself (PARI's primes, Python's remainders):
     an implementation independent of the product's sieve."""
-    import cypari2
+    from oracles import pari
 
-    pari = cypari2.Pari()
     primes = [int(p) for p in pari.primes(pari.primepi(depth))]
     return [n for n in ns if not any((k * b**n + c) % p == 0 and k * b**n + c != p for p in primes)]

@@ -7,9 +7,9 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-import cypari2
 import pytest
 from dagster import DagsterInstance
+from oracles import pari
 from test_assets import fresh_resources, materialize_block, setup_campaign
 
 from darkreach_pipeline.forms import form_for
@@ -33,7 +33,6 @@ SMALL = {
     "palindromic": {"digits_min": 1, "digits_max": 5, "block_size": 60},
     "near_repdigit": {"digits_min": 3, "digits_max": 15, "block_size": 40},
 }
-pari = cypari2.Pari()
 
 
 @pytest.fixture

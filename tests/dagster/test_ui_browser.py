@@ -23,9 +23,9 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import cypari2
 import pytest
 from conftest import REPO, data_env_names
+from oracles import pari
 
 pytestmark = pytest.mark.browser
 playwright = pytest.importorskip("playwright.sync_api")
@@ -226,7 +226,6 @@ def test_register_backfill_and_read_primes_in_the_browser(server, page):
     server.wait_for("primes materialised", lambda: server.gql(MATERIALIZATIONS)["assetOrError"]
                     ["assetMaterializations"] or None)
     phase("primes")
-    pari = cypari2.Pari()
     expected = {p for p in range(3, 301) if pari.isprime(p) and pari.isprime((2**p + 1) // 3)}
     with open(server.home / "data" / "primes.csv") as f:
         rows = [r for r in csv.DictReader(f) if r["campaign"] == "ui-wagstaff"]

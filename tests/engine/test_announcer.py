@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import json
 
-import cypari2
 import pandas as pd
 import pytest
+from oracles import pari
 
 from darkreach_pipeline import blocks
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.strategy.announcer import announcements, verification_queue
 from darkreach_pipeline.strategy.snapshot import SNAPSHOT_FILE, load_snapshot
 from darkreach_pipeline.verification.verified_primes import PENDING, PRP_DOUBLE_CHECKED, verified_primes_frame
-
-pari = cypari2.Pari()
 
 
 def certificates_of(raw: dict) -> pd.DataFrame:

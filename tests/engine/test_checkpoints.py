@@ -97,10 +97,11 @@ def test_kill_9_between_tests_resumes_without_loss_or_duplicates(tmp_path):
     proc.wait()
     saved = len(_checkpoint(tmp_path)["rows"])
     proc = _launch(tmp_path, n_min, n_max)
+    reference = _clean(n_min, n_max)  # here, on the other core, while the resumed block runs
     output, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, output
     assert f"RESUMED {saved} finished tests" in output
-    _same(pd.read_parquet(tmp_path / "out.parquet"), _clean(n_min, n_max))
+    _same(pd.read_parquet(tmp_path / "out.parquet"), reference)
 
 
 def test_kill_9_inside_one_long_test_resumes_its_verified_chain(tmp_path):
@@ -114,11 +115,12 @@ def test_kill_9_inside_one_long_test_resumes_its_verified_chain(tmp_path):
     done = _checkpoint(tmp_path)["chain"]["state"]["done"]
     assert done > 0
     proc = _launch(tmp_path, n, n)
+    reference = _clean(n, n)  # while the resumed test runs
     output, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, output
     assert f"test of {n} at squaring" in output
     resumed = pd.read_parquet(tmp_path / "out.parquet")
-    _same(resumed, _clean(n, n))  # the same proof too: the kept residues came back with the chain state
+    _same(resumed, reference)  # the same proof too: the kept residues came back with the chain state
     proof = base64.b64decode(resumed.loc[0, "proof"])
     assert verify_prp_proof(3 * 2**n + 1, proof, base=3, res64=resumed.loc[0, "res64"]).accepted
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cypari2
 import gmpy2
 import pytest
 from conftest import FORMAT_SAMPLES as SAMPLES
 from conftest import trial_division_survivors
+from oracles import pari
 
 from darkreach_pipeline.formats import (
     WRITERS,
@@ -24,7 +24,6 @@ from darkreach_pipeline.formats import (
 from darkreach_pipeline.formats import factors as factor_files
 from darkreach_pipeline.formats.results import COMPOSITE, PRIME, PROBABLE_PRIME
 
-pari = cypari2.Pari()
 PROTH_SURVIVORS = trial_division_survivors(3, 2, 1, range(1, 121), 1000)
 
 

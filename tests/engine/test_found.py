@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import math
 
-import cypari2
 import pandas as pd
+from oracles import pari
 
 from darkreach_pipeline import blocks, progress
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.cli import found_lines
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.found import counted, repeats
-
-pari = cypari2.Pari()
 
 
 def certificates(raw: dict) -> tuple:

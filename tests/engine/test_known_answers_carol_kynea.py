@@ -7,21 +7,19 @@ above, where the engine's Morrison certificate must then verify) and by gmpy2.is
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from pathlib import Path
 
-import cypari2
 import gmpy2
 import numpy as np
-import pandas as pd
 import pytest
+from oracles import FORM_CASES, BlockRun, case_run, oracle_values, pari
+from oracles import is_prime_two_oracles as _two_oracles
 
-from darkreach_pipeline import blocks, checks
+from darkreach_pipeline import blocks
 from darkreach_pipeline.campaign import load_campaign, parse_campaign
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.carol_kynea import CarolForm, KyneaForm
 from darkreach_pipeline.primality.gerbicz import Fault
 from darkreach_pipeline.primality.options import TestOptions
@@ -29,83 +27,31 @@ from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
 from darkreach_pipeline.sieve.stepwise import sieve_carol_kynea
 
-pari = cypari2.Pari()
-pari.default("debugmem", 0)
-pari.default("parisizemax", 2**30)
-
 REPO = Path(__file__).resolve().parents[2]
-PROVE_BITS = 600  # PARI isprime (APR-CL) up to here; BPSW above, where the engine's certificate must verify
 MASK64 = (1 << 64) - 1
-N_MAX = 500
+N_MAX = FORM_CASES["carol"].axis_range[1]
 
-# OEIS A091515 (Carol) and A091513 (Kynea), every n <= 500. The task brief listed 252 among the Carol n: it is
-# not there, (2^252-1)^2-2 fails the Fermat test (test_carol_252_is_composite), and OEIS A091516 says there are
-# 25 Carol primes below 4^1000, which is the count without 252.
-CAROL_OEIS = [2, 3, 4, 6, 7, 10, 12, 15, 18, 19, 21, 25, 27, 55, 129, 132, 159, 171, 175, 315, 324, 358, 393, 435]
-KYNEA_OEIS = [0, 1, 2, 3, 5, 8, 9, 12, 15, 17, 18, 21, 23, 27, 32, 51, 65, 87, 180, 242, 467, 491]
-
-FORMS = {"carol": (CarolForm, -1, CAROL_OEIS), "kynea": (KyneaForm, 1, KYNEA_OEIS)}
+FORMS = {"carol": (CarolForm, -1), "kynea": (KyneaForm, 1)}
 
 
 def number(sign: int, n: int) -> int:
     return (2**n + sign) ** 2 - 2
 
 
-@functools.cache
 def is_prime_two_oracles(N: int) -> bool:
-    """PARI and gmpy2, which must agree (isprime is a proof; ispseudoprime is BPSW, used above 600 bits)."""
-    if N < 2:
-        return False
-    by_pari = bool(pari.isprime(N) if N.bit_length() <= PROVE_BITS else pari.ispseudoprime(N))
-    by_gmpy2 = bool(gmpy2.is_prime(N, 30))
-    assert by_pari == by_gmpy2, f"the oracles disagree on {N}: pari {by_pari}, gmpy2 {by_gmpy2}"
-    return by_pari
+    return _two_oracles(N, FORM_CASES["carol"].prove_up_to_bits)
 
 
-class Run:
-    """All four stages of every block of one campaign, concatenated, plus the per-block audits."""
-
-    def __init__(self, raw: dict):
-        self.spec = parse_campaign(raw)
-        self.form = form_for(self.spec)
-        sieved, results, certs = [], [], []
-        self.problems: list[str] = []
-        for block in range(self.spec.block_count):
-            candidates = blocks.candidate_frame(self.spec, block)
-            s = blocks.sieve_frame(self.spec, block, candidates)
-            r = blocks.test_frame(self.spec, block, s)
-            c = blocks.certificate_frame(self.spec, r)
-            self.problems += checks.sieve_coverage_problems(self.spec, block, s)
-            self.problems += checks.factor_claim_problems(self.form, "n", s)
-            self.problems += checks.tested_once_problems("n", s, r)  # (a module import: pytest collects test_*)
-            self.problems += checks.result_problems(self.form, r)
-            self.problems += checks.certificate_problems("n", r, c)
-            sieved.append(s)
-            results.append(r)
-            certs.append(c)
-        self.sieved = pd.concat(sieved, ignore_index=True)
-        self.results = pd.concat(results, ignore_index=True)
-        self.certs = pd.concat(certs, ignore_index=True)
-
-    def found(self) -> set[int]:
-        return set(self.results.loc[self.results["result"] != COMPOSITE, "n"].astype(int))
-
-
-@functools.cache
-def run(name: str) -> Run:
-    return Run({"name": name, "form": name, "n_min": 0, "n_max": N_MAX, "block_size": 125, "sieve_depth": 100_000})
+def run(name: str) -> BlockRun:
+    """The table case's run (the table test checks its primes against the oracles and OEIS A091515 / A091513)."""
+    return case_run(name)
 
 
 @pytest.mark.parametrize("name", ["carol", "kynea"])
-def test_full_result_set_equals_pari_gmpy2_and_oeis(name: str) -> None:
-    """Exclusion + sieve + test over n = 0..500 finds exactly the oracles' primes, all proven and verified."""
-    _, sign, oeis = FORMS[name]
-    expected = {n for n in range(N_MAX + 1) if is_prime_two_oracles(number(sign, n))}
-    assert expected == set(oeis), f"oracles vs OEIS: {sorted(expected ^ set(oeis))}"
+def test_every_prime_is_proven_and_verified(name: str) -> None:
+    """Every prime of the table run over n = 0..500 (which finds exactly the oracles' primes) is proven."""
+    expected = oracle_values(FORM_CASES[name])
     r = run(name)
-    found = r.found()
-    assert found == expected, f"missed {sorted(expected - found)}, extra {sorted(found - expected)}"
-    assert not r.problems, r.problems
     assert sorted(r.certs["n"].astype(int)) == sorted(expected)
     assert r.certs["verified"].all() and (r.certs["status"] == "proven").all(), r.certs
 
@@ -120,7 +66,7 @@ def test_carol_252_is_composite() -> None:
 def test_every_tested_row_is_consistent(name: str) -> None:
     """RES64 is 3^(N-1) mod N (gmpy2's generic powmod); a prime is proven by Morrison (or is below 2^64);
     composites have no certificate."""
-    form_cls, sign, _ = FORMS[name]
+    form_cls, sign = FORMS[name]
     rows = run(name).results.to_dict("records")
     assert len(rows) > 50
     for row in rows:
@@ -139,7 +85,7 @@ def test_every_tested_row_is_consistent(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["carol", "kynea"])
 def test_sieve_claims_divide_and_never_hide_a_prime(name: str) -> None:
-    _, sign, _ = FORMS[name]
+    _, sign = FORMS[name]
     r = run(name)
     struck = r.sieved[r.sieved["status"] == blocks.FACTOR]
     assert len(struck) > 0.5 * len(r.sieved)
@@ -206,9 +152,10 @@ def test_sieve_rejects_primes_from_2_to_the_32() -> None:
 
 @pytest.mark.parametrize("name", ["carol", "kynea"])
 def test_certificates_verify_and_forgeries_are_rejected(name: str) -> None:
-    form_cls, sign, _ = FORMS[name]
+    form_cls, sign = FORMS[name]
     form = form_cls()
-    big = [n for n in FORMS[name][2] if number(sign, n) >= 2**64][:4] + [FORMS[name][2][-1]]
+    oeis = FORM_CASES[name].oeis
+    big = [n for n in oeis if number(sign, n) >= 2**64][:4] + [oeis[-1]]
     for n in big:
         out = form.test(n)
         assert out.result == PRIME and out.method == "morrison", out

@@ -7,21 +7,19 @@ above, where the engine's proof certificate must then verify) and by gmpy2.is_pr
 
 from __future__ import annotations
 
-import functools
 import math
 from pathlib import Path
 
-import cypari2
 import gmpy2
 import numpy as np
-import pandas as pd
 import pytest
 from gmpy2 import mpz
+from oracles import FORM_CASES, BlockRun, case_run, oracle_values, pari
+from oracles import is_prime_two_oracles as _two_oracles
 
-from darkreach_pipeline import blocks, checks
+from darkreach_pipeline import blocks
 from darkreach_pipeline.campaign import load_campaign, parse_campaign
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.cullen_woodall import CullenForm, WoodallForm
 from darkreach_pipeline.primality.gerbicz import Fault
 from darkreach_pipeline.primality.options import TestOptions
@@ -29,95 +27,31 @@ from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
 from darkreach_pipeline.sieve.stepwise import sieve_cullen_woodall
 
-pari = cypari2.Pari()
-pari.default("debugmem", 0)
-pari.default("parisizemax", 2**30)
-
 REPO = Path(__file__).resolve().parents[2]
-PROVE_BITS = 600  # PARI isprime (APR-CL) up to here; BPSW above, where the engine's certificate must verify
 MASK64 = (1 << 64) - 1
-
-# OEIS A005849 (Cullen) and A002234 (Woodall): every n below the bound in the comment.
-CULLEN_OEIS = [1, 141, 4713]  # next: 5795
-WOODALL_OEIS = [2, 3, 6, 30, 75, 81, 115, 123, 249, 362, 384, 462, 512, 751, 822]  # next: 5312
-
-# form -> (n ranges run as campaigns, sieve depth). Cullen primes are sparse (two below 4713; campaigns/cullen.toml
-# reaches 4713, but deciding all of 0..4713 with two oracles takes a minute).
-CAMPAIGNS = {
-    "cullen": ([(0, 1200)], 100_000),
-    "woodall": ([(0, 900)], 100_000),
-}
-
 
 def number(c: int, n: int) -> int:
     return n * 2**n + c
 
 
-@functools.cache
 def is_prime_two_oracles(N: int) -> bool:
-    """PARI and gmpy2, which must agree (isprime is a proof; ispseudoprime is BPSW, used above 600 bits)."""
-    if N < 2:
-        return False
-    by_pari = bool(pari.isprime(N) if N.bit_length() <= PROVE_BITS else pari.ispseudoprime(N))
-    by_gmpy2 = bool(gmpy2.is_prime(N, 30))
-    assert by_pari == by_gmpy2, f"the oracles disagree on {N}: pari {by_pari}, gmpy2 {by_gmpy2}"
-    return by_pari
+    return _two_oracles(N, FORM_CASES["cullen"].prove_up_to_bits)
 
 
-class Run:
-    """All four stages of every block of one campaign, concatenated, plus the per-block audits."""
-
-    def __init__(self, raw: dict):
-        self.spec = parse_campaign(raw)
-        self.form = form_for(self.spec)
-        sieved, results, certs = [], [], []
-        self.problems: list[str] = []
-        for block in range(self.spec.block_count):
-            candidates = blocks.candidate_frame(self.spec, block)
-            s = blocks.sieve_frame(self.spec, block, candidates)
-            r = blocks.test_frame(self.spec, block, s)
-            c = blocks.certificate_frame(self.spec, r)
-            self.problems += checks.sieve_coverage_problems(self.spec, block, s)
-            self.problems += checks.factor_claim_problems(self.form, "n", s)
-            self.problems += checks.tested_once_problems("n", s, r)  # (a module import: pytest collects test_*)
-            self.problems += checks.result_problems(self.form, r)
-            self.problems += checks.certificate_problems("n", r, c)
-            sieved.append(s)
-            results.append(r)
-            certs.append(c)
-        self.sieved = pd.concat(sieved, ignore_index=True)
-        self.results = pd.concat(results, ignore_index=True)
-        self.certs = pd.concat(certs, ignore_index=True)
-
-    def found(self) -> set[int]:
-        return set(self.results.loc[self.results["result"] != COMPOSITE, "n"].astype(int))
+def runs(name: str) -> tuple[BlockRun, ...]:
+    """The table case's run (the table test checks its primes against the oracles and OEIS A005849 / A002234)."""
+    return (case_run(name),)
 
 
-@functools.cache
-def runs(name: str) -> tuple[Run, ...]:
-    ranges, depth = CAMPAIGNS[name]
-    return tuple(
-        Run({"name": f"{name}-{lo}", "form": name, "n_min": lo, "n_max": hi, "block_size": 150,
-             "sieve_depth": depth})
-        for lo, hi in ranges
-    )
-
-
-FORMS = {"cullen": (CullenForm, 1, CULLEN_OEIS), "woodall": (WoodallForm, -1, WOODALL_OEIS)}
+FORMS = {"cullen": (CullenForm, 1), "woodall": (WoodallForm, -1)}
 
 
 @pytest.mark.parametrize("name", ["cullen", "woodall"])
-def test_full_result_set_equals_pari_gmpy2_and_oeis(name: str) -> None:
-    """Exclusion + sieve + test over every n of the campaigns finds exactly the oracles' primes, all proven."""
-    _, c, oeis = FORMS[name]
+def test_every_prime_is_proven_and_verified(name: str) -> None:
+    """Every prime of the table run (which finds exactly the oracles' primes) has a verified proof."""
     total = 0
     for run in runs(name):
-        lo, hi = run.spec.axis_min, run.spec.axis_max
-        expected = {n for n in range(lo, hi + 1) if is_prime_two_oracles(number(c, n))}
-        assert expected == {n for n in oeis if lo <= n <= hi}, f"oracles vs OEIS on {lo}..{hi}"
-        found = run.found()
-        assert found == expected, f"missed {sorted(expected - found)}, extra {sorted(found - expected)}"
-        assert not run.problems, run.problems
+        expected = oracle_values(FORM_CASES[name])
         assert sorted(run.certs["n"].astype(int)) == sorted(expected)
         assert run.certs["verified"].all() and (run.certs["status"] == "proven").all(), run.certs
         total += len(expected)
@@ -128,7 +62,7 @@ def test_full_result_set_equals_pari_gmpy2_and_oeis(name: str) -> None:
 def test_every_tested_row_is_consistent(name: str) -> None:
     """RES64 is 3^(N-1) mod N (gmpy2's generic powmod); proofs use this form's methods; composites have no
     certificate."""
-    form_cls, c, _ = FORMS[name]
+    form_cls, c = FORMS[name]
     for run in runs(name):
         assert len(run.results) > 0
         for row in run.results.to_dict("records"):
@@ -146,7 +80,7 @@ def test_every_tested_row_is_consistent(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["cullen", "woodall"])
 def test_sieve_claims_divide_and_never_hide_a_prime(name: str) -> None:
-    _, c, _ = FORMS[name]
+    _, c = FORMS[name]
     for run in runs(name):
         struck = run.sieved[run.sieved["status"] == blocks.FACTOR]
         assert len(struck) > 0.5 * len(run.sieved)

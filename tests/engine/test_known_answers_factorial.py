@@ -4,67 +4,45 @@ The expected primes are never typed in from the engine: each n!+c is built with 
 and decided by PARI/GP (isprime: a proof; for n!+1 its own Pocklington-Lehmer test, flag 1) and by
 gmpy2.is_prime, which must agree. The engine then runs exactly as the pipeline does (candidate,
 sieve, test and certificate frames of a parsed campaign), and its full result set must equal the
-oracles', which must equal OEIS A002981 / A002982 on the range.
+oracles', which must equal OEIS A002981 / A002982 on the range (cases "factorial+1" / "factorial-1" of
+tests/oracles.py, checked in test_known_answer_table.py; this file checks the rest of the same runs).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import random
 
-import cypari2
 import gmpy2
 import numpy as np
 import pandas as pd
 import pytest
 from gmpy2 import mpz
+from oracles import FORM_CASES, FormCase, case_run, is_prime_two_oracles, oracle_values, pari, pari_res64
 
-from darkreach_pipeline import blocks, checks
 from darkreach_pipeline.blocks import FACTOR, SURVIVOR
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.factorial import FactorialForm
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME
 from darkreach_pipeline.sieve.carried_product import remainders, walk
 from darkreach_pipeline.sieve.primes import prime_chunks
 
-pari = cypari2.Pari()
-pari.default("debugmem", 0)
-pari.default("parisizemax", 2**30)
-
 MASK64 = (1 << 64) - 1
-N_MAX = 250
-PROOF_DIGITS = 150  # PARI's isprime (APR-CL) of n!-1 takes seconds above this; BPSW + a verified proof instead
-A002981 = (0, 1, 2, 3, 11, 27, 37, 41, 73, 77, 116, 154, 320, 340, 399, 427)  # n!+1 prime
-A002982 = (3, 4, 6, 7, 12, 14, 30, 32, 33, 38, 94, 166, 324, 379, 469)  # n!-1 prime
+N_MAX = FORM_CASES["factorial+1"].axis_range[1]
 
 
-@functools.cache
+def case(c: int) -> FormCase:
+    return FORM_CASES[f"factorial{c:+d}"]
+
+
 def truly_prime(N: int, c: int) -> bool:
-    """PARI and gmpy2, which must agree. For c = +1, PARI's Pocklington-Lehmer (it factors N-1 itself);
-    for c = -1, APR-CL below 10^150 and BPSW above (the engine's proof must then verify too)."""
-    if N < 2:
-        return False
-    by_gmpy2 = bool(gmpy2.is_prime(N, 30))
-    if c == 1:
-        by_pari = bool(pari.isprime(N, 1))
-    elif N < 10**PROOF_DIGITS:
-        by_pari = bool(pari.isprime(N))
-    else:
-        by_pari = bool(pari.ispseudoprime(N))
-    assert by_pari == by_gmpy2, f"the oracles disagree on {N}: pari {by_pari}, gmpy2 {by_gmpy2}"
-    return by_pari
+    return is_prime_two_oracles(N, case(c).prove_up_to_bits, case(c).pari_flag)
 
 
-def expected_primes(c: int, n_max: int = N_MAX) -> set[int]:
-    return {n for n in range(n_max + 1) if truly_prime(math.factorial(n) + c, c)}
-
-
-def pari_res64(N: int) -> str:
-    return format(int(pari.lift(pari.Mod(3, N) ** (N - 1))) & MASK64, "016x")
+def expected_primes(c: int) -> set[int]:
+    return oracle_values(case(c))
 
 
 def campaign(c: int, n_min: int = 0, n_max: int = N_MAX, depth: int | str = 20_000, block_size: int = 100):
@@ -72,34 +50,17 @@ def campaign(c: int, n_min: int = 0, n_max: int = N_MAX, depth: int | str = 20_0
                            "n_min": n_min, "n_max": n_max, "block_size": block_size, "sieve_depth": depth})
 
 
-@functools.cache
-def run_campaign(c: int, n_max: int = N_MAX, depth: int = 20_000) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Every block through the pipeline's four stages and its audits: (sieved, results, certificates)."""
-    spec = campaign(c, n_max=n_max, depth=depth)
-    form = form_for(spec)
-    frames = []
-    for block in range(spec.block_count):
-        candidates = blocks.candidate_frame(spec, block)
-        sieved = blocks.sieve_frame(spec, block, candidates)
-        results = blocks.test_frame(spec, block, sieved)  # a plain function, not a pytest test
-        certs = blocks.certificate_frame(spec, results)
-        problems = (checks.sieve_coverage_problems(spec, block, sieved)
-                    + checks.factor_claim_problems(form, "n", sieved)
-                    + checks.tested_once_problems("n", sieved, results) + checks.result_problems(form, results)
-                    + checks.certificate_problems("n", results, certs))
-        assert problems == [], problems
-        frames.append((sieved, results, certs))
-    return tuple(pd.concat([f[i] for f in frames], ignore_index=True) for i in range(3))
+def run_campaign(c: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The table case's blocks through the four stages and their audits: (sieved, results, certificates)."""
+    run = case_run(f"factorial{c:+d}")
+    return run.sieved, run.results, run.certs
 
 
 @pytest.mark.parametrize("c", [1, -1], ids=["n!+1", "n!-1"])
-def test_full_result_set_matches_pari_gmpy2_and_oeis(c: int) -> None:
+def test_every_prime_is_proven_and_every_row_carries_the_pari_residue(c: int) -> None:
+    """The table run (whose primes test_known_answer_table checks against the oracles and OEIS), row by row."""
     expected = expected_primes(c)
-    oeis = A002981 if c == 1 else A002982
-    assert expected == {n for n in oeis if n <= N_MAX}, "the oracles disagree with OEIS"
     sieved, results, certs = run_campaign(c)
-    found = set(results.loc[results["result"] != COMPOSITE, "n"].astype(int))
-    assert found == expected, f"missed {sorted(expected - found)}, extra {sorted(found - expected)}"
     assert sorted(sieved["n"].astype(int)) == list(range(N_MAX + 1))
     # Every prime is proven, and the independent verifier accepted every proof.
     assert set(results.loc[results["result"] == PRIME, "n"].astype(int)) == expected

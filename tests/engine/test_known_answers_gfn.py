@@ -2,25 +2,23 @@
 
 The expected answers are never typed in (except OEIS terms): every N is decided by PARI/GP's isprime
 (a proof) and by gmpy2.is_prime (Miller-Rabin + BPSW), the two must agree, and then the engine's full
-result set, run stage by stage exactly as blocks.py runs a block, must equal theirs.
+result set, run stage by stage exactly as blocks.py runs a block, must equal theirs. The OEIS lists for
+m = 1..4 are cases of tests/oracles.py (engine == oracles == OEIS in test_known_answer_table.py).
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import math
 from pathlib import Path
 
-import cypari2
 import gmpy2
 import numpy as np
-import pandas as pd
 import pytest
 from gmpy2 import mpz
+from oracles import fermat3_res64, is_prime_two_oracles, pari, run_blocks
 
-from darkreach_pipeline import blocks
 from darkreach_pipeline.campaign import load_campaign, parse_campaign
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_for
@@ -31,35 +29,7 @@ from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, RESIDUE_TYPE
 from darkreach_pipeline.sieve.gfn import sieve_gfn
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
 
-pari = cypari2.Pari()
-pari.default("debugmem", 0)
-pari.default("parisizemax", 2**30)
-
-MASK64 = (1 << 64) - 1
 REPO = Path(__file__).resolve().parents[2]
-
-# OEIS terms (b >= 2), each also re-decided by the oracles below.
-A005574 = [2, 4, 6, 10, 14, 16, 20, 24, 26, 36, 40, 54, 56, 66, 74, 84, 90, 94]  # b^2+1
-A000068 = [2, 4, 6, 16, 20, 24, 28, 34, 46, 48, 54, 56, 74, 80, 82, 88, 90, 106, 118, 132]  # b^4+1 (94^4+1 = 17*...)
-A006314 = [2, 4, 118, 132, 140, 152, 208, 240, 242, 288, 290, 306]  # b^8+1
-A006313 = [2, 44, 74, 76, 94, 156, 158, 176, 188, 198]  # b^16+1
-
-
-@functools.cache
-def is_prime_two_oracles(N: int) -> bool:
-    """PARI isprime and gmpy2.is_prime, which must agree (cached: several tests ask about the same N)."""
-    if N < 2:
-        return False
-    by_pari = bool(pari.isprime(N))
-    by_gmpy2 = bool(gmpy2.is_prime(N, 30))
-    assert by_pari == by_gmpy2, f"the oracles disagree on {N}: pari {by_pari}, gmpy2 {by_gmpy2}"
-    return by_pari
-
-
-def fermat3_res64(N: int) -> str:
-    """RES64 of 3^(N-1) mod N by CPython's own pow (no gmpy2)."""
-    return format(pow(3, N - 1, N) & MASK64, "016x")
-
 
 def b_int_power(b: int, m: int) -> int:
     return b ** (2**m) + 1
@@ -68,18 +38,6 @@ def b_int_power(b: int, m: int) -> int:
 def campaign(m: int, b_min: int, b_max: int, block_size: int, sieve_depth: int | str = "auto") -> dict:
     return {"name": f"gfn-m{m}-{b_min}", "form": "gfn", "m": m, "b_min": b_min, "b_max": b_max,
             "block_size": block_size, "sieve_depth": sieve_depth}
-
-
-def run_blocks(raw: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Every block of the campaign through the four stages of blocks.py: (sieved, results, certificates)."""
-    spec = parse_campaign(raw)
-    sieved, results, certs = [], [], []
-    for block in range(spec.block_count):
-        candidates = blocks.candidate_frame(spec, block)
-        sieved.append(blocks.sieve_frame(spec, block, candidates))
-        results.append(blocks.test_frame(spec, block, sieved[-1]))  # module attribute: not collected as a test
-        certs.append(blocks.certificate_frame(spec, results[-1]))
-    return pd.concat(sieved), pd.concat(results), pd.concat(certs)
 
 
 def proth_shape(b: int) -> bool:
@@ -107,7 +65,8 @@ def test_full_result_set_agrees_with_pari_and_gmpy2(m: int, b_min: int, b_max: i
                                                     depth: int | str) -> None:
     form = GfnForm(m)
     expected = {b for b in range(b_min, b_max + 1) if is_prime_two_oracles(b ** (2**m) + 1)}
-    sieved, results, certs = run_blocks(campaign(m, b_min, b_max, block_size, depth))
+    run = run_blocks(campaign(m, b_min, b_max, block_size, depth))  # the asset checks' audits too
+    sieved, results, certs = run.sieved, run.results, run.certs
     assert sorted(sieved["b"]) == list(range(b_min, b_max + 1))
 
     for row in sieved.to_dict("records"):
@@ -147,18 +106,6 @@ def test_full_result_set_agrees_with_pari_and_gmpy2(m: int, b_min: int, b_max: i
     assert found == expected, f"missed {sorted(expected - found)}, extra {sorted(found - expected)}"
     assert (certs["status"] == "proven").all() and certs["verified"].all(), certs
     assert len(expected) >= 3
-
-
-@pytest.mark.parametrize(("m", "terms"), [(1, A005574), (2, A000068), (3, A006314), (4, A006313)])
-def test_oeis_terms(m: int, terms: list[int]) -> None:
-    """The OEIS terms, in order, are exactly the primes the engine finds up to the last term."""
-    form = GfnForm(m)
-    found = []
-    for b in range(2, terms[-1] + 1):
-        if form.excluded(b) is None and form.test(b).result == PRIME:
-            found.append(b)
-    assert found == terms
-    assert [b for b in range(2, terms[-1] + 1) if is_prime_two_oracles(b ** (2**m) + 1)] == terms
 
 
 # ----- the sieve -----------------------------------------------------------------------------------
@@ -314,7 +261,7 @@ def test_tampered_and_misplaced_certificates_are_rejected() -> None:
     kinds = set()
     for m, b_min, b_max in [(3, 256, 700), (1, 10**12, 10**12 + 400), (4, 2, 200)]:
         form = GfnForm(m)
-        _, results, _ = run_blocks(campaign(m, b_min, b_max, b_max - b_min + 1, 10**4))
+        results = run_blocks(campaign(m, b_min, b_max, b_max - b_min + 1, 10**4)).results
         primes = results[results["result"] == PRIME]
         composites = [int(b) for b in results.loc[results["result"] == COMPOSITE, "b"]]
         assert len(primes) >= 3 and len(composites) >= 3

@@ -6,13 +6,12 @@ gmpy2.is_prime (Miller-Rabin + BPSW), the two must agree, and then the engine mu
 
 from __future__ import annotations
 
-import functools
 import math
 
-import cypari2
 import gmpy2
 import pytest
 from gmpy2 import mpz
+from oracles import MASK64, fermat3_res64, is_prime_two_oracles, pari
 
 from darkreach_pipeline.forms.kbn import KbnForm
 from darkreach_pipeline.primality.llr import llr_applies, llr_is_prime, rodseth_p
@@ -20,28 +19,6 @@ from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIM
 from darkreach_pipeline.primality.proth import proth_applies, proth_witness
 from darkreach_pipeline.primality.special_form import power_chain, split_power_of_two
 from darkreach_pipeline.proofs.verify import verify_kbn
-
-pari = cypari2.Pari()
-pari.default("debugmem", 0)
-pari.default("parisizemax", 2**30)  # isprime of a few hundred digits needs more than the 8 MB default
-
-MASK64 = (1 << 64) - 1
-
-
-@functools.cache
-def is_prime_two_oracles(N: int) -> bool:
-    """PARI isprime and gmpy2.is_prime, which must agree (cached: several tests ask about the same N)."""
-    if N < 2:
-        return False
-    by_pari = bool(pari.isprime(N))
-    by_gmpy2 = bool(gmpy2.is_prime(N, 30))
-    assert by_pari == by_gmpy2, f"the oracles disagree on {N}: pari {by_pari}, gmpy2 {by_gmpy2}"
-    return by_pari
-
-
-def fermat3_res64(N: int) -> str:
-    return format(pow(3, N - 1, N) & MASK64, "016x")
-
 
 # (k, b, c, n_max): n runs over 0..n_max.
 FAMILIES = [

@@ -13,17 +13,14 @@ import functools
 import json
 from pathlib import Path
 
-import cypari2
 import gmpy2
-import pandas as pd
 import pytest
+from oracles import BlockRun, run_blocks
+from oracles import is_prime_two_oracles as two_oracles
 
-from darkreach_pipeline import checks
-from darkreach_pipeline.blocks import EXCLUDED, FACTOR, candidate_frame, certificate_frame, sieve_frame
-from darkreach_pipeline.blocks import test_frame as run_test_frame
+from darkreach_pipeline.blocks import EXCLUDED, FACTOR
 from darkreach_pipeline.campaign import load_campaign, parse_campaign
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.near_repdigit import NearRepdigitForm
 from darkreach_pipeline.primality.gerbicz import Fault
 from darkreach_pipeline.primality.options import TestOptions
@@ -31,10 +28,6 @@ from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIM
 from darkreach_pipeline.proofs import ecpp as shared_test
 from darkreach_pipeline.proofs.ecpp import ECPP_MAX_DIGITS
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
-
-pari = cypari2.Pari()
-pari.default("debugmem", 0)
-pari.default("parisizemax", 2**30)
 
 REPO = Path(__file__).resolve().parents[2]
 MASK64 = (1 << 64) - 1
@@ -53,13 +46,9 @@ def all_candidates(k_min: int, k_max: int) -> list[tuple[int, int, int]]:
     return [(k, d, m) for k in range(k_min, k_max + 1) for d in range(1, 9) for m in range(1, k + 1)]
 
 
-@functools.cache
 def is_prime_two_oracles(N: int) -> bool:
     """PARI (isprime up to 512 bits, ispseudoprime above) and gmpy2.is_prime, which must agree."""
-    by_pari = bool(pari.isprime(N) if N.bit_length() <= PROOF_BITS else pari.ispseudoprime(N))
-    by_gmpy2 = bool(gmpy2.is_prime(N, 30))
-    assert by_pari == by_gmpy2, f"the oracles disagree on {N}: pari {by_pari}, gmpy2 {by_gmpy2}"
-    return by_pari
+    return two_oracles(N, PROOF_BITS)
 
 
 @functools.cache
@@ -77,33 +66,16 @@ def smallest_factor_by_trial_division(N: int, depth: int) -> int:
     return next(q for q in primes if g % q == 0 and q != N)
 
 
-def run_pipeline(digits_min: int, digits_max: int, block_size: int, depth: int | str) -> dict:
+def run_pipeline(digits_min: int, digits_max: int, block_size: int, depth: int | str) -> BlockRun:
     """Every block of the campaign through the four stages, each audited as the asset checks do."""
-    spec = parse_campaign({"name": "nrd", "form": "near_repdigit", "digits_min": digits_min,
-                           "digits_max": digits_max, "block_size": block_size, "sieve_depth": depth})
-    form = form_for(spec)
-    sieved_blocks, result_blocks, cert_blocks = [], [], []
-    for block in range(spec.block_count):
-        sieved = sieve_frame(spec, block, candidate_frame(spec, block))
-        results = run_test_frame(spec, block, sieved)
-        certs = certificate_frame(spec, results)
-        problems = (
-            checks.sieve_coverage_problems(spec, block, sieved) + checks.factor_claim_problems(form, spec.axis, sieved)
-            + checks.tested_once_problems(spec.axis, sieved, results) + checks.result_problems(form, results)
-            + checks.certificate_problems(spec.axis, results, certs)
-        )
-        assert not problems, problems
-        sieved_blocks.append(sieved)
-        result_blocks.append(results)
-        cert_blocks.append(certs)
-    return {"spec": spec, "form": form, "sieved": pd.concat(sieved_blocks, ignore_index=True),
-            "results": pd.concat(result_blocks, ignore_index=True), "certs": pd.concat(cert_blocks, ignore_index=True)}
+    return run_blocks({"name": "nrd", "form": "near_repdigit", "digits_min": digits_min,
+                       "digits_max": digits_max, "block_size": block_size, "sieve_depth": depth})
 
 
-def check_run(run: dict, k_min: int, k_max: int) -> set[int]:
+def check_run(run: BlockRun, k_min: int, k_max: int) -> set[int]:
     """Full result set equals the oracles'; exclusions, sieve, RES64 and certificates hold. Returns the primes."""
-    form: NearRepdigitForm = run["form"]
-    sieved, results, certs, spec = run["sieved"], run["results"], run["certs"], run["spec"]
+    form: NearRepdigitForm = run.form
+    sieved, results, certs, spec = run.sieved, run.results, run.certs, run.spec
     triples = all_candidates(k_min, k_max)
     numbers = [near_repdigit(*t) for t in triples]
     assert [int(form.number(int(v))) for v in sieved["candidate"]] == numbers  # index order (k, d, m)
@@ -141,7 +113,7 @@ def test_digits_3_to_41_full_result_set_equals_the_oracles() -> None:
     run = run_pipeline(3, 41, 420, "auto")
     expected = check_run(run, 1, 20)
     assert len(expected) >= 50 and {191, 797, 19991} <= expected
-    assert (run["certs"]["status"] == "proven").all()
+    assert (run.certs["status"] == "proven").all()
     assert any(len(str(N)) > 20 for N in expected)  # the ECPP path ran
 
 
@@ -151,11 +123,11 @@ def test_shallow_sieve_and_probable_prime_labels(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(shared_test, "ECPP_MAX_DIGITS", 25)
     run = run_pipeline(21, 35, 300, 3)
     expected = check_run(run, 10, 17)
-    certs = run["certs"]
+    certs = run.certs
     prp = certs[certs["status"] == "prp"]
     assert len(prp) >= 5 and prp["digits"].min() > 25 and prp["verified"].all()
     assert (certs.loc[certs["digits"] <= 25, "status"] == "proven").all() and len(expected) > len(prp)
-    assert (run["results"]["result"] == COMPOSITE).sum() > 200
+    assert (run.results["result"] == COMPOSITE).sum() > 200
 
 
 def test_above_the_ecpp_limit_primes_are_probable_primes() -> None:

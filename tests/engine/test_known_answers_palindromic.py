@@ -15,24 +15,16 @@ import json
 import math
 from pathlib import Path
 
-import cypari2
 import gmpy2
-import pandas as pd
 import pytest
+from oracles import BlockRun, is_prime_two_oracles, run_blocks
 
-from darkreach_pipeline import checks
-from darkreach_pipeline.blocks import EXCLUDED, FACTOR, SURVIVOR, candidate_frame, certificate_frame, sieve_frame
-from darkreach_pipeline.blocks import test_frame as run_test_frame
+from darkreach_pipeline.blocks import EXCLUDED, FACTOR, SURVIVOR
 from darkreach_pipeline.campaign import load_campaign, parse_campaign
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.palindromic import PalindromicForm
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
-
-pari = cypari2.Pari()
-pari.default("debugmem", 0)
-pari.default("parisizemax", 2**30)
 
 REPO = Path(__file__).resolve().parents[2]
 MASK64 = (1 << 64) - 1
@@ -43,17 +35,6 @@ A002385 = [2, 3, 5, 7, 11, 101, 131, 151, 181, 191, 313, 353, 373, 383, 727, 757
 A016115 = {1: 4, 2: 1, 3: 15, 4: 0, 5: 93, 6: 0, 7: 668}
 # A117697, palindromic primes in base 2 (written in base 10): the first terms.
 A117697 = [3, 5, 7, 17, 31, 73, 107, 127, 257, 313, 443]
-
-
-@functools.cache
-def is_prime_two_oracles(N: int) -> bool:
-    """PARI isprime and gmpy2.is_prime, which must agree."""
-    if N < 2:
-        return False
-    by_pari = bool(pari.isprime(N))
-    by_gmpy2 = bool(gmpy2.is_prime(N, 30))
-    assert by_pari == by_gmpy2, f"the oracles disagree on {N}: pari {by_pari}, gmpy2 {by_gmpy2}"
-    return by_pari
 
 
 def to_digits(N: int, base: int) -> list[int]:
@@ -107,33 +88,16 @@ def smallest_factor_by_trial_division(N: int, depth: int) -> int:
     return next(q for q in primes if g % q == 0 and q != N)
 
 
-def run_pipeline(base: int, digits_min: int, digits_max: int, block_size: int, depth: int | str) -> dict:
+def run_pipeline(base: int, digits_min: int, digits_max: int, block_size: int, depth: int | str) -> BlockRun:
     """Every block of the campaign through the four stages, each audited as the asset checks do."""
-    spec = parse_campaign({"name": f"pal-{base}", "form": "palindromic", "base": base, "digits_min": digits_min,
-                           "digits_max": digits_max, "block_size": block_size, "sieve_depth": depth})
-    form = form_for(spec)
-    sieved_blocks, result_blocks, cert_blocks = [], [], []
-    for block in range(spec.block_count):
-        sieved = sieve_frame(spec, block, candidate_frame(spec, block))
-        results = run_test_frame(spec, block, sieved)
-        certs = certificate_frame(spec, results)
-        problems = (
-            checks.sieve_coverage_problems(spec, block, sieved) + checks.factor_claim_problems(form, spec.axis, sieved)
-            + checks.tested_once_problems(spec.axis, sieved, results) + checks.result_problems(form, results)
-            + checks.certificate_problems(spec.axis, results, certs)
-        )
-        assert not problems, problems
-        sieved_blocks.append(sieved)
-        result_blocks.append(results)
-        cert_blocks.append(certs)
-    return {"spec": spec, "form": form, "sieved": pd.concat(sieved_blocks, ignore_index=True),
-            "results": pd.concat(result_blocks, ignore_index=True), "certs": pd.concat(cert_blocks, ignore_index=True)}
+    return run_blocks({"name": f"pal-{base}", "form": "palindromic", "base": base, "digits_min": digits_min,
+                       "digits_max": digits_max, "block_size": block_size, "sieve_depth": depth})
 
 
-def check_run(run: dict, base: int, digits_min: int, digits_max: int) -> set[int]:
+def check_run(run: BlockRun, base: int, digits_min: int, digits_max: int) -> set[int]:
     """The full result set equals the oracles' over every palindrome; sieve, RES64 and proofs hold. Returns it."""
-    form: PalindromicForm = run["form"]
-    sieved, results, certs, spec = run["sieved"], run["results"], run["certs"], run["spec"]
+    form: PalindromicForm = run.form
+    sieved, results, certs, spec = run.sieved, run.results, run.certs, run.spec
     palindromes = [N for d in range(digits_min, digits_max + 1) for N in all_palindromes(base, d)]
     expected = {N for N in palindromes if is_prime_two_oracles(N)}
     candidates = [N for N in palindromes if eligible(N, base)]
@@ -164,7 +128,7 @@ def check_run(run: dict, base: int, digits_min: int, digits_max: int) -> set[int
 
 def test_base10_one_to_seven_digits_equals_oracles_and_oeis() -> None:
     run = run_pipeline(10, 1, 7, 1000, "auto")
-    assert run["spec"].sieve_depth <= math.isqrt(10**7) + 1
+    assert run.spec.sieve_depth <= math.isqrt(10**7) + 1
     expected = check_run(run, 10, 1, 7)
     assert sorted(expected)[: len(A002385)] == A002385
     for d, count in A016115.items():
@@ -176,7 +140,7 @@ def test_base2_up_to_25_digits_equals_oracles_and_oeis() -> None:
     run = run_pipeline(2, 1, 25, 5000, 2000)
     expected = check_run(run, 2, 1, 25)
     assert sorted(expected)[: len(A117697)] == A117697
-    assert (run["sieved"]["status"] == SURVIVOR).sum() < 0.2 * len(run["sieved"])
+    assert (run.sieved["status"] == SURVIVOR).sum() < 0.2 * len(run.sieved)
 
 
 @pytest.mark.parametrize(("base", "digits_max"), [(3, 11), (6, 7), (7, 7), (16, 5), (36, 3), (10, 5)])
@@ -184,7 +148,7 @@ def test_shallow_sieve_sends_composites_to_the_test(base: int, digits_max: int) 
     """Sieve depth 3: nearly every candidate reaches the deterministic test, which must sort them right."""
     run = run_pipeline(base, 1, digits_max, 700, 3)
     check_run(run, base, 1, digits_max)
-    assert (run["results"]["result"] == COMPOSITE).sum() > 0.5 * len(run["results"])
+    assert (run.results["result"] == COMPOSITE).sum() > 0.5 * len(run.results)
 
 
 # (base, digit count, first index inside that digit count, window): all above 2^64, so Fermat + ECPP.

@@ -4,69 +4,41 @@ The expected primes are never typed in from the engine: p# is built from PARI's 
 p#+c is decided by PARI/GP (isprime: a proof; for p#+1 its own Pocklington-Lehmer test, flag 1) and
 by gmpy2.is_prime, which must agree. The engine runs exactly as the pipeline does (candidate, sieve,
 test and certificate frames of a parsed campaign); its full result set must equal the oracles', which
-must equal OEIS A014545 / A057704 on the range.
+must equal OEIS A014545 / A057704 on the range (cases "primorial+1" / "primorial-1" of tests/oracles.py, checked
+in test_known_answer_table.py; this file checks the rest of the same runs).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 
-import cypari2
 import gmpy2
 import pandas as pd
 import pytest
+from oracles import FORM_CASES, FormCase, case_run, is_prime_two_oracles, oracle_values, pari, pari_res64, primorial
 
-from darkreach_pipeline import blocks, checks
 from darkreach_pipeline.blocks import FACTOR, SURVIVOR
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.primorial import PrimorialForm
-from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME
+from darkreach_pipeline.primality.outcome import PRIME
 from darkreach_pipeline.sieve.primes import prime_chunks
 
-pari = cypari2.Pari()
-pari.default("debugmem", 0)
-pari.default("parisizemax", 2**30)
-
 MASK64 = (1 << 64) - 1
-P_MAX = 1100
-PROOF_DIGITS = 150  # PARI's isprime (APR-CL) of p#-1 takes seconds above this; BPSW + a verified proof instead
-A014545 = (2, 3, 5, 7, 11, 31, 379, 1019, 1021)  # p#+1 prime
-A057704 = (3, 5, 11, 13, 41, 89, 317, 337, 991)  # p#-1 prime
+P_MAX = FORM_CASES["primorial+1"].axis_range[1]
 
 
-@functools.cache
-def primorial(p: int) -> int:
-    """Product of PARI's primes <= p (no code shared with the engine's gmpy2.primorial)."""
-    return math.prod(int(q) for q in pari.primes([2, p])) if p >= 2 else 1
+def case(c: int) -> FormCase:
+    return FORM_CASES[f"primorial{c:+d}"]
 
 
-@functools.cache
 def truly_prime(N: int, c: int) -> bool:
-    """PARI and gmpy2, which must agree. For c = +1, PARI's Pocklington-Lehmer (it factors N-1 itself);
-    for c = -1, APR-CL below 10^150 and BPSW above (the engine's proof must then verify too)."""
-    if N < 2:
-        return False
-    by_gmpy2 = bool(gmpy2.is_prime(N, 30))
-    if c == 1:
-        by_pari = bool(pari.isprime(N, 1))
-    elif N < 10**PROOF_DIGITS:
-        by_pari = bool(pari.isprime(N))
-    else:
-        by_pari = bool(pari.ispseudoprime(N))
-    assert by_pari == by_gmpy2, f"the oracles disagree on {N}: pari {by_pari}, gmpy2 {by_gmpy2}"
-    return by_pari
+    return is_prime_two_oracles(N, case(c).prove_up_to_bits, case(c).pari_flag)
 
 
-def expected_primes(c: int, p_max: int = P_MAX) -> set[int]:
-    return {int(p) for p in pari.primes([2, p_max]) if truly_prime(primorial(int(p)) + c, c)}
-
-
-def pari_res64(N: int) -> str:
-    return format(int(pari.lift(pari.Mod(3, N) ** (N - 1))) & MASK64, "016x")
+def expected_primes(c: int) -> set[int]:
+    return oracle_values(case(c))
 
 
 def campaign(c: int, p_min: int = 0, p_max: int = P_MAX, depth: int | str = 20_000, block_size: int = 250):
@@ -74,34 +46,17 @@ def campaign(c: int, p_min: int = 0, p_max: int = P_MAX, depth: int | str = 20_0
                            "p_min": p_min, "p_max": p_max, "block_size": block_size, "sieve_depth": depth})
 
 
-@functools.cache
 def run_campaign(c: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Every block through the pipeline's four stages and its audits: (sieved, results, certificates)."""
-    spec = campaign(c)
-    form = form_for(spec)
-    frames = []
-    for block in range(spec.block_count):
-        candidates = blocks.candidate_frame(spec, block)
-        sieved = blocks.sieve_frame(spec, block, candidates)
-        results = blocks.test_frame(spec, block, sieved)  # a plain function, not a pytest test
-        certs = blocks.certificate_frame(spec, results)
-        problems = (checks.sieve_coverage_problems(spec, block, sieved)
-                    + checks.factor_claim_problems(form, "p", sieved)
-                    + checks.tested_once_problems("p", sieved, results) + checks.result_problems(form, results)
-                    + checks.certificate_problems("p", results, certs))
-        assert problems == [], problems
-        frames.append((sieved, results, certs))
-    return tuple(pd.concat([f[i] for f in frames], ignore_index=True) for i in range(3))
+    """The table case's blocks through the four stages and their audits: (sieved, results, certificates)."""
+    run = case_run(f"primorial{c:+d}")
+    return run.sieved, run.results, run.certs
 
 
 @pytest.mark.parametrize("c", [1, -1], ids=["p#+1", "p#-1"])
-def test_full_result_set_matches_pari_gmpy2_and_oeis(c: int) -> None:
+def test_every_prime_is_proven_and_every_row_carries_the_pari_residue(c: int) -> None:
+    """The table run (whose primes test_known_answer_table checks against the oracles and OEIS), row by row."""
     expected = expected_primes(c)
-    oeis = A014545 if c == 1 else A057704
-    assert expected == {p for p in oeis if p <= P_MAX}, "the oracles disagree with OEIS"
     sieved, results, certs = run_campaign(c)
-    found = set(results.loc[results["result"] != COMPOSITE, "p"].astype(int))
-    assert found == expected, f"missed {sorted(expected - found)}, extra {sorted(found - expected)}"
     assert sorted(sieved["p"].astype(int)) == list(range(P_MAX + 1))
     assert set(results.loc[results["result"] == PRIME, "p"].astype(int)) == expected
     assert (certs["status"] == "proven").all() and certs["verified"].all(), certs

@@ -1,28 +1,16 @@
-"""Known answers for RepunitForm ((b^n-1)/(b-1)): the pipeline's full result set against two oracles and OEIS.
-
-The expected answers are never taken from the engine: every N is decided by PARI/GP (isprime, a proof,
-up to 512 bits; its own BPSW, ispseudoprime, above) and by gmpy2.is_prime, which must agree. The
-engine runs exactly as the pipeline runs it: parse_campaign, then candidate_frame, sieve_frame,
-test_frame and certificate_frame for every block, with the block audits of checks.py.
-"""
-
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
-import cypari2
 import gmpy2
-import pandas as pd
 import pytest
+from oracles import FORM_CASES, case_run, oracle_values, pari, run_blocks
+from oracles import is_prime_two_oracles as _two_oracles
 
-from darkreach_pipeline import checks
-from darkreach_pipeline.blocks import EXCLUDED, FACTOR, SURVIVOR, candidate_frame, certificate_frame, sieve_frame
-from darkreach_pipeline.blocks import test_frame as run_test_frame
+from darkreach_pipeline.blocks import EXCLUDED, FACTOR, SURVIVOR, certificate_frame
 from darkreach_pipeline.campaign import load_campaign, parse_campaign
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.repunit import RepunitForm
 from darkreach_pipeline.primality import fermat as fermat_module
 from darkreach_pipeline.primality.gerbicz import ChainReport, Fault
@@ -30,38 +18,18 @@ from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
 
-pari = cypari2.Pari()
-pari.default("debugmem", 0)
-pari.default("parisizemax", 2**30)
-
 REPO = Path(__file__).resolve().parents[2]
 MASK64 = (1 << 64) - 1
-PROOF_BITS = 512  # PARI's isprime (APR-CL) up to here; its ispseudoprime (BPSW) above, to stay fast
-DEPTH = 20_000  # above R_2(10) = 11, R_3(2) = 7, R_3(3) = 13, R_5(3) = 121, R_3(5) = 31...: never struck by themselves
-
-# (b, n_max, the OEIS terms up to n_max)
-BASES = [
-    (10, 400, [2, 19, 23, 317]),  # A004023
-    (3, 560, [3, 7, 13, 71, 103, 541]),  # A028491; b a power of 3: the Fermat base is 2
-    (2, 620, [2, 3, 5, 7, 13, 17, 19, 31, 61, 89, 107, 127, 521, 607]),  # A000043, Mersenne: LLR proofs
-    (5, 200, [3, 7, 11, 13, 47, 127, 149, 181]),  # A004061
-    (6, 300, [2, 3, 7, 29, 71, 127, 271]),  # A004062
-]
+BASES = [10, 3, 2, 5, 6]  # FORM_CASES["repunit-<b>"]: the table test checks their primes against oracles and OEIS
+DEPTH = FORM_CASES["repunit-10"].campaign["sieve_depth"]
 
 
 def repunit(b: int, n: int) -> int:
     return (b**n - 1) // (b - 1)
 
 
-@functools.cache
 def is_prime_two_oracles(N: int) -> bool:
-    """PARI and gmpy2, which must agree."""
-    if N < 2:
-        return False
-    by_pari = bool(pari.isprime(N) if N.bit_length() <= PROOF_BITS else pari.ispseudoprime(N))
-    by_gmpy2 = bool(gmpy2.is_prime(N, 30))
-    assert by_pari == by_gmpy2, f"the oracles disagree on {N}: pari {by_pari}, gmpy2 {by_gmpy2}"
-    return by_pari
+    return _two_oracles(N, FORM_CASES["repunit-10"].prove_up_to_bits)
 
 
 def smallest_factor_by_trial_division(N: int, depth: int) -> int:
@@ -69,38 +37,19 @@ def smallest_factor_by_trial_division(N: int, depth: int) -> int:
     return next((q for q in map(int, small_primes(depth)) if N % q == 0 and N != q), 0)
 
 
-def run_pipeline(b: int, n_max: int) -> dict:
+def run_pipeline(b: int, n_max: int):
     """Every block of the campaign through the four stages, each block audited as the asset checks do."""
-    spec = parse_campaign({"name": f"repunit-{b}", "form": "repunit", "b": b, "n_min": 0, "n_max": n_max,
-                           "block_size": 150, "sieve_depth": DEPTH})
-    form = form_for(spec)
-    sieved_blocks, result_blocks, cert_blocks = [], [], []
-    for block in range(spec.block_count):
-        sieved = sieve_frame(spec, block, candidate_frame(spec, block))
-        results = run_test_frame(spec, block, sieved)
-        certs = certificate_frame(spec, results)
-        problems = (
-            checks.sieve_coverage_problems(spec, block, sieved) + checks.factor_claim_problems(form, spec.axis, sieved)
-            + checks.tested_once_problems(spec.axis, sieved, results) + checks.result_problems(form, results)
-            + checks.certificate_problems(spec.axis, results, certs)
-        )
-        assert not problems, problems
-        sieved_blocks.append(sieved)
-        result_blocks.append(results)
-        cert_blocks.append(certs)
-    return {"spec": spec, "form": form, "sieved": pd.concat(sieved_blocks, ignore_index=True),
-            "results": pd.concat(result_blocks, ignore_index=True), "certs": pd.concat(cert_blocks, ignore_index=True)}
+    return run_blocks({**FORM_CASES["repunit-10"].campaign, "name": f"repunit-{b}", "b": b, "n_max": n_max})
 
 
-@pytest.mark.parametrize(("b", "n_max", "oeis"), BASES, ids=[f"b={b}" for b, _, _ in BASES])
-def test_full_result_set_equals_the_oracles_and_oeis(b: int, n_max: int, oeis: list[int]) -> None:
-    run = run_pipeline(b, n_max)
-    form: RepunitForm = run["form"]
-    sieved, results, certs = run["sieved"], run["results"], run["certs"]
-    expected = {n for n in range(n_max + 1) if is_prime_two_oracles(repunit(b, n))}
-    assert expected == set(oeis), f"the oracles disagree with OEIS for base {b}"
-    found = set(results.loc[results["result"].isin([PRIME, PROBABLE_PRIME]), "n"].astype(int))
-    assert found == expected, f"missed {sorted(expected - found)}, extra {sorted(found - expected)}"
+@pytest.mark.parametrize("b", BASES, ids=[f"b={b}" for b in BASES])
+def test_every_stage_of_the_table_run_is_right(b: int) -> None:
+    """The run of FORM_CASES["repunit-<b>"] (whose primes the table test checks): exclusions, sieve factors,
+    residues, methods and certificates, each re-derived here."""
+    run = case_run(f"repunit-{b}")
+    form: RepunitForm = run.form
+    sieved, results, certs = run.sieved, run.results, run.certs
+    expected = oracle_values(FORM_CASES[f"repunit-{b}"])
 
     # exclusions: exactly n < 2 and composite n, and never a prime
     for row in sieved.to_dict("records"):
@@ -153,9 +102,9 @@ def test_corrupted_certificates_are_rejected() -> None:
     assert not form.verify(23, {"method": "llr", "P": 4})[0]
     assert not form.verify(19, {})[0]
     run = run_pipeline(10, 30)
-    tampered = run["results"][run["results"]["n"] == 19].copy()
+    tampered = run.results[run.results["n"] == 19].copy()
     tampered["certificate"] = json.dumps({"method": "proth", "witness": 3})
-    row = certificate_frame(run["spec"], tampered).iloc[0]
+    row = certificate_frame(run.spec, tampered).iloc[0]
     assert row["status"] == "rejected" and not row["verified"], row  # never listed: the block is re-tested
 
 

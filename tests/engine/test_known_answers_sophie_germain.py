@@ -16,25 +16,19 @@ import math
 import tomllib
 from pathlib import Path
 
-import cypari2
 import gmpy2
 import numpy as np
-import pandas as pd
 import pytest
+from oracles import NEVER, BlockRun, pari, run_blocks
+from oracles import is_prime_two_oracles as two_oracles
 
-from darkreach_pipeline import checks
-from darkreach_pipeline.blocks import EXCLUDED, FACTOR, SURVIVOR, candidate_frame, certificate_frame, sieve_frame
-from darkreach_pipeline.blocks import test_frame as run_test_frame
+from darkreach_pipeline.blocks import EXCLUDED, FACTOR, SURVIVOR
 from darkreach_pipeline.campaign import load_campaign, parse_campaign
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.sophie_germain import SophieGermainForm, SophieGermainOverKForm
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
-
-pari = cypari2.Pari()
-pari.default("debugmem", 0)
-pari.default("parisizemax", 2**30)
 
 REPO = Path(__file__).resolve().parents[2]
 MASK64 = (1 << 64) - 1
@@ -44,15 +38,9 @@ A002235 = [0, 1, 2, 3, 4, 6, 7, 11, 18, 34, 38, 43, 55, 64, 76, 94, 103, 143, 20
 A005384 = [2, 3, 5, 11, 23, 29, 41, 53, 83, 89, 113, 131, 173, 179, 191, 233, 239, 251, 281, 293]
 
 
-@functools.cache
 def is_prime(N: int) -> bool:
-    """PARI's BPSW and gmpy2's Miller-Rabin + BPSW, which must agree."""
-    if N < 2:
-        return False
-    by_pari = bool(pari.ispseudoprime(N))
-    by_gmpy2 = bool(gmpy2.is_prime(N, 25))
-    assert by_pari == by_gmpy2, f"the oracles disagree on {N}: pari {by_pari}, gmpy2 {by_gmpy2}"
-    return by_pari
+    """PARI's BPSW and gmpy2's Miller-Rabin + BPSW, which must agree (the pairs are then proven by isprime)."""
+    return two_oracles(N, NEVER)
 
 
 def sg_members(k: int, n: int) -> tuple[int, int]:
@@ -70,36 +58,19 @@ def is_sg_pair(k: int, n: int) -> bool:
     return True
 
 
-def run_pipeline(fields: dict) -> dict:
+def run_pipeline(fields: dict) -> BlockRun:
     """Every block through the four stages, each block audited as the asset checks do."""
-    spec = parse_campaign({"name": "sg-known", "form": "sophie_germain", **fields})
-    form = form_for(spec)
-    sieved_blocks, result_blocks, cert_blocks = [], [], []
-    for block in range(spec.block_count):
-        sieved = sieve_frame(spec, block, candidate_frame(spec, block))
-        results = run_test_frame(spec, block, sieved)
-        certs = certificate_frame(spec, results)
-        problems = (
-            checks.sieve_coverage_problems(spec, block, sieved) + checks.factor_claim_problems(form, spec.axis, sieved)
-            + checks.tested_once_problems(spec.axis, sieved, results) + checks.result_problems(form, results)
-            + checks.certificate_problems(spec.axis, results, certs)
-        )
-        assert problems == [], problems
-        sieved_blocks.append(sieved)
-        result_blocks.append(results)
-        cert_blocks.append(certs)
-    return {"spec": spec, "form": form, "sieved": pd.concat(sieved_blocks, ignore_index=True),
-            "results": pd.concat(result_blocks, ignore_index=True), "certs": pd.concat(cert_blocks, ignore_index=True)}
+    return run_blocks({"name": "sg-known", "form": "sophie_germain", **fields})
 
 
-def check_pipeline(run: dict, members_of, truth_of) -> set[int]:
+def check_pipeline(run: BlockRun, members_of, truth_of) -> set[int]:
     """The engine's full result set must equal the oracles'; every stage's claims are re-checked here.
 
     In these ranges every pair is provable (LLR with K < 2^e, or below 2^64), so every find must be
     proven, and both members of a pair above 2^64 must be proven by LLR (darkreach left the safe
     prime probabilistic).
     """
-    spec, form, sieved, results, certs = run["spec"], run["form"], run["sieved"], run["results"], run["certs"]
+    spec, form, sieved, results, certs = run.spec, run.form, run.sieved, run.results, run.certs
     axis = spec.axis
     expected = {v for v in range(spec.axis_min, spec.axis_max + 1) if truth_of(v)}
     for row in sieved.to_dict("records"):
@@ -178,7 +149,7 @@ def test_tiny_pairs_below_the_sieve_bound_match_oeis_a005384() -> None:
     found = check_pipeline(run, lambda k: sg_members(k, 0), lambda k: is_sg_pair(k, 0))
     assert sorted(k - 1 for k in found)[:20] == A005384
     assert len(found) == sum(1 for p in range(2, 2000) if gmpy2.is_prime(p) and gmpy2.is_prime(2 * p + 1))
-    sieved = run["sieved"].set_index("k")
+    sieved = run.sieved.set_index("k")
     assert sieved.loc[1, "status"] == EXCLUDED and sieved.loc[2, "status"] == EXCLUDED  # p = 0, 1
 
 

@@ -16,15 +16,13 @@ import math
 import tomllib
 from pathlib import Path
 
-import cypari2
 import gmpy2
 import numpy as np
-import pandas as pd
 import pytest
+from oracles import NEVER, BlockRun, pari, run_blocks
+from oracles import is_prime_two_oracles as two_oracles
 
-from darkreach_pipeline import checks
-from darkreach_pipeline.blocks import EXCLUDED, FACTOR, SURVIVOR, candidate_frame, certificate_frame, sieve_frame
-from darkreach_pipeline.blocks import test_frame as run_test_frame
+from darkreach_pipeline.blocks import EXCLUDED, FACTOR, SURVIVOR
 from darkreach_pipeline.campaign import load_campaign, parse_campaign
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_for
@@ -35,10 +33,6 @@ from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIM
 from darkreach_pipeline.proofs.verify import verify_probable_prime
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
 
-pari = cypari2.Pari()
-pari.default("debugmem", 0)
-pari.default("parisizemax", 2**30)
-
 REPO = Path(__file__).resolve().parents[2]
 MASK64 = (1 << 64) - 1
 # OEIS A002234 (3*2^n+1 prime) and A002235 (3*2^n-1 prime), all terms up to n = 600.
@@ -48,15 +42,9 @@ A002235 = [0, 1, 2, 3, 4, 6, 7, 11, 18, 34, 38, 43, 55, 64, 76, 94, 103, 143, 20
 A001359 = [3, 5, 11, 17, 29, 41, 59, 71, 101, 107, 137, 149, 179, 191, 197, 227, 239, 269, 281, 311]
 
 
-@functools.cache
 def is_prime(N: int) -> bool:
-    """PARI's BPSW and gmpy2's Miller-Rabin + BPSW, which must agree."""
-    if N < 2:
-        return False
-    by_pari = bool(pari.ispseudoprime(N))
-    by_gmpy2 = bool(gmpy2.is_prime(N, 25))
-    assert by_pari == by_gmpy2, f"the oracles disagree on {N}: pari {by_pari}, gmpy2 {by_gmpy2}"
-    return by_pari
+    """PARI's BPSW and gmpy2's Miller-Rabin + BPSW, which must agree (the pairs are then proven by isprime)."""
+    return two_oracles(N, NEVER)
 
 
 def twin_members(k: int, b: int, n: int) -> tuple[int, int]:
@@ -73,34 +61,17 @@ def is_twin(k: int, b: int, n: int) -> bool:
     return True
 
 
-def run_pipeline(fields: dict) -> dict:
+def run_pipeline(fields: dict) -> BlockRun:
     """Every block through the four stages, each block audited as the asset checks do."""
-    spec = parse_campaign({"name": "twin-known", "form": "twin", **fields})
-    form = form_for(spec)
-    sieved_blocks, result_blocks, cert_blocks = [], [], []
-    for block in range(spec.block_count):
-        sieved = sieve_frame(spec, block, candidate_frame(spec, block))
-        results = run_test_frame(spec, block, sieved)
-        certs = certificate_frame(spec, results)
-        problems = (
-            checks.sieve_coverage_problems(spec, block, sieved) + checks.factor_claim_problems(form, spec.axis, sieved)
-            + checks.tested_once_problems(spec.axis, sieved, results) + checks.result_problems(form, results)
-            + checks.certificate_problems(spec.axis, results, certs)
-        )
-        assert problems == [], problems
-        sieved_blocks.append(sieved)
-        result_blocks.append(results)
-        cert_blocks.append(certs)
-    return {"spec": spec, "form": form, "sieved": pd.concat(sieved_blocks, ignore_index=True),
-            "results": pd.concat(result_blocks, ignore_index=True), "certs": pd.concat(cert_blocks, ignore_index=True)}
+    return run_blocks({"name": "twin-known", "form": "twin", **fields})
 
 
-def check_pipeline(run: dict, members_of, truth_of) -> set[int]:
+def check_pipeline(run: BlockRun, members_of, truth_of) -> set[int]:
     """The engine's full result set must equal the oracles'; every stage's claims are re-checked here.
 
     members_of(v) builds the two numbers from the formula (not from the form); truth_of(v) asks the oracles.
     """
-    spec, form, sieved, results, certs = run["spec"], run["form"], run["sieved"], run["results"], run["certs"]
+    spec, form, sieved, results, certs = run.spec, run.form, run.sieved, run.results, run.certs
     axis = spec.axis
     expected = {v for v in range(spec.axis_min, spec.axis_max + 1) if truth_of(v)}
     for row in sieved.to_dict("records"):
@@ -153,7 +124,7 @@ def test_twins_over_n_agree_with_pari_and_gmpy2(k, b, n_max, block_size, depth, 
     found = check_pipeline(run, lambda n: twin_members(k, b, n), lambda n: is_twin(k, b, n))
     assert sorted(found) == twins
     # K < 2^e, N-+1 factored past sqrt(N), or below 2^64: every pair has a proof
-    results = run["results"]
+    results = run.results
     assert set(results.loc[results["result"] == PRIME, "n"].astype(int)) == found
 
 
@@ -184,7 +155,7 @@ def test_twins_over_k_agree_with_pari_and_gmpy2(n, b, k_min, k_max, block_size, 
                         "sieve_depth": depth})
     found = check_pipeline(run, lambda k: twin_members(k, b, n), lambda k: is_twin(k, b, n))
     assert len(found) >= 4
-    results = run["results"]
+    results = run.results
     labels = set(results.loc[results["k"].isin(found), "result"])
     if proven:
         assert labels == {PRIME}
@@ -206,7 +177,7 @@ def test_n_0_gives_the_plain_twin_primes_and_tiny_edge_cases() -> None:
     run = run_pipeline({"n": 0, "b": 6, "k_min": 1, "k_max": 1000, "block_size": 1000, "sieve_depth": 2000})
     found = check_pipeline(run, lambda k: twin_members(k, 6, 0), lambda k: is_twin(k, 6, 0))
     assert sorted(found)[:5] == [4, 6, 12, 18, 30]
-    sieved = run["sieved"].set_index("k")
+    sieved = run.sieved.set_index("k")
     assert sieved.loc[1, "status"] == EXCLUDED and sieved.loc[2, "status"] == EXCLUDED
     assert sieved.loc[3, "status"] == FACTOR and sieved.loc[3, "factor"] == 2
 

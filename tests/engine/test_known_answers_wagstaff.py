@@ -8,22 +8,18 @@ test_frame and certificate_frame for every block, with the block audits of check
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
-import cypari2
 import gmpy2
-import pandas as pd
 import pytest
 from gmpy2 import mpz
+from oracles import FORM_CASES, BlockRun, case_run, fermat3_res64, pari
+from oracles import is_prime_two_oracles as _two_oracles
 
-from darkreach_pipeline import checks
-from darkreach_pipeline.blocks import EXCLUDED, FACTOR, SURVIVOR, candidate_frame, certificate_frame, sieve_frame
-from darkreach_pipeline.blocks import test_frame as run_test_frame
+from darkreach_pipeline.blocks import EXCLUDED, FACTOR, SURVIVOR, certificate_frame
 from darkreach_pipeline.campaign import load_campaign, parse_campaign
 from darkreach_pipeline.errors import CampaignError
-from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.wagstaff import MAX_P, WagstaffForm
 from darkreach_pipeline.primality import fermat as fermat_module
 from darkreach_pipeline.primality.gerbicz import ChainReport, Fault
@@ -31,34 +27,15 @@ from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
 
-pari = cypari2.Pari()
-pari.default("debugmem", 0)
-pari.default("parisizemax", 2**30)
-
 REPO = Path(__file__).resolve().parents[2]
-MASK64 = (1 << 64) - 1
-PROOF_BITS = 512  # PARI's isprime (APR-CL) up to here; its ispseudoprime (BPSW) above, to stay fast
-# A000978, the terms up to 800 (p = 1709 is the next one).
-OEIS_A000978 = [3, 5, 7, 11, 13, 17, 19, 23, 31, 43, 61, 79, 101, 127, 167, 191, 199, 313, 347, 701]
-P_MAX = 800
-DEPTH = 50_000  # above N for p = 5, 7, 11, 13, 17 (11, 43, 683, 2731, 43691): the sieve must not strike those
-CAMPAIGN = {"name": "wagstaff-known", "form": "wagstaff", "p_min": 0, "p_max": P_MAX, "block_size": 200,
-            "sieve_depth": DEPTH}
+CASE = FORM_CASES["wagstaff"]  # p = 0..800 (the table test checks its primes against the oracles and A000978)
+CAMPAIGN = CASE.campaign
+DEPTH = CAMPAIGN["sieve_depth"]
+wagstaff = CASE.number
 
 
-def wagstaff(p: int) -> int:
-    return (2**p + 1) // 3
-
-
-@functools.cache
 def is_prime_two_oracles(N: int) -> bool:
-    """PARI and gmpy2, which must agree."""
-    if N < 2:
-        return False
-    by_pari = bool(pari.isprime(N) if N.bit_length() <= PROOF_BITS else pari.ispseudoprime(N))
-    by_gmpy2 = bool(gmpy2.is_prime(N, 30))
-    assert by_pari == by_gmpy2, f"the oracles disagree on {N}: pari {by_pari}, gmpy2 {by_gmpy2}"
-    return by_pari
+    return _two_oracles(N, CASE.prove_up_to_bits)
 
 
 def smallest_factor_by_trial_division(N: int, depth: int) -> int:
@@ -67,37 +44,16 @@ def smallest_factor_by_trial_division(N: int, depth: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> dict:
+def pipeline() -> BlockRun:
     """Every block of the campaign through the four stages, each block audited as the asset checks do."""
-    spec = parse_campaign(CAMPAIGN)
-    form = form_for(spec)
-    sieved_blocks, result_blocks, cert_blocks = [], [], []
-    for block in range(spec.block_count):
-        sieved = sieve_frame(spec, block, candidate_frame(spec, block))
-        results = run_test_frame(spec, block, sieved)
-        certs = certificate_frame(spec, results)
-        problems = (
-            checks.sieve_coverage_problems(spec, block, sieved) + checks.factor_claim_problems(form, spec.axis, sieved)
-            + checks.tested_once_problems(spec.axis, sieved, results) + checks.result_problems(form, results)
-            + checks.certificate_problems(spec.axis, results, certs)
-        )
-        assert not problems, problems
-        sieved_blocks.append(sieved)
-        result_blocks.append(results)
-        cert_blocks.append(certs)
-    return {"spec": spec, "form": form, "sieved": pd.concat(sieved_blocks, ignore_index=True),
-            "results": pd.concat(result_blocks, ignore_index=True), "certs": pd.concat(cert_blocks, ignore_index=True)}
+    return case_run("wagstaff")
 
 
-def test_full_result_set_equals_the_oracles_and_oeis(pipeline: dict) -> None:
-    results = pipeline["results"]
-    found = set(results.loc[results["result"].isin([PRIME, PROBABLE_PRIME]), "p"].astype(int))
-    expected = {p for p in range(3, P_MAX + 1, 2) if is_prime_two_oracles(wagstaff(p))}
-    assert expected == set(OEIS_A000978), "the oracles disagree with OEIS A000978"
-    assert found == expected, f"missed {sorted(expected - found)}, extra {sorted(found - expected)}"
+def test_every_result_row_carries_the_residue_method_and_certificate(pipeline: BlockRun) -> None:
+    results = pipeline.results
     for row in results.to_dict("records"):
         N = wagstaff(int(row["p"]))
-        assert row["res64"] == format(pow(3, N - 1, N) & MASK64, "016x"), row  # CPython's pow, not gmpy2
+        assert row["res64"] == fermat3_res64(N), row  # CPython's pow, not gmpy2
         assert row["residue_type"] == "fermat-3"
         assert row["expression"] == f"(2^{row['p']}+1)/3"
         if row["result"] == PRIME:
@@ -108,8 +64,8 @@ def test_full_result_set_equals_the_oracles_and_oeis(pipeline: dict) -> None:
     assert {"p", "campaign", "block", "form", "expression", "digits", "result"} <= set(results.columns)
 
 
-def test_exclusions_are_exactly_the_p_that_are_not_odd_primes(pipeline: dict) -> None:
-    sieved = pipeline["sieved"]
+def test_exclusions_are_exactly_the_p_that_are_not_odd_primes(pipeline: BlockRun) -> None:
+    sieved = pipeline.sieved
     for row in sieved.to_dict("records"):
         p = int(row["p"])
         odd_prime = p >= 3 and bool(pari.isprime(p))
@@ -120,8 +76,8 @@ def test_exclusions_are_exactly_the_p_that_are_not_odd_primes(pipeline: dict) ->
                 assert not is_prime_two_oracles(wagstaff(p))
 
 
-def test_sieve_factors_divide_and_never_strike_a_prime(pipeline: dict) -> None:
-    sieved = pipeline["sieved"]
+def test_sieve_factors_divide_and_never_strike_a_prime(pipeline: BlockRun) -> None:
+    sieved = pipeline.sieved
     struck = sieved[sieved["status"] == FACTOR]
     assert len(struck) > 40
     for p, q in zip(struck["p"].astype(int), struck["factor"].astype(int), strict=True):
@@ -135,9 +91,9 @@ def test_sieve_factors_divide_and_never_strike_a_prime(pipeline: dict) -> None:
     assert {5, 7, 11, 13, 17} <= set(survivors), "a tiny Wagstaff prime was struck by itself"
 
 
-def test_every_prime_certificate_verifies_and_corruptions_are_rejected(pipeline: dict) -> None:
-    form: WagstaffForm = pipeline["form"]
-    certs = pipeline["certs"]
+def test_every_prime_certificate_verifies_and_corruptions_are_rejected(pipeline: BlockRun) -> None:
+    form: WagstaffForm = pipeline.form
+    certs = pipeline.certs
     assert set(certs["status"]) == {"proven", "prp"}
     assert certs["verified"].all()
     for row in certs.to_dict("records"):
@@ -155,10 +111,10 @@ def test_every_prime_certificate_verifies_and_corruptions_are_rejected(pipeline:
     assert not form.verify(61, {"method": "prp", "tests": ["fermat-3", "strong-bpsw"]})[0]
     assert not form.verify(61, {})[0]
 
-    results = pipeline["results"]
+    results = pipeline.results
     tampered = results[results["p"] == 61].copy()
     tampered["certificate"] = json.dumps({"method": "bpsw-below-2^64-forged"})
-    row = certificate_frame(pipeline["spec"], tampered).iloc[0]
+    row = certificate_frame(pipeline.spec, tampered).iloc[0]
     assert row["status"] == "rejected" and not row["verified"], row  # never listed: the block is re-tested
 
 
@@ -178,7 +134,7 @@ def test_base_2_is_useless_every_composite_passes_it_and_the_engine_still_says_c
         composites += 1
         out = form.test(p)
         assert out.result == COMPOSITE and out.method in ("fermat-3", "bpsw"), (p, out)
-        assert out.res64 == format(pow(3, N - 1, N) & MASK64, "016x")
+        assert out.res64 == fermat3_res64(N)
     assert composites > 60
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import hashlib
 import struct
 
-import cypari2
 import gmpy2
 import pytest
 from gmpy2 import mpz
+from oracles import pari
 
 from darkreach_pipeline import blocks
 from darkreach_pipeline.campaign import parse_campaign
@@ -29,9 +29,6 @@ from darkreach_pipeline.primality.outcome import res64
 from darkreach_pipeline.proofs.pietrzak import HEADER, ProofRecorder, choose_power, prove
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
 from darkreach_pipeline.verification.proof_check import review_proofs, split_proofs
-
-pari = cypari2.Pari()
-pari.default("debugmem", 0)
 
 
 def proven(form, value, power=3, **chain_run):

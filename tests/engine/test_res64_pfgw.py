@@ -7,16 +7,12 @@ not depend on that route.
 
 from __future__ import annotations
 
-import cypari2
 import gmpy2
 import pytest
+from oracles import pari
 
 from darkreach_pipeline.forms.kbn import KbnForm
 from darkreach_pipeline.primality.outcome import RESIDUE_TYPE
-
-pari = cypari2.Pari()
-pari.default("debugmem", 0)
-pari.default("parisizemax", 2**30)
 
 MASK64 = (1 << 64) - 1
 

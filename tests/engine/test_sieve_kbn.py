@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import random
 
-import cypari2
 import gmpy2
 import numpy as np
 import pytest
 from gmpy2 import mpz
+from oracles import pari
 
 from darkreach_pipeline.sieve.kbn import sieve_kbn
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
-
-pari = cypari2.Pari()
 
 
 def trial_division(k: int, b: int, c: int, lo: int, hi: int, depth: int) -> list[int | None]:

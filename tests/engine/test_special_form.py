@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 import time
 
-import cypari2
 import gmpy2
 import pytest
 from gmpy2 import mpz
+from oracles import pari
 
 from darkreach_pipeline.primality.llr import llr_applies, rodseth_p
 from darkreach_pipeline.primality.proth import proth_applies, proth_witness
@@ -18,8 +18,6 @@ from darkreach_pipeline.primality.special_form import (
     power_chain,
     split_power_of_two,
 )
-
-pari = cypari2.Pari()
 
 
 def random_moduli(count: int, seed: int) -> list[tuple[int, int, int]]:

@@ -3,13 +3,12 @@ against gmpy2 and PARI/GP."""
 
 from __future__ import annotations
 
-import functools
 import random
 
-import cypari2
 import gmpy2
 import pytest
 from gmpy2 import mpz
+from oracles import is_prime_two_oracles, pari
 
 from darkreach_pipeline.forms.kbn import KbnForm
 from darkreach_pipeline.proofs.verify import (
@@ -19,19 +18,6 @@ from darkreach_pipeline.proofs.verify import (
     shape_squarings,
     verify_kbn,
 )
-
-pari = cypari2.Pari()
-pari.default("debugmem", 0)
-pari.default("parisizemax", 2**30)
-
-
-@functools.cache
-def is_prime_two_oracles(N: int) -> bool:
-    if N < 2:
-        return False
-    by_pari, by_gmpy2 = bool(pari.isprime(N)), bool(gmpy2.is_prime(N, 30))
-    assert by_pari == by_gmpy2, N
-    return by_pari
 
 
 def primes_of(k: int, b: int, c: int, ns: range) -> list[int]:
