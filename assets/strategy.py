@@ -32,6 +32,7 @@ from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.stores.results import read_stage_checked
 from darkreach_pipeline.strategy.announcer import announcements as announce_all
 from darkreach_pipeline.strategy.announcer import verification_queue
+from darkreach_pipeline.strategy.density import MODELLED_FORMS
 from darkreach_pipeline.strategy.feedback import feedback_from_results, feedback_table, queued_test_seconds
 from darkreach_pipeline.strategy.fleet_advisor import (
     advice_tables,
@@ -101,8 +102,8 @@ def feedback_rows(instance, registry, base: str, options: dict, name: str | None
     """Feedback on every registered campaign (or the one named) from its finished blocks' stored stages."""
     rows = []
     for spec in registry.all():
-        if name is not None and spec.name != name:
-            continue
+        if (name is not None and spec.name != name) or spec.form not in MODELLED_FORMS:
+            continue  # a form without a density model has nothing to be held against (it never blocks results)
         finished, _ = finished_blocks(instance, spec.partition_keys(), base, options)
         results, _ = read_stage_checked(base, "prp_results", spec.name, options)
         certs, _ = read_stage_checked(base, "certificates", spec.name, options)

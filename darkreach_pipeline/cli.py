@@ -496,7 +496,12 @@ def cmd_feedback(args) -> int:
     registry = open_registry(settings.registry_url())
     rows = feedback_rows(_instance(), registry, settings.data_path(), {}, args.name)
     if not rows:
-        print(f"no campaign {args.name!r} registered" if args.name else "no campaigns registered")
+        known = {spec.name: spec.form for spec in registry.all()}
+        if args.name in known:
+            print(f"campaign {args.name!r}: form {known[args.name]!r} has no density model "
+                  "(darkreach_pipeline/strategy/density.py), so there is nothing to hold its finds against")
+        else:
+            print(f"no campaign {args.name!r} registered" if args.name else "no campaign of a modelled form registered")
         return 1
     print(feedback_table(rows), end="")
     for row in rows:
