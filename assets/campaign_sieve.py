@@ -20,7 +20,7 @@ from dagster import (
     define_asset_job,
 )
 
-from assets.campaign import block_metadata
+from assets.block_stages import block_metadata
 from assets.partitions import block_keys, campaign_blocks
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.campaign_sieve import SieveState, auto_depth, check_form, deepen, tested_blocks

@@ -17,7 +17,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,  # not exported; what AssetCheckResult fills in itself
 )
 
-from assets.campaign import certificates, p_minus_1, sieve_survivors
+from assets.block_stages import certificates, p_minus_1, sieve_survivors
 from assets.partitions import BlockFrames, campaign_blocks, per_block
 from darkreach_pipeline import blocks
 from darkreach_pipeline.checks import (

@@ -1,7 +1,7 @@
 """Questions about the Dagster instance, answered in one place: the block order, which runs cover which blocks,
 which blocks passed their checks, which are finished, busy or done, the latest materialisations of a stage and
 the unfinished runs of a job. Sensors, assets, the run coordinator and the CLI ask here; the answers are plain
-data for the engine (darkreach_pipeline/progress.py decides a block's state from them)."""
+data for the engine (darkreach_pipeline/campaign_status.py decides a block's state from them)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dagster._core.storage.event_log.base import EventRecordsResult
 from assets.checks import CAMPAIGN_CHECKS, every_p_minus_1_factor_divides, every_proof_verifies
 from assets.launchpad import REGISTER_JOB_NAMES
 from assets.partitions import campaign_blocks
-from darkreach_pipeline.progress import RunInfo, block_states
+from darkreach_pipeline.campaign_status import RunInfo, block_states
 from darkreach_pipeline.stores.integrity import Damage, damaged_blocks
 from resources import run_tags
 

@@ -8,7 +8,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, asset
 from upath import UPath
 
-from assets.campaign import certificates
+from assets.block_stages import certificates
 from darkreach_pipeline.blocks import REJECTED
 from darkreach_pipeline.stores.results import read_stage_checked
 from resources.results import ResultsLocation

@@ -23,7 +23,7 @@ from dagster import (
 )
 from upath import UPath
 
-from assets.campaign import certificates, prp_results
+from assets.block_stages import certificates, prp_results
 from assets.instance_queries import campaign_runs, finished_blocks, materialisation_times, materialized_blocks
 from assets.jobs import double_check_job
 from darkreach_pipeline import settings

@@ -4,7 +4,7 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MetadataValue, Output, asset
 from upath import UPath
 
-from assets.campaign import certificates
+from assets.block_stages import certificates
 from assets.partitions import campaign_blocks
 from darkreach_pipeline.stores.results import read_stage_checked
 from darkreach_pipeline.verification.double_check import (
@@ -18,7 +18,7 @@ from darkreach_pipeline.verification.double_check import (
 from darkreach_pipeline.verification.external import EXTERNAL_CHECKS
 from darkreach_pipeline.verification.verified_primes import top5000_text, verified_primes_frame
 from resources.campaigns import CampaignRegistryResource
-from resources.progress import BlockProgress
+from resources.progress_files import BlockProgress
 from resources.results import ResultsLocation
 
 RECORD_DIGITS = 100_000  # results this large always get a triple check with two other libraries

@@ -2,7 +2,7 @@
 
 A unit a volunteer completed (`darkreach serve`, accepted by proofs, quorum or trust) becomes the same assets as
 any block: `volunteer_blocks_sensor` launches the block's run, whose prp stage takes the accepted rows instead of
-testing again (assets/campaign.py), with the volunteer as the block's worker (prp_results' `worker_id` and
+testing again (assets/block_stages.py), with the volunteer as the block's worker (prp_results' `worker_id` and
 `host` columns, the run's `darkreach/volunteer` tag). Certificates, double checks and primes follow as usual.
 """
 

@@ -18,7 +18,7 @@ import gmpy2
 from gmpy2 import mpz
 
 from benchmarks.candidates import sieved_k
-from darkreach_pipeline.checkpointing import BlockCheckpointer
+from darkreach_pipeline.checkpoint_policy import BlockCheckpointer
 from darkreach_pipeline.primality.gerbicz import GerbiczChain, Reducer
 from darkreach_pipeline.primality.special_form import SpecialModulus
 

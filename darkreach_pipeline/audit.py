@@ -3,7 +3,7 @@
 Every audited block's four stage files are read and their checksums verified. A sample of blocks is also
 re-derived from its stored inputs: every sieve factor claim re-checked, a few residues recomputed with
 another library (verification/double_check.py), every certificate re-verified by the independent verifier
-(proofs/verify.py). A damaged block's files are moved aside to `<results>/_quarantine/` (kept, never
+(proofs/certificate_check.py). A damaged block's files are moved aside to `<results>/_quarantine/` (kept, never
 deleted): the block then counts as not finished, and `darkreach run`, the sensor or a backfill recomputes it.
 Intact files written before checksums existed are sealed with one.
 """

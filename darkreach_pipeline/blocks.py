@@ -19,13 +19,13 @@ import pandas as pd
 
 from darkreach_pipeline import __version__
 from darkreach_pipeline.campaign import CampaignSpec
-from darkreach_pipeline.checkpointing import BlockCheckpointer
+from darkreach_pipeline.checkpoint_policy import BlockCheckpointer
 from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
+from darkreach_pipeline.proofs.certificate_check import verify_probable_prime
 from darkreach_pipeline.proofs.pietrzak import ProofRecorder
-from darkreach_pipeline.proofs.verify import verify_probable_prime
 from darkreach_pipeline.sieve.primes import prime_chunks
 from darkreach_pipeline.stores.costs import CostStore, max_runtime
 from darkreach_pipeline.stores.sieve_imports import ImportedBlock

@@ -146,7 +146,7 @@ class ProgressBars:
     def __init__(self, keys: list[str]):
         from tqdm import tqdm
 
-        from resources.progress import progress_file
+        from resources.progress_files import progress_file
 
         self.tqdm = tqdm
         self.interactive = sys.stderr.isatty()
@@ -159,7 +159,7 @@ class ProgressBars:
             progress_file(self.dir, key).unlink(missing_ok=True)
 
     def poll(self, keys: list[str]) -> None:
-        from resources.progress import read_progress
+        from resources.progress_files import read_progress
 
         if not self.interactive:
             return
@@ -425,8 +425,8 @@ def cmd_status(args) -> int:
     """The table of campaigns (done % of the work, blocks, primes, rate, ETA), then per campaign: blocks done /
     running / queued / failed / not started, candidates tested, primes, throughput, ETA, and the progress of running
     blocks (the `campaign_progress` asset holds the same)."""
-    from assets.progress import summarise
-    from darkreach_pipeline.progress import campaigns_table
+    from assets.campaign_progress import summarise
+    from darkreach_pipeline.campaign_status import campaigns_table
 
     registry = open_registry(settings.registry_url())
     instance = _instance()

@@ -10,13 +10,13 @@ import os
 
 from dagster import Definitions, ExecutorDefinition, in_process_executor
 
-from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
+from assets.block_stages import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
+from assets.campaign_progress import campaign_progress
 from assets.campaign_sieve import campaign_sieve, campaign_sieve_job
 from assets.checks import CAMPAIGN_CHECKS
 from assets.integrity import damaged_blocks_sensor, integrity_audit, integrity_audit_job, integrity_audit_schedule
 from assets.jobs import REGISTER_JOBS, campaign_job, double_check_job
 from assets.primes import primes
-from assets.progress import campaign_progress
 from assets.results import results_job, results_sensor
 from assets.sensors import campaign_files_sensor
 from assets.strategy import STRATEGY_ASSETS, announcement_verification_sensor
@@ -25,9 +25,9 @@ from assets.verification_sensors import audit_schedule, verification_sensor
 from assets.volunteers import volunteer_blocks_sensor, volunteer_credit
 from darkreach_pipeline import fleet, settings
 from resources.campaigns import CampaignRegistryResource
-from resources.checkpoints import CheckpointStoreResource
+from resources.checkpoint_store import CheckpointStoreResource
 from resources.parquet_io import ParquetIOManager
-from resources.progress import BlockProgress
+from resources.progress_files import BlockProgress
 from resources.results import ResultsLocation
 
 CAMPAIGN_ASSETS = [candidate_ranges, sieve_survivors, p_minus_1, prp_results, certificates]

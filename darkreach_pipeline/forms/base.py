@@ -16,7 +16,7 @@ from gmpy2 import mpz
 
 from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import TestOutcome
-from darkreach_pipeline.proofs.verify import verify_proof
+from darkreach_pipeline.proofs.certificate_check import verify_proof
 
 EULER_GAMMA = 0.5772156649
 
@@ -116,9 +116,10 @@ class PrimeForm:
         raise NotImplementedError
 
     def verify(self, value: int, certificate: Mapping[str, Any]) -> tuple[bool, str]:
-        """Re-derive a proof from its certificate alone, by code the test does not use (proofs/verify.py, which
-        re-derives everything from N itself). A method this form never proves with, or a certificate missing
-        or mangling a field, is refused with the reason, never raised: a bad certificate is a rejected proof."""
+        """Re-derive a proof from its certificate alone, by code the test does not use
+        (proofs/certificate_check.py, which re-derives everything from N itself). A method this form never proves
+        with, or a certificate missing or mangling a field, is refused with the reason, never raised: a bad
+        certificate is a rejected proof."""
         method = certificate.get("method") if isinstance(certificate, Mapping) else None
         if method not in self.proof_methods:
             return False, f"no proof: method {method!r} is not a proof for {self.name} numbers"

@@ -26,7 +26,7 @@ from darkreach_pipeline.primality.options import DEFAULT_OPTIONS, TestOptions
 from darkreach_pipeline.primality.outcome import TestOutcome
 from darkreach_pipeline.primality.small_factors import small_factors
 from darkreach_pipeline.primality.special_form import split_power_of_two
-from darkreach_pipeline.proofs.verify import verify_kbn
+from darkreach_pipeline.proofs.certificate_check import verify_kbn
 from darkreach_pipeline.sieve.kbn import seconds_per_prime, sieve_kbn
 
 
@@ -129,7 +129,7 @@ class KbnForm(PrimeForm):
         return kbn_test(self.k, self.b, self.c, n, options)
 
     def verify_certificate(self, n: int, certificate: dict[str, Any]) -> tuple[bool, str]:
-        """proofs/verify.py on the k, b, c, n shape itself (it shares no code with test())."""
+        """proofs/certificate_check.py on the k, b, c, n shape itself (it shares no code with test())."""
         return verify_kbn(self.k, self.b, self.c, n, certificate)
 
     def binary_shape(self, n: int) -> tuple[int, int, int] | None:

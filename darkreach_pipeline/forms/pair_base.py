@@ -27,8 +27,8 @@ from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIM
 from darkreach_pipeline.primality.prp import is_prime_small
 from darkreach_pipeline.primality.small_factors import small_factors
 from darkreach_pipeline.primality.special_form import split_power_of_two
+from darkreach_pipeline.proofs.certificate_check import verify_proof
 from darkreach_pipeline.proofs.classical import factored_part, morrison, pocklington
-from darkreach_pipeline.proofs.verify import verify_proof
 
 TWIN_CONSTANT = 0.6601618158  # C2 = prod over odd p of (1 - 1/(p-1)^2)
 SMALL_N_BITS = 66  # below ~2^64 the deterministic test decides; algebraic shortcuts are not needed

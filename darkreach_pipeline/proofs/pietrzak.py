@@ -42,7 +42,7 @@ reduced mod N), and the Gerbicz-Li chain of n!+-1, p#+-1, Carol/Kynea, repunits,
 near-repdigits (s = 2, binary digits of N-1). Not covered: numbers below 2^64 (no chain: BPSW answers
 directly, and re-deriving it costs nothing), the kbn -1 case with 3 | N (the residue is a plain powmod),
 and proof steps after the Fermat test (Proth, LLR, Pocklington: they certify primes and are re-verified
-by proofs/verify.py anyway). Choice of p: T/2^p >= PROOF_STEPS_PER_POINT (see choose_power).
+by proofs/certificate_check.py anyway). Choice of p: T/2^p >= PROOF_STEPS_PER_POINT (see choose_power).
 
 Format (version 1, big-endian; never pickled; base64 in the prp_proofs asset):
     magic b"DRPP" | version u8 = 1 | kind u8 (1: A = N-1, residue y; 2: A = (N-1)/2, residue y^2;

@@ -106,7 +106,7 @@ def t5k_draft(row: Mapping[str, Any], proof: str) -> str:
         f"prime: {row['expression']}",
         f"digits: {int(row['digits'])}",
         f"comment: {LIST_LABELS.get(str(row['form']), '')}",
-        f"proof: {proof}, re-checked by an independent verifier (darkreach proofs/verify.py)",
+        f"proof: {proof}, re-checked by an independent verifier (darkreach proofs/certificate_check.py)",
         "prover code: <your proof code listing the programs used, e.g. created at t5k.org/bios/newcode.php>",
     ]) + "\n"
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from darkreach_pipeline.progress import RunInfo
+from darkreach_pipeline.campaign_status import RunInfo
 from darkreach_pipeline.stores.costs import model_seconds
 from darkreach_pipeline.strategy.cost import ORCHESTRATION_SHARE, block_size_for
 

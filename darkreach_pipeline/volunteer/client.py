@@ -25,7 +25,7 @@ import pandas as pd
 from darkreach_pipeline import blocks
 from darkreach_pipeline.backoff import Backoff
 from darkreach_pipeline.campaign import CampaignSpec, parse_campaign
-from darkreach_pipeline.checkpointing import BlockCheckpointer
+from darkreach_pipeline.checkpoint_policy import BlockCheckpointer
 from darkreach_pipeline.secret import deployment_secret
 from darkreach_pipeline.stores.checkpoints import FileCheckpointStore
 from darkreach_pipeline.volunteer.acceptance import VOLUNTEER_HOST

@@ -9,7 +9,7 @@ import pytest
 from conftest import PROTH, RIESEL
 from dagster import AssetKey, AssetSelection, DagsterInstance, build_asset_context, materialize
 
-from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
+from assets.block_stages import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
 from assets.checks import (
     CAMPAIGN_CHECKS,
     every_p_minus_1_factor_divides,

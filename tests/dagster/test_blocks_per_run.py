@@ -20,7 +20,7 @@ from dagster._core.storage.tags import (
     PARTITION_NAME_TAG,
 )
 
-from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
+from assets.block_stages import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
 from assets.sensors import campaign_files_sensor
 from darkreach_pipeline import batching, settings

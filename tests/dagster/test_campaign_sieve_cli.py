@@ -9,7 +9,7 @@ from conftest import toml_text
 from dagster import AssetKey, DagsterInstance
 from test_assets import fresh_resources, materialize_block
 
-from assets.progress import campaign_runs
+from assets.campaign_progress import campaign_runs
 from darkreach_pipeline import blocks
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.cli import main

@@ -12,7 +12,7 @@ from dagster import AssetSelection, DagsterInstance, materialize
 from test_cli import darkreach, explain
 from upath import UPath
 
-from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
+from assets.block_stages import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
 from darkreach_pipeline.stores import integrity
 

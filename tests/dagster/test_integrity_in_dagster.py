@@ -12,10 +12,10 @@ from dagster import AssetSelection, DagsterInstance, build_sensor_context, mater
 from test_assets import CAMPAIGN_ASSETS, fresh_resources, materialize_block, setup_campaign
 from upath import UPath
 
+from assets.campaign_progress import summarise
 from assets.checks import CAMPAIGN_CHECKS
 from assets.instance_queries import checks_passed, finished_blocks
 from assets.integrity import damaged_blocks_sensor, integrity_audit
-from assets.progress import summarise
 from darkreach_pipeline import settings
 from darkreach_pipeline.audit import QUARANTINE, audit_blocks
 from darkreach_pipeline.stores import integrity

@@ -7,7 +7,7 @@ import pandas as pd
 from conftest import PROTH
 from dagster import AssetSelection, DagsterInstance, materialize
 
-from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
+from assets.block_stages import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
 from darkreach_pipeline import settings
 from darkreach_pipeline.campaign import parse_campaign

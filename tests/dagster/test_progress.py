@@ -15,8 +15,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 from assets.instance_queries import block_order
 from darkreach_pipeline import settings
 from darkreach_pipeline.campaign import parse_campaign
-from darkreach_pipeline.forms import form_for
-from darkreach_pipeline.progress import (
+from darkreach_pipeline.campaign_status import (
     BlockTracker,
     RunInfo,
     block_states,
@@ -24,6 +23,7 @@ from darkreach_pipeline.progress import (
     campaigns_table,
     format_seconds,
 )
+from darkreach_pipeline.forms import form_for
 from darkreach_pipeline.stores.registry import open_registry
 from resources.run_tags import blocks_of_run, partition_tags
 
@@ -176,9 +176,9 @@ def test_campaign_summary_before_anything_ran_and_when_finished():
 
 
 def test_campaign_progress_asset(darkreach_home):
-    from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
+    from assets.block_stages import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
+    from assets.campaign_progress import campaign_progress as progress_asset
     from assets.checks import CAMPAIGN_CHECKS
-    from assets.progress import campaign_progress as progress_asset
     from darkreach_pipeline.definitions import build_resources
     from darkreach_pipeline.stores.results import read_stage
 

@@ -20,7 +20,7 @@ from test_verification import (
 )
 from upath import UPath
 
-from assets.campaign import prp_results
+from assets.block_stages import prp_results
 from assets.checks import CAMPAIGN_CHECKS, every_proof_verifies
 from assets.instance_queries import checks_passed
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof

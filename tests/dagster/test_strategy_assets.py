@@ -9,7 +9,7 @@ import pytest
 from conftest import PROTH
 from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context, materialize
 
-from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
+from assets.block_stages import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
 from assets.results import RESULT_ASSETS, results_sensor
 from assets.strategy import (

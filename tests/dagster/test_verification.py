@@ -26,7 +26,7 @@ from dagster import (
 )
 from dagster._core.utils import make_new_run_id
 
-from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
+from assets.block_stages import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
 from assets.verification import double_checks, verified_primes, worker_reliability
 from assets.verification_sensors import (

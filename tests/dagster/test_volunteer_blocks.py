@@ -7,7 +7,7 @@ import pytest
 from conftest import RIESEL
 from dagster import DagsterInstance, build_sensor_context, materialize
 
-from assets.campaign import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
+from assets.block_stages import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
 from assets.volunteers import volunteer_blocks_sensor
 from darkreach_pipeline import blocks, settings

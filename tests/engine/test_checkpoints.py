@@ -14,7 +14,7 @@ import pytest
 
 from darkreach_pipeline import blocks
 from darkreach_pipeline.campaign import parse_campaign
-from darkreach_pipeline.checkpointing import BlockCheckpointer
+from darkreach_pipeline.checkpoint_policy import BlockCheckpointer
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
 from darkreach_pipeline.stores.checkpoints import (
     Checkpoint,
@@ -33,7 +33,7 @@ import signal, sys
 import pandas as pd
 from darkreach_pipeline import blocks
 from darkreach_pipeline.campaign import parse_campaign
-from darkreach_pipeline.checkpointing import BlockCheckpointer
+from darkreach_pipeline.checkpoint_policy import BlockCheckpointer
 from darkreach_pipeline.stores.checkpoints import FileCheckpointStore
 
 def stop(signum, frame):

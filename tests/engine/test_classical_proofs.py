@@ -18,8 +18,8 @@ from oracles import is_prime_two_oracles
 from darkreach_pipeline.primality.fermat import fermat_prp
 from darkreach_pipeline.primality.gerbicz import ChainState, Fault, GerbiczError, checked_powmod
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME
+from darkreach_pipeline.proofs.certificate_check import verify_proof
 from darkreach_pipeline.proofs.classical import morrison, pocklington
-from darkreach_pipeline.proofs.verify import verify_proof
 from darkreach_pipeline.sieve.primes import small_primes
 
 PRIMES = [int(p) for p in small_primes(400)]

@@ -9,7 +9,7 @@ import pytest
 
 from darkreach_pipeline import blocks
 from darkreach_pipeline.campaign import parse_campaign
-from darkreach_pipeline.progress import fit_costs
+from darkreach_pipeline.campaign_status import fit_costs
 
 # 3*2^n-1, n = 1500..3999 in five blocks: the cost per test grows about 5x from the first block to the last
 # (about 3 s of CPU in all)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from darkreach_pipeline.progress import RunInfo
+from darkreach_pipeline.campaign_status import RunInfo
 from darkreach_pipeline.stores.costs import model_seconds
 from darkreach_pipeline.strategy.fleet_advisor import (
     advice_tables,

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 from oracles import pari
 
-from darkreach_pipeline import blocks, progress
+from darkreach_pipeline import blocks, campaign_status
 from darkreach_pipeline.campaign import parse_campaign
 from darkreach_pipeline.cli import found_lines
 from darkreach_pipeline.forms import form_for
@@ -37,7 +37,7 @@ def test_factorial_two_is_one_prime_found_at_n_0_and_n_1():
     assert lines[0] == f"{distinct} primes in 'fact': {distinct} proven, 0 probable (1.0 s)"
     assert "the same number as 0!+1, counted once" in next(line for line in lines if "1!+1" in line)
     assert sum("counted once" in line for line in lines) == 1
-    status = progress.campaign_progress(spec, [], [], pd.DataFrame(), certs)  # darkreach status counts the same
+    status = campaign_status.campaign_progress(spec, [], [], pd.DataFrame(), certs)  # darkreach status counts the same
     assert (status.proven, status.probable) == (distinct, 0)
     assert status.lines()[0] == f"fact: 0/1 blocks finished, {distinct} primes/PRPs"
 
@@ -48,7 +48,7 @@ def test_twin_finds_are_counted_as_pairs():
     pairs = [n for n in range(1, 41) if pari.isprime(165 * 2**n - 1) and pari.isprime(165 * 2**n + 1)]
     assert sorted(certs["n"]) == pairs
     assert found_lines(spec, certs, 2.0)[0].startswith(f"{len(pairs)} pairs in 'tw': {len(pairs)} proven")
-    lines = progress.campaign_progress(spec, [], [], pd.DataFrame(), certs).lines()
+    lines = campaign_status.campaign_progress(spec, [], [], pd.DataFrame(), certs).lines()
     assert lines[0] == f"tw: 0/1 blocks finished, {len(pairs)} pairs"
     assert lines[2].endswith(f"; {len(pairs)} proven, 0 probable pairs")
 

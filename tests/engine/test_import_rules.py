@@ -70,13 +70,14 @@ def test_the_rule_catches_each_kind_of_breach(tmp_path):
     bad.write_text('"""Mentions dagster/partition in prose: allowed."""\n'
                    "import dagster\n"
                    "import dagster_celery.app\n"
-                   "from assets.progress import summarise\n"
+                   "from assets.campaign_progress import summarise\n"
                    "def f():\n"
                    "    from resources import run_tags\n"
                    "    return {'darkreach/campaign': 'x', 'dagster/max_runtime': '1'}\n"
                    "import dagsterish, assets_like\n"
                    "from darkreach_pipeline import settings\n")
     assert sorted(violations([bad], root=tmp_path)) == sorted([
-        "bad.py:2: imports dagster", "bad.py:3: imports dagster_celery.app", "bad.py:4: imports assets.progress",
+        "bad.py:2: imports dagster", "bad.py:3: imports dagster_celery.app",
+        "bad.py:4: imports assets.campaign_progress",
         "bad.py:6: imports resources", "bad.py:7: names the run tag 'darkreach/campaign'",
         "bad.py:7: names the run tag 'dagster/max_runtime'"])

@@ -18,7 +18,7 @@ from darkreach_pipeline.primality.llr import llr_applies, llr_is_prime, rodseth_
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME, RESIDUE_TYPE
 from darkreach_pipeline.primality.proth import proth_applies, proth_witness
 from darkreach_pipeline.primality.special_form import power_chain, split_power_of_two
-from darkreach_pipeline.proofs.verify import verify_kbn
+from darkreach_pipeline.proofs.certificate_check import verify_kbn
 
 # (k, b, c, n_max): n runs over 0..n_max.
 FAMILIES = [

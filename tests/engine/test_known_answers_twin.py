@@ -30,7 +30,7 @@ from darkreach_pipeline.forms.twin import TwinForm, TwinOverKForm
 from darkreach_pipeline.primality.gerbicz import Fault
 from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import COMPOSITE, PRIME, PROBABLE_PRIME
-from darkreach_pipeline.proofs.verify import verify_probable_prime
+from darkreach_pipeline.proofs.certificate_check import verify_probable_prime
 from darkreach_pipeline.sieve.primes import prime_chunks, small_primes
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from gmpy2 import mpz
 from oracles import is_prime_two_oracles, pari
 
 from darkreach_pipeline.forms.kbn import KbnForm
-from darkreach_pipeline.proofs.verify import (
+from darkreach_pipeline.proofs.certificate_check import (
     MR_BASES,
     lucas_v,
     miller_rabin_deterministic,

@@ -1,7 +1,7 @@
 """Progress: of one running block (tested/total, rate, ETA) and of a whole campaign (blocks done, running,
 failed; candidates tested; primes; throughput; ETA).
 
-Plain data in, plain data out: the Dagster side (assets/progress.py) and `darkreach status` read the
+Plain data in, plain data out: the Dagster side (assets/campaign_progress.py) and `darkreach status` read the
 instance and the stored results and hand them to `campaign_progress`.
 """
 

@@ -3,7 +3,7 @@
 from dagster import ConfigurableResource
 
 from darkreach_pipeline.campaign import CampaignSpec
-from darkreach_pipeline.checkpointing import BlockCheckpointer
+from darkreach_pipeline.checkpoint_policy import BlockCheckpointer
 from darkreach_pipeline.secret import deployment_secret
 from darkreach_pipeline.stores.checkpoints import is_database, open_checkpoint_store
 

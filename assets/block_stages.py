@@ -25,8 +25,8 @@ from darkreach_pipeline.stores.worker_identity import worker_identity
 from darkreach_pipeline.verification.proof_check import split_proofs
 from darkreach_pipeline.volunteer.acceptance import VOLUNTEER_HOST, volunteered_frame
 from resources.campaigns import CampaignRegistryResource
-from resources.checkpoints import CheckpointStoreResource
-from resources.progress import BlockProgress
+from resources.checkpoint_store import CheckpointStoreResource
+from resources.progress_files import BlockProgress
 
 
 def block_metadata(context, key: str, metadata: dict, asset: str | None = None) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from darkreach_pipeline.progress import LOG_EVERY_SECONDS, BlockTracker
+from darkreach_pipeline.campaign_status import LOG_EVERY_SECONDS, BlockTracker
 
 MIN_INTERVAL = 0.25
 

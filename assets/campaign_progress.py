@@ -13,13 +13,13 @@ from dagster import (
     asset,
 )
 
-from assets.campaign import certificates
+from assets.block_stages import certificates
 from assets.instance_queries import campaign_runs, finished_blocks
-from darkreach_pipeline import progress as engine
+from darkreach_pipeline import campaign_status as engine
 from darkreach_pipeline.campaign import CampaignSpec
 from darkreach_pipeline.stores.results import read_stage_checked
 from resources.campaigns import CampaignRegistryResource
-from resources.progress import BlockProgress, read_progresses
+from resources.progress_files import BlockProgress, read_progresses
 from resources.results import ResultsLocation
 
 
