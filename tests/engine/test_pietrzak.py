@@ -25,7 +25,15 @@ from darkreach_pipeline.forms import (
 )
 from darkreach_pipeline.primality.gerbicz import ChainState, Fault, GerbiczChain, Reducer
 from darkreach_pipeline.primality.outcome import res64
-from darkreach_pipeline.proofs.pietrzak import HEADER, ProofRecorder, choose_power, prove
+from darkreach_pipeline.proofs.pietrzak import (
+    HEADER,
+    PROVE_BUDGET,
+    ProofRecorder,
+    choose_power,
+    prove,
+    proving_steps,
+    verifying_steps,
+)
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
 from darkreach_pipeline.verification.proof_check import review_proofs, split_proofs
 
@@ -327,10 +335,14 @@ def test_a_rolled_back_chain_keeps_only_verified_residues():
         assert verdict.accepted and verdict.res64 == res64(y * y % N)
 
 
-def test_choose_power_keeps_proving_near_three_percent():
-    assert [choose_power(t) for t in (1_000, 50_000, 100_000, 200_000, 1_300_000)] == [1, 3, 4, 5, 8]
-    for steps in (10_000, 77_777, 3_000_000):
-        assert 2**choose_power(steps) * 3_300 <= steps
+def test_choose_power_keeps_proving_within_budget_and_verification_as_cheap_as_that_allows():
+    assert [choose_power(t) for t in (1_000, 50_000, 100_000, 200_000, 1_300_000, 5_000_000)] == [1, 3, 4, 5, 7, 9]
+    for steps in (10_000, 77_777, 400_000, 3_000_000, 100_000_000):
+        p = choose_power(steps)
+        assert p == 1 or proving_steps(p) <= PROVE_BUDGET * steps
+        # one more level would break the proving budget or make verification dearer (the 2p powers dominate)
+        assert (proving_steps(p + 1) > PROVE_BUDGET * steps
+                or verifying_steps(steps, p + 1) >= verifying_steps(steps, p))
 
 
 def test_no_proof_below_2_to_the_64_or_when_3_divides_n():
