@@ -23,12 +23,14 @@ from darkreach_pipeline.run_limits import missing_limit_tags
 from darkreach_pipeline.stores.costs import open_cost_store
 from darkreach_pipeline.stores.registry import open_registry
 
-STAGES = frozenset({"candidate_ranges", "sieve_survivors", "prp_results", "certificates"})
+# the block stages, and the proof checks the verification sensor launches per block (queued and limited alike)
+STAGES = frozenset({"candidate_ranges", "sieve_survivors", "prp_results", "certificates", "proof_checks"})
 log = logging.getLogger(__name__)
 
 
 def tests_blocks(run: DagsterRun) -> bool:
-    """Does the run compute campaign stages (the runs the per-campaign limit and the test-cost bound are for)?"""
+    """Does the run compute campaign stages or check a block's proofs (the runs the per-campaign limit and the
+    test-cost bound are for)?"""
     if run.asset_selection:
         return any(key.to_user_string() in STAGES for key in run.asset_selection)
     return run.job_name == "campaign_job"

@@ -1,6 +1,7 @@
 """Proofs through Dagster: a campaign stores prp_proofs beside prp_results, every_proof_verifies passes, and the
-verification sensor accepts an untrusted worker's blocks by their proofs, rejects a tampered proof (counted
-against the worker) and double-checks a block whose proofs file is damaged (not counted)."""
+verification sensor accepts an untrusted worker's blocks by their proofs (checked in proof-check runs it launches,
+never in its tick), rejects a tampered proof (counted against the worker) and double-checks a block whose proofs
+file is damaged (not counted)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,29 @@ import json
 
 import pandas as pd
 import pytest
-from dagster import AssetCheckKey, AssetKey, AssetSelection, DagsterInstance, materialize
+from dagster import AssetCheckKey, AssetKey, AssetSelection, DagsterInstance, DagsterRun, materialize
+from dagster._core.utils import make_new_run_id
 from test_verification import (
     CAMPAIGN_ASSETS,
     drain,
     fresh_resources,
     parquet,
+    requests_of,
+    run_proof_checks,
     setup_and_run_campaign,
     store,
+    tick,
 )
 from upath import UPath
 
 from assets.campaign import prp_results
 from assets.checks import CAMPAIGN_CHECKS, every_proof_verifies
 from assets.progress import checks_passed
+from assets.proof_checks import CHECK_TAG, WHY_TAG, proof_check_job
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
 from darkreach_pipeline.stores import integrity
 from darkreach_pipeline.stores.reliability import sampled
+from resources import run_coordinator
 
 # 3*2^n+1 for n = 200..259: numbers above 2^64, every test a chain with a proof; 3 blocks
 PROOFS = {"name": "proofs", "form": "kbn", "k": 3, "b": 2, "c": 1, "n_min": 200, "n_max": 259, "block_size": 20,
@@ -68,10 +75,19 @@ def test_campaign_stores_proofs_and_the_sensor_accepts_an_untrusted_worker_by_th
     assert not store().worker(worker_id).trusted
 
     checked = [k for k in keys if sampled(k, 10)]  # the 1-in-10 sample is double-checked whatever the proofs
-    requests, _ = drain(instance)  # the backlog over as many ticks as the ramp needs
-    assert sorted(r.partition_key for r in requests) == checked
+    first = tick(instance)  # the tick verifies nothing itself: it launches a proof-check run per block
+    proof_runs = [r for r in requests_of(first) if r.job_name == proof_check_job.name]
+    assert sorted(r.partition_key for r in proof_runs) == [k for k in keys if k not in checked]
+    assert all(r.tags[CHECK_TAG] == "proofs" and "not trusted" in r.tags[WHY_TAG] for r in proof_runs)
+    assert store().worker(worker_id).total == 0
+    run_proof_checks(instance, proof_runs)  # the runs record the validations ...
+    requests, _ = drain(instance, first.cursor)  # ... and the next ticks read their outcomes: nothing to add
+    assert sorted(r.partition_key for r in requests + requests_of(first) if r.job_name != proof_check_job.name
+                  ) == checked
     record = store().worker(worker_id)
     assert (record.valid, record.total) == (len(keys) - len(checked), len(keys) - len(checked))
+    assert run_coordinator.tests_blocks(DagsterRun(job_name=proof_check_job.name, run_id=make_new_run_id(),
+        asset_selection=frozenset({AssetKey("proof_checks")})))  # limited like block runs
 
 
 def _tampered(proof_b64: str) -> str:
@@ -91,7 +107,9 @@ def test_a_tampered_proof_is_rejected_and_counted_a_damaged_file_is_not(darkreac
     path = parquet(darkreach_home, "prp_proofs", damaged)
     path.write_bytes(path.read_bytes()[:-64])  # a cut file: unreadable
 
-    requests = {r.partition_key: r for r in drain(instance)[0]}
+    proof_runs = []
+    requests = {r.partition_key: r for r in drain(instance, proof_runs=proof_runs)[0]}
+    assert {damaged, tampered} <= {r.partition_key for r in proof_runs}  # checked in runs, outcomes read back
     assert "proof rejected" in requests[tampered].tags["darkreach/why"]
     assert "prp_proofs damaged" in requests[damaged].tags["darkreach/why"]
     record = store().worker(worker_id)
