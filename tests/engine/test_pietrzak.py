@@ -301,10 +301,10 @@ class Killed(Exception):
 @pytest.mark.parametrize("form,value", [(KbnForm(3, 2, 1), 3000), (KbnForm(5, 6, -1), 900),
                                         (FactorialForm(c=-1), 500)])
 def test_a_chain_resumed_from_its_checkpoint_still_proves(form, value):
-    saved: list[dict] = []
+    saved: list[tuple[dict, dict]] = []
 
     def on_verified(state: ChainState) -> None:
-        saved.append(state.to_json())  # what the checkpoint stores (MAC-protected)
+        saved.append((state.to_json(), state.captured))  # what the checkpoint stores (MAC-protected, + residues)
         if state.captured and len(saved) >= 2:
             raise Killed  # kill -9 right after a checkpoint that carries kept residues
 
@@ -312,12 +312,12 @@ def test_a_chain_resumed_from_its_checkpoint_still_proves(form, value):
     with pytest.raises(Killed):
         form.test(value, chain_run={"proof": ProofRecorder(power=4), "on_verified": on_verified,
                                     "want_check": lambda: next(checks) % 3 == 0})
-    state = ChainState.from_json(saved[-1])
+    state = ChainState.from_json(*saved[-1])
     assert state.captured, "the checkpoint carries the residues kept so far"
     N, outcome, proof = proven(form, value, power=4, resume=state)
     verdict = verify_prp_proof(N, proof, base=3, res64=outcome.res64)
     assert verdict.accepted and verdict.res64 == fermat_res64_two_ways(N)
-    without = ChainState.from_json({**saved[-1], "captured": {}})  # a checkpoint made without a recorder
+    without = ChainState.from_json(saved[-1][0])  # a checkpoint made without a recorder
     recorder = ProofRecorder(power=4)
     assert form.test(value, chain_run={"proof": recorder, "resume": without}).res64 == outcome.res64
     assert recorder.proof is None and "missing" in recorder.reason
