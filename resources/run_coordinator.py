@@ -25,6 +25,7 @@ from darkreach_pipeline.stores.registry import open_registry
 
 # the block stages, and the proof checks the verification sensor launches per block (queued and limited alike)
 STAGES = frozenset({"candidate_ranges", "sieve_survivors", "prp_results", "certificates", "proof_checks"})
+BLOCK_JOBS = frozenset({"campaign_job", "proof_check_job"})  # their runs name no asset selection of their own
 log = logging.getLogger(__name__)
 
 
@@ -33,7 +34,7 @@ def tests_blocks(run: DagsterRun) -> bool:
     test-cost bound are for)?"""
     if run.asset_selection:
         return any(key.to_user_string() in STAGES for key in run.asset_selection)
-    return run.job_name == "campaign_job"
+    return run.job_name in BLOCK_JOBS
 
 
 class CampaignRunCoordinator(QueuedRunCoordinator):

@@ -53,7 +53,7 @@ def test_sensors_register_run_and_double_check_under_the_daemon(tmp_path, monkey
                 break
             assert daemon.poll() is None, "the daemon died"
             assert time.time() < deadline, f"not done in time: certified {certified}, double-checked {checked}"
-            time.sleep(3)
+            time.sleep(1)
         runs = instance.get_runs()
         assert {r.tags.get("dagster/sensor_name") for r in runs} >= {"campaign_files_sensor", "verification_sensor"}
         checks = {r.job_name: r.tags.get("dagster/partition") for r in runs if r.job_name.endswith("check_job")}

@@ -86,8 +86,9 @@ def test_campaign_stores_proofs_and_the_sensor_accepts_an_untrusted_worker_by_th
                   ) == checked
     record = store().worker(worker_id)
     assert (record.valid, record.total) == (len(keys) - len(checked), len(keys) - len(checked))
-    assert run_coordinator.tests_blocks(DagsterRun(job_name=proof_check_job.name, run_id=make_new_run_id(),
-        asset_selection=frozenset({AssetKey("proof_checks")})))  # limited like block runs
+    for selection in (None, frozenset({AssetKey("proof_checks")})):  # the sensor's runs, and a UI selection
+        assert run_coordinator.tests_blocks(DagsterRun(job_name=proof_check_job.name, run_id=make_new_run_id(),
+                                                       asset_selection=selection))  # limited like block runs
 
 
 def _tampered(proof_b64: str) -> str:
