@@ -9,7 +9,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetSelection, Output, asset, define_asset_job
 
 from assets.partitions import campaign_blocks
-from darkreach_pipeline.verification.proof_check import check_block
+from darkreach_pipeline.verification.proof_check import BlockProofCheck, check_block
 from resources.campaigns import CampaignRegistryResource
 from resources.results import ResultsLocation
 
@@ -28,8 +28,11 @@ def proof_checks(context: AssetExecutionContext, campaign_registry: CampaignRegi
     check without blame."""
     key = context.partition_key
     why = context.run.tags.get(WHY_TAG, "proofs checked on request")
-    spec, _ = campaign_registry.resolve(key)
-    outcome = check_block(results_location.base_path, spec, key, why, results_location.storage_options)
+    try:
+        spec, _ = campaign_registry.resolve(key)
+        outcome = check_block(results_location.base_path, spec, key, why, results_location.storage_options)
+    except Exception as exc:  # noqa: BLE001 - never leave a block unverified: its double check takes over
+        outcome = BlockProofCheck(None, None, f"{why}; proof check failed: {exc}")
     reliability = campaign_registry.reliability()
     worker_id = (reliability.block_worker(key) or ("", 0))[0]
     if outcome.validation is not None and worker_id:

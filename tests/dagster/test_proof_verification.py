@@ -28,7 +28,7 @@ from upath import UPath
 from assets.campaign import prp_results
 from assets.checks import CAMPAIGN_CHECKS, every_proof_verifies
 from assets.progress import checks_passed
-from assets.proof_checks import CHECK_TAG, WHY_TAG, proof_check_job
+from assets.proof_checks import CHECK_TAG, WHY_TAG, proof_check_job, proof_checks
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
 from darkreach_pipeline.stores import integrity
 from darkreach_pipeline.stores.reliability import sampled
@@ -150,3 +150,19 @@ def test_blocks_finished_before_proofs_stay_finished_but_a_failed_proof_check_do
     materialize([*CAMPAIGN_ASSETS, *CAMPAIGN_CHECKS], selection=AssetSelection.checks(every_proof_verifies),
                 tags={"dagster/partition": keys[0]}, instance=instance, resources=resources, raise_on_error=False)
     assert checks_passed(instance, keys) == set(keys[1:])
+
+
+def test_a_proof_check_that_cannot_run_hands_the_block_to_its_double_check(darkreach_home, instance):
+    """A proof-check run that fails to review (here: a campaign no longer registered) still records an outcome,
+    and the sensor's next tick reads it and queues the block's double check: no block is left unverified."""
+    key = "gone/000000"
+    instance.add_dynamic_partitions("campaign_blocks", [key])
+    result = materialize([proof_checks], partition_key=key, instance=instance, resources=fresh_resources(),
+                         tags={WHY_TAG: "worker abc is not trusted"})
+    assert result.success
+    metadata = result.asset_materializations_for_node("proof_checks")[0].metadata
+    assert metadata["double_check"].value.startswith("worker abc is not trusted; proof check failed")
+    assert metadata["validation"].value == "not judged"
+    requests = requests_of(tick(instance))
+    assert [(r.job_name, r.partition_key) for r in requests] == [("double_check_job", key)]
+    assert "proof check failed" in requests[0].tags[WHY_TAG]
