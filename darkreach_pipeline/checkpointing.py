@@ -38,7 +38,8 @@ class BlockCheckpointer:
         self.rows: list[dict[str, Any]] = []
         self.chain: dict[str, Any] | None = None
         self.residues: dict[int, mpz] = {}  # the chain's kept proof residues (verified), saved apart
-        self._saved_index: residue_file.ResidueIndex | None = None  # what the residue file holds now
+        self._saved_index: residue_file.ResidueIndex | None = None  # what the residue file holds now ...
+        self._saved_for: tuple[Any, tuple[int, ...]] | None = None  # ... for which chain value and steps
         self.total = 0
         self.saves = 0
         self._last_time = time.monotonic()
@@ -75,7 +76,7 @@ class BlockCheckpointer:
         try:
             index = residue_file.ResidueIndex.from_json(self.chain["residues"])
             self.residues = residue_file.unpack(self.store.load(self.key + residue_file.SUFFIX), index)
-            self._saved_index = index
+            self._saved_index, self._saved_for = index, (self.chain.get("value"), index.steps)
         except (residue_file.ResidueFileRejected, KeyError, TypeError, ValueError) as exc:
             self.rejected = f"residue file: {exc}"
             self.log(f"{self.key}: the residues kept for the proof of {self.chain.get('value')} are not trusted "
@@ -86,9 +87,11 @@ class BlockCheckpointer:
         """Write the residue file when the kept residues changed since it was written, and name it in the chain."""
         if self.chain is None or not self.residues:
             return
-        if self._saved_index is None or self._saved_index.steps != tuple(sorted(self.residues)):
+        wanted = (self.chain.get("value"), tuple(sorted(self.residues)))
+        if self._saved_index is None or self._saved_for != wanted:  # residues of one chain never change once kept
             blob, self._saved_index = residue_file.pack(self.residues)
             self.store.save(self.key + residue_file.SUFFIX, blob)  # first: a checkpoint never names a future file
+            self._saved_for = wanted
         self.chain["residues"] = self._saved_index.to_json()
 
     def due(self) -> bool:

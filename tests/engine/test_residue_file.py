@@ -63,6 +63,13 @@ def test_residues_are_little_endian_limb_records_beside_the_checkpoint_and_come_
     assert resumed.resume() is not None
     assert resumed.chain_hooks(99)["resume"].captured == {3: mpz(0xABCDEF), 7: big}
 
+    ck.finished({"n": 99})  # the next test keeps residues at the same steps: its own file is written
+    ck.chain_hooks(100)["on_verified"](_state({7: big + 2, 3: 5}))
+    ck.save()
+    assert store.writes[KEY + residue_file.SUFFIX] == 2
+    later = _checkpointer(store)
+    assert later.resume() is not None and later.chain_hooks(100)["resume"].captured == {3: mpz(5), 7: big + 2}
+
 
 @pytest.mark.parametrize("damage", ["one bit flipped", "cut", "missing"])
 def test_a_damaged_residue_file_drops_the_chain_state_and_the_test_recomputes_its_proof(tmp_path, damage):
