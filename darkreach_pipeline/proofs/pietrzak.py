@@ -101,8 +101,8 @@ def verifying_steps(steps: int, p: int) -> float:
 
 def choose_power(steps: int) -> int:
     """p for a chain of `steps` steps (1..MAX_POWER): proving within PROVE_BUDGET, verification as cheap as that
-    allows. 50k steps: p = 3 (verification ~13% of the steps); 200k: p = 5 (~3.9%); 1.3M: p = 7 (~0.9%);
-    5M: p = 9 (~0.3%)."""
+    allows. 50k steps: p = 3 (verification ~13% of the steps); 200k: p = 5 (~3.5%); 1.3M: p = 7 (~0.9%);
+    5M: p = 9 (~0.2%)."""
     if steps < 2:
         return 0
     p, limit = 1, min(MAX_POWER, steps.bit_length() - 1)
@@ -183,7 +183,8 @@ class ProofRecorder:
     """Keeps the residues a chain is asked for and makes the proof at its end (gerbicz.ResidueRecorder).
 
     The proof covers T = the largest multiple of 2^p steps ending one step before the chain's last, so 2^p
-residues are kept (memory and checkpoint size: 2^p * bits/8 bytes, 42 MB at 1.3M bits, p = 8).
+residues are kept (in memory and in the residue file beside the checkpoint, stores/residue_file.py: 2^p * bits/8
+bytes, 40 MiB at 1.3M bits with p = 8, 20 MiB with the chosen p = 7).
 `power` forces p (tests); otherwise choose_power. After the test, `proof` holds the bytes or None with
     `reason` saying why there is none (no chain ran, residues lost, exponent not the test's...)."""
 
