@@ -1,4 +1,4 @@
-"""Verification under the daemon: double checks for new results, and a daily random audit."""
+"""Verification under the daemon: double checks (or proof checks) for new results, and a daily random audit."""
 
 import json
 import random
@@ -17,12 +17,11 @@ from dagster import (
 
 from assets.instance_queries import materialisations_after, materialized_blocks, unfinished_runs
 from assets.jobs import double_check_job
+from assets.proof_checks import DOUBLE_CHECK, proof_check_job
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.stores.reliability import needs_double_check, proofs_may_replace_double_check
-from darkreach_pipeline.verification.proof_check import stored_block_review
 from resources.campaigns import CampaignRegistryResource
-from resources.results import ResultsLocation
-from resources.run_tags import BACKLOG_TAG, WHY_TAG
+from resources.run_tags import BACKLOG_TAG, CHECK_TAG, WHY_TAG
 
 AUDIT_SHARE = 50  # the daily audit re-checks 1 finished block in 50 (at least one)
 
@@ -43,9 +42,15 @@ def read_cursor(text: str | None) -> tuple[str | None, list[dict], dict[str, int
     return state.get("events"), state.get("backlog", []), state.get("unreliable", {})
 
 
-@sensor(job=double_check_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING)
+def read_proof_cursor(text: str | None) -> str | None:
+    """The proof_checks event cursor (the outcomes read so far)."""
+    return json.loads(text).get("proofs") if text and text.startswith("{") else None
+
+
+@sensor(jobs=[double_check_job, proof_check_job], minimum_interval_seconds=30,
+        default_status=DefaultSensorStatus.RUNNING)
 def verification_sensor(
-    context: SensorEvaluationContext, campaign_registry: CampaignRegistryResource, results_location: ResultsLocation
+    context: SensorEvaluationContext, campaign_registry: CampaignRegistryResource
 ) -> SensorResult | SkipReason:
     """For each newly materialised prp_results block, queue its double check when the policy asks (untrusted
     worker, 1-in-10 sample of a trusted one, possible record); and queue every block of a worker whose reliability
@@ -54,13 +59,17 @@ def verification_sensor(
     core at once. The backlog is in the sensor's cursor and its count in each tick's message (the UI's sensor
     page) and in the `darkreach/backlog` tag of the runs it launches. Run keys: a tick never launches work twice.
 
-    An untrusted worker's block is accepted without a double check when every result's Pietrzak proof passes
-    the independent verifier here, in the daemon (a valid block for its reliability); a proof that fails
-    counts against the worker (an invalid block) and the block is double-checked."""
+    An untrusted worker's block may be accepted by its Pietrzak proofs instead: the sensor launches a
+    proof_check_job run for it (assets/proof_checks.py: the verification happens there, never in this tick) and
+    reads the outcome back from the proof_checks materialisations; a block the proofs did not settle (a proof
+    rejected, a file missing or damaged, results without proof) joins the double-check backlog then."""
     events, backlog, unreliable = read_cursor(context.cursor)
+    proof_events = read_proof_cursor(context.cursor)
     records = materialisations_after(context.instance, "prp_results", events, 500)
+    outcomes = materialisations_after(context.instance, "proof_checks", proof_events, 500)
     store = campaign_registry.reliability()
     queued = {item["key"]: item for item in backlog}
+    proof_runs = []
     for record in records.records:
         key = record.partition_key
         if key is None:
@@ -69,10 +78,25 @@ def verification_sensor(
         worker = store.worker(worker_id)
         reason = needs_double_check(worker, key, max_digits)
         if reason and proofs_may_replace_double_check(worker, key, max_digits):
-            reason = _review_by_proofs(context, campaign_registry, results_location, key, worker_id, reason)
+            refused = _unless_proofs_may_settle(campaign_registry, key, reason)
+            if refused is None:
+                proof_runs.append(RunRequest(
+                    job_name=proof_check_job.name, partition_key=key, run_key=f"proof-check:{key}:{record.storage_id}",
+                    tags={WHY_TAG: reason[:200], CHECK_TAG: "proofs"}))
+                queued.pop(key, None)  # its latest version is settled by the proof check first
+                continue
+            reason = refused
         if reason:  # a block re-materialised while waiting is checked once, in its latest version
             queued.pop(key, None)
             queued[key] = {"key": key, "run_key": f"double-check:{key}:{record.storage_id}", "why": reason[:200]}
+    for record in outcomes.records:  # the proof checks' outcomes: a block they did not settle is double-checked
+        materialization = record.asset_materialization
+        entry = materialization.metadata.get(DOUBLE_CHECK) if materialization else None
+        why = str(getattr(entry, "value", entry) or "")
+        if record.partition_key and why:
+            queued.pop(record.partition_key, None)
+            queued[record.partition_key] = {"key": record.partition_key, "why": why[:200],
+                                            "run_key": f"double-check:{record.partition_key}:{record.storage_id}"}
     for worker in store.workers():
         invalid = worker.total - worker.valid
         if worker.unreliable and unreliable.get(worker.worker_id) != invalid:
@@ -87,37 +111,28 @@ def verification_sensor(
     room = max(0, min(RAMP_PER_TICK, MAX_IN_FLIGHT - in_flight))
     launch, backlog = backlog[:room], backlog[room:]
     message = (f"double-check backlog: {len(backlog)} blocks waiting, {in_flight} checks queued or running; "
-               f"launched {len(launch)} (at most {RAMP_PER_TICK} a tick, {MAX_IN_FLIGHT} at once)")
-    cursor = json.dumps({"events": records.cursor, "backlog": backlog, "unreliable": unreliable})
-    if not launch and cursor == (context.cursor or json.dumps({"events": None, "backlog": [], "unreliable": {}})):
+               f"launched {len(launch)} (at most {RAMP_PER_TICK} a tick, {MAX_IN_FLIGHT} at once)"
+               f" and {len(proof_runs)} proof checks")
+    cursor = json.dumps({"events": records.cursor, "backlog": backlog, "unreliable": unreliable,
+                         "proofs": outcomes.cursor})
+    unchanged = json.dumps({"events": None, "backlog": [], "unreliable": {}, "proofs": None})
+    if not launch and not proof_runs and cursor == (context.cursor or unchanged):
         return SkipReason(message if backlog else "no new results to verify")
     context.log.info(message)
-    runs = [RunRequest(partition_key=item["key"], run_key=item["run_key"],
-                       tags={WHY_TAG: item["why"], BACKLOG_TAG: str(len(backlog))}) for item in launch]
+    runs = proof_runs + [
+        RunRequest(job_name=double_check_job.name, partition_key=item["key"], run_key=item["run_key"],
+                   tags={WHY_TAG: item["why"], BACKLOG_TAG: str(len(backlog))}) for item in launch]
     return SensorResult(run_requests=runs, cursor=cursor, skip_reason=None if runs else message)
 
 
-def _review_by_proofs(context, campaign_registry, results_location, key: str, worker_id: str, reason: str
-                      ) -> str | None:
-    """None when the block's proofs establish every result (recorded as a valid block); else why it is still
-    double-checked (a rejected proof is recorded as an invalid block)."""
+def _unless_proofs_may_settle(campaign_registry: CampaignRegistryResource, key: str, reason: str) -> str | None:
+    """None when the block goes to a proof check; else why it is double-checked straight away (a campaign no
+    longer registered: its double check will say so). A registry look-up, no file is read here."""
     try:
-        spec, _ = campaign_registry.registry().resolve(key)
-    except CampaignError as exc:  # a block of a campaign no longer registered: its double check will say so
+        campaign_registry.registry().resolve(key)
+    except CampaignError as exc:
         return f"{reason}; proofs not reviewed: {exc}"
-    review, missing = stored_block_review(results_location.base_path, spec, key, results_location.storage_options)
-    if review is None:
-        context.log.info(f"{key}: {missing}, double-checked instead")
-        return f"{reason}; {missing}"
-    if review.complete:
-        campaign_registry.reliability().record_validation(key, worker_id, True)
-        context.log.info(f"{key}: accepted by its proofs ({review.summary()}), no double check")
-        return None
-    if review.rejected:
-        campaign_registry.reliability().record_validation(key, worker_id, False)
-        context.log.warning(f"{key}: proof rejected, counted against worker {worker_id[:8]}: {review.rejected[0]}")
-        return f"proof rejected: {review.rejected[0]}"
-    return f"{reason}; {len(review.unproven)} results without proof"
+    return None
 
 
 @schedule(job=double_check_job, cron_schedule="0 3 * * *", default_status=DefaultScheduleStatus.RUNNING)

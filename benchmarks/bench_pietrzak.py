@@ -11,11 +11,14 @@ proof has digits), per rep and interleaved:
 
 Times are process CPU seconds (the machines are shared; wall time varies by +-30% under load). The table gives
 medians, the overhead (proving/plain - 1), prove/plain and verify/plain, p (choose_power) and the
-proof size; the residue of every run is checked against the plain test's and every proof must verify. Memory of the
-kept residues: 2^p residues of bits/8 bytes (computed for 1.3M bits, p = 8, at the end).
+proof size; the residue of every run is checked against the plain test's and every proof must verify. Memory and
+disk of the kept residues: 2^p records of bits/8 bytes (computed at the end for 1.3M bits, p = 8 and choose_power's).
 
 Run:  PYTHONPATH=. .venv/bin/python benchmarks/bench_pietrzak.py [--sizes 50000 100000 200000] [--reps 2]
       [--arith gmp fft] [--wagstaff 50021]
+      PYTHONPATH=. .venv/bin/python benchmarks/bench_pietrzak.py --project 400000 1300000 5000000
+      (sizes too large to test here: measured per-step costs of the test, the prover's and the verifier's
+      arithmetic at that size, and the proving / verifying costs they give with choose_power's p)
 """
 
 from __future__ import annotations
@@ -64,6 +67,52 @@ def one_rep(form, value: int, power: int | None = None) -> dict[str, float | int
             "p": recorder.p, "T": recorder.T, "bytes": len(recorder.proof), "arith": plain.arithmetic}
 
 
+def per_step(call, steps: int) -> float:
+    """CPU seconds of one call divided by the steps it makes (the median of 3)."""
+    times = []
+    for _ in range(3):
+        start = time.process_time()
+        call()
+        times.append((time.process_time() - start) / steps)
+    return statistics.median(times)
+
+
+def project(bits_list: list[int], steps: int) -> None:
+    """Costs at sizes too large to test here, from measured per-step costs at those sizes: one step of the test
+    (GMP special form, FFT), one 64-bit power on each (the prover's), and one step and one 64-bit power of the
+    verifier's own GMP shape reduction; proving and verifying modelled with choose_power's p."""
+    from darkreach_pipeline.arith.select import arithmetic_for
+    from darkreach_pipeline.proofs.pietrzak_verify import _Modulus
+
+    r = 0xF1E2D3C4B5A69788  # a 64-bit challenge
+    print("\n| bits | p | arithmetic | test step ms | prover power (steps) | verifier step / test step | "
+          "prove/test (model) | verify/test (model) |")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|")
+    for bits in bits_list:
+        N = 3 * gmpy2.mpz(2) ** bits + 1
+        x = gmpy2.mpz(3) ** 1000 % N
+        T, p = bits, choose_power(bits)
+        verifier = _Modulus(N)
+
+        def square_loop(x=x, verifier=verifier) -> None:
+            z = x
+            for _ in range(steps):
+                z = verifier.mul(z, z)
+
+        v_step = per_step(square_loop, steps)
+        v_power = per_step(lambda verifier=verifier, x=x: verifier.power(x, r), 1)
+        v_multi = per_step(lambda verifier=verifier, x=x, p=p: verifier.multi_power([x] * p, [r] * p), 1)
+        for mode in ("gmp", "fft"):
+            os.environ["DARKREACH_ARITH"] = mode
+            arith = arithmetic_for(N, K=3, e=bits, c=1)
+            t_step = per_step(lambda arith=arith, x=x: arith.square_chain(x, steps), steps)
+            t_power = per_step(lambda arith=arith, x=x: arith.power(x, r), 1)
+            prove = ((1 << p) - p - 1) * t_power / (T * t_step)
+            verify = (T / (1 << p) * v_step + p * v_power + v_multi) / (T * t_step)
+            print(f"| {bits} | {p} | {type(arith).__name__} | {1000 * t_step:.3f} | {t_power / t_step:.0f} | "
+                  f"{v_step / t_step:.2f} | {100 * prove:.2f}% | {100 * verify:.2f}% |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[50_000, 100_000, 200_000])
@@ -71,7 +120,13 @@ def main() -> None:
     parser.add_argument("--arith", nargs="+", default=["gmp", "fft"])
     parser.add_argument("--wagstaff", type=int, nargs="*", default=[50_021], help="Wagstaff exponents (primes)")
     parser.add_argument("--power", type=int, default=None, help="force p (default: choose_power)")
+    parser.add_argument("--project", type=int, nargs="*", default=[],
+                        help="bit sizes to model from measured per-step costs instead of running tests")
+    parser.add_argument("--project-steps", type=int, default=100)
     args = parser.parse_args()
+    if args.project:
+        project(args.project, args.project_steps)
+        return
     cases = [(KbnForm(3, 2, 1), n) for n in args.sizes] + [(WagstaffForm(), p) for p in args.wagstaff]
     rows = []
     for arith in args.arith:
@@ -99,9 +154,13 @@ def main() -> None:
         print(f"| {arith} | {used} | {expr} | {bits} | {p} | {T} | {plain:.2f} | {proving:.2f} | "
               f"{100 * (proving / plain - 1):+.1f}% | {100 * prove / plain:.1f}% | {verify:.3f} | "
               f"{100 * verify / plain:.1f}% | {size} |")
-    bits, p = 1_300_000, choose_power(1_300_000)
-    print(f"\nKept residues at {bits} bits, p = {p}: {2**p} x {bits // 8} bytes = {2**p * bits / 8 / 2**20:.1f} MiB "
-          f"in memory (twice that as hex in a checkpoint); the proof: {(p + 1) * bits / 8 / 2**20:.2f} MiB.")
+    bits = 1_300_000
+    for p in sorted({8, choose_power(bits)}):
+        width = -(-bits // 64) * 8  # one record of 64-bit limbs (stores/residue_file.py)
+        print(f"\nKept residues at {bits} bits, p = {p}: {2**p} x {width} bytes = {2**p * width / 2**20:.1f} MiB "
+              f"in memory and in the residue file beside the checkpoint (rewritten only when a residue is added; "
+              f"as hex in the checkpoint's JSON it was {2**p * 2 * bits / 8 / 2**20:.0f} MiB); the proof: "
+              f"{(p + 1) * bits / 8 / 2**20:.2f} MiB.")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Saves every `every_seconds` or every `every_fraction` of the block, whichever comes first, and
 when the run is interrupted (SIGTERM/SIGINT arrive as exceptions). Inside a long test it saves
-the last Gerbicz-verified chain state, never an unverified one.
+the last Gerbicz-verified chain state, never an unverified one, with the residues kept for its proof in a
+binary file beside the checkpoint (stores/residue_file.py: rewritten only when a residue was added; a missing or
+altered file drops the chain state, so the test restarts and recomputes them, never trusted).
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from gmpy2 import mpz
+
 from darkreach_pipeline.primality.gerbicz import ChainState
+from darkreach_pipeline.stores import residue_file
 from darkreach_pipeline.stores.checkpoints import Checkpoint, CheckpointRejected, CheckpointStore, decode
 
 
@@ -32,6 +37,9 @@ class BlockCheckpointer:
         self.log = log
         self.rows: list[dict[str, Any]] = []
         self.chain: dict[str, Any] | None = None
+        self.residues: dict[int, mpz] = {}  # the chain's kept proof residues (verified), saved apart
+        self._saved_index: residue_file.ResidueIndex | None = None  # what the residue file holds now ...
+        self._saved_for: tuple[Any, tuple[int, ...]] | None = None  # ... for which chain value and steps
         self.total = 0
         self.saves = 0
         self._last_time = time.monotonic()
@@ -52,6 +60,7 @@ class BlockCheckpointer:
             return None
         self.rows = list(checkpoint.rows)
         self.chain = checkpoint.chain
+        self._load_residues()
         self._last_rows = len(self.rows)
         self.resumed_from = f"{len(self.rows)} finished tests"
         if self.chain is not None:
@@ -59,12 +68,39 @@ class BlockCheckpointer:
         self.log(f"{self.key} resumed from its checkpoint: {self.resumed_from}")
         return checkpoint
 
+    def _load_residues(self) -> None:
+        """The kept residues named by the chain state; a residue file that does not match drops the chain state."""
+        self.residues = {}
+        if self.chain is None or not self.chain.get("residues"):
+            return
+        try:
+            index = residue_file.ResidueIndex.from_json(self.chain["residues"])
+            self.residues = residue_file.unpack(self.store.load(self.key + residue_file.SUFFIX), index)
+            self._saved_index, self._saved_for = index, (self.chain.get("value"), index.steps)
+        except (residue_file.ResidueFileRejected, KeyError, TypeError, ValueError) as exc:
+            self.rejected = f"residue file: {exc}"
+            self.log(f"{self.key}: the residues kept for the proof of {self.chain.get('value')} are not trusted "
+                     f"({exc}); that test restarts from its beginning to recompute them")
+            self.chain = None
+
+    def _save_residues(self) -> None:
+        """Write the residue file when the kept residues changed since it was written, and name it in the chain."""
+        if self.chain is None or not self.residues:
+            return
+        wanted = (self.chain.get("value"), tuple(sorted(self.residues)))
+        if self._saved_index is None or self._saved_for != wanted:  # residues of one chain never change once kept
+            blob, self._saved_index = residue_file.pack(self.residues)
+            self.store.save(self.key + residue_file.SUFFIX, blob)  # first: a checkpoint never names a future file
+            self._saved_for = wanted
+        self.chain["residues"] = self._saved_index.to_json()
+
     def due(self) -> bool:
         if time.monotonic() - self._last_time >= self.every_seconds:
             return True
         return self.total > 0 and (len(self.rows) - self._last_rows) >= max(1, self.every_fraction * self.total)
 
     def save(self) -> None:
+        self._save_residues()
         self.store.save(self.key, Checkpoint(self.fingerprint, self.block, self.rows, self.chain).encode(self.secret))
         self.saves += 1
         self._last_time = time.monotonic()
@@ -72,7 +108,7 @@ class BlockCheckpointer:
 
     def finished(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
-        self.chain = None
+        self.chain, self.residues = None, {}
         if self.due():
             self.save()
 
@@ -80,10 +116,11 @@ class BlockCheckpointer:
         """resume / on_verified / want_check for the chain testing `value`."""
         resume = None
         if self.chain is not None and self.chain.get("value") == value:
-            resume = ChainState.from_json(self.chain["state"])
+            resume = ChainState.from_json(self.chain["state"], self.residues)
 
         def on_verified(state: ChainState) -> None:
             self.chain = {"value": value, "state": state.to_json()}
+            self.residues = state.captured
             if self.due():
                 self.save()
 
@@ -91,3 +128,4 @@ class BlockCheckpointer:
 
     def clear(self) -> None:
         self.store.delete(self.key)
+        self.store.delete(self.key + residue_file.SUFFIX)

@@ -17,6 +17,7 @@ from assets.checks import CAMPAIGN_CHECKS
 from assets.integrity import damaged_blocks_sensor, integrity_audit, integrity_audit_job, integrity_audit_schedule
 from assets.jobs import REGISTER_JOBS, campaign_job, double_check_job
 from assets.primes import primes
+from assets.proof_checks import proof_check_job, proof_checks
 from assets.results import results_job, results_sensor
 from assets.sensors import campaign_files_sensor
 from assets.strategy import STRATEGY_ASSETS, announcement_verification_sensor
@@ -68,10 +69,11 @@ def build_executor() -> ExecutorDefinition:
 
 
 defs = Definitions(
-    assets=[*CAMPAIGN_ASSETS, primes, campaign_progress, double_checks, verified_primes, worker_reliability,
-            integrity_audit, campaign_sieve, *STRATEGY_ASSETS, volunteer_credit],
+    assets=[*CAMPAIGN_ASSETS, primes, campaign_progress, double_checks, proof_checks, verified_primes,
+            worker_reliability, integrity_audit, campaign_sieve, *STRATEGY_ASSETS, volunteer_credit],
     asset_checks=CAMPAIGN_CHECKS,
-    jobs=[campaign_job, campaign_sieve_job, *REGISTER_JOBS, double_check_job, results_job, integrity_audit_job],
+    jobs=[campaign_job, campaign_sieve_job, *REGISTER_JOBS, double_check_job, proof_check_job, results_job,
+          integrity_audit_job],
     sensors=[campaign_files_sensor, verification_sensor, results_sensor, damaged_blocks_sensor,
              announcement_verification_sensor, volunteer_blocks_sensor],
     schedules=[audit_schedule, integrity_audit_schedule],

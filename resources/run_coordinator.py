@@ -23,15 +23,18 @@ from darkreach_pipeline.stores.costs import open_cost_store
 from darkreach_pipeline.stores.registry import open_registry
 from resources.run_tags import missing_limit_tags
 
-STAGES = frozenset({"candidate_ranges", "sieve_survivors", "p_minus_1", "prp_results", "certificates"})
+# the block stages, and the proof checks the verification sensor launches per block (queued and limited alike)
+STAGES = frozenset({"candidate_ranges", "sieve_survivors", "p_minus_1", "prp_results", "certificates", "proof_checks"})
+BLOCK_JOBS = frozenset({"campaign_job", "proof_check_job"})  # their runs name no asset selection of their own
 log = logging.getLogger(__name__)
 
 
 def tests_blocks(run: DagsterRun) -> bool:
-    """Does the run compute campaign stages (the runs the per-campaign limit and the test-cost bound are for)?"""
+    """Does the run compute campaign stages or check a block's proofs (the runs the per-campaign limit and the
+    test-cost bound are for)?"""
     if run.asset_selection:
         return any(key.to_user_string() in STAGES for key in run.asset_selection)
-    return run.job_name == "campaign_job"
+    return run.job_name in BLOCK_JOBS
 
 
 class CampaignRunCoordinator(QueuedRunCoordinator):

@@ -31,6 +31,7 @@ PROCESS_TAG = "darkreach/process"  # host:pid:start of the process executing a `
 WHY_TAG = "darkreach/why"  # why a block is run again or double-checked
 KIND_TAG, CAMPAIGN_SIEVE_KIND = "darkreach/kind", "campaign-sieve"  # `darkreach sieve`'s runs: no block runs
 VOLUNTEER_TAG = "darkreach/volunteer"  # the volunteer (worker UUID) whose accepted result the block run takes
+CHECK_TAG = "darkreach/check"  # "proofs" on the proof-check runs the verification sensor launches
 BACKLOG_TAG = "darkreach/backlog"  # blocks still waiting for their double check when it was launched
 
 

@@ -74,17 +74,14 @@ class ChainState:
     captured: dict[int, mpz] = field(default_factory=dict)  # proof residues up to `done` (absolute step -> x)
 
     def to_json(self) -> dict[str, object]:
-        out: dict[str, object] = {"done": self.done, "x": self.x.digits(16), "d": self.d.digits(16),
-                                  "start": self.start.digits(16), "block": self.block}
-        if self.captured:
-            out["captured"] = {str(k): v.digits(16) for k, v in self.captured.items()}
-        return out
+        """The state without its kept residues: those travel as a binary file (stores/residue_file.py)."""
+        return {"done": self.done, "x": self.x.digits(16), "d": self.d.digits(16), "start": self.start.digits(16),
+                "block": self.block}
 
     @classmethod
-    def from_json(cls, data: dict) -> ChainState:
-        captured = {int(k): mpz(v, 16) for k, v in (data.get("captured") or {}).items()}
+    def from_json(cls, data: dict, captured: dict[int, mpz] | None = None) -> ChainState:
         return cls(int(data["done"]), mpz(data["x"], 16), mpz(data["d"], 16), mpz(data["start"], 16),
-                   int(data["block"]), captured)
+                   int(data["block"]), dict(captured or {}))
 
 
 def kept_until(captured: dict[int, mpz], step: int) -> dict[int, mpz]:

@@ -13,11 +13,18 @@ x' = x^r mu, y' = mu^r y, segments C'_k = r C_k + C_(k+half); the folded claim i
 alpha^r = beta^-1, where alpha, beta are the errors of the two halves, so a false claim folds into a true one
 for at most one r modulo the order of alpha (Pietrzak's argument; the digits cancel out exactly). After p
 halvings the verifier checks y_p = x_p^(s^(T/2^p)) * g^(C_0) directly: T/2^p steps plus 2p exponentiations
-by 64-bit challenges. Fiat-Shamir: h_0 = SHA-256(tag, N, g, s, T, kind, x, y), h_i = SHA-256(h_(i-1), mu_i),
-r_i = the first 64 bits of h_i (GIMPS uses 64-bit challenges too), so the prover cannot choose them.
+by 64-bit challenges (the y side's p share their squarings). Fiat-Shamir: h_0 = SHA-256(tag, N, g, s, T, kind,
+x, y), h_i = SHA-256(h_(i-1), mu_i), r_i = the first 64 bits of h_i (GIMPS uses 64-bit challenges too), so the
+prover cannot choose them.
 
 Security: a wrong y survives with probability about p/2^64 per attempt against a prover who knows no element
-of small order mod N (the low-order assumption; Boneh-Buenz-Fisch 2018). -1 is always known: with it the
+of small order mod N (the low-order assumption; Boneh-Buenz-Fisch 2018). Why 64 bits is enough: a forger must
+hit, at some level, the one r (mod the order of its error) that folds a false claim into a true one; each try
+costs it a fresh mu, one SHA-256 and, to check the outcome, the folded claim's T/2^i steps, so 2^64 / p tries of
+~T/2^p steps each are far beyond any volunteer's means (GIMPS's argument), and a forger gains nothing it could
+not get by doing the test. Longer challenges would cost every verification 2p more squarings per 64 bits: at
+T = 50k steps that term already dominates (RESULTS.md), so 64 bits is also the size that keeps verifying cheap.
+-1 is always known: with it the
 honest proof with y and a middle value negated passes for half the challenges, and a grinding prover always
 wins. So the claim is checked in Z_N*/{+-1} (the last comparison is up to sign), and the proof stops one
 step before the chain's end: y is the residue before the last step x -> x^s g^d, and the verifier finishes
@@ -42,7 +49,7 @@ reduced mod N), and the Gerbicz-Li chain of n!+-1, p#+-1, Carol/Kynea, repunits,
 near-repdigits (s = 2, binary digits of N-1). Not covered: numbers below 2^64 (no chain: BPSW answers
 directly, and re-deriving it costs nothing), the kbn -1 case with 3 | N (the residue is a plain powmod),
 and proof steps after the Fermat test (Proth, LLR, Pocklington: they certify primes and are re-verified
-by proofs/certificate_check.py anyway). Choice of p: T/2^p >= PROOF_STEPS_PER_POINT (see choose_power).
+by proofs/certificate_check.py anyway). Choice of p: from the measured costs of proving and verifying (choose_power).
 
 Format (version 1, big-endian; never pickled; base64 in the prp_proofs asset):
     magic b"DRPP" | version u8 = 1 | kind u8 (1: A = N-1, residue y; 2: A = (N-1)/2, residue y^2;
@@ -55,7 +62,6 @@ The file is exactly 56 + (p+1)*n bytes; N itself is not stored (the verifier der
 from __future__ import annotations
 
 import hashlib
-import math
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,21 +76,40 @@ TAG = b"darkreach-pietrzak-v1"
 MAX_POWER = 16
 KIND_N_MINUS_1, KIND_HALF, KIND_N_PLUS_1 = 1, 2, 3
 
-# Proving costs about 2^p exponentiations by 64-bit challenges on the test's own arithmetic, each ~94 products
-# (a 4-bit window: 64 squarings, 16 multiplications, a table of 14), i.e. ~2^p * 100 chain steps. Keeping that
-# at ~3% of the T steps of the test gives T/2^p >= ~3,300: the verifier's T/2^p steps are then the smallest the
-# proving budget allows. (Measured: 0.8-2.4% at 50k-200k bits, benchmarks/RESULTS.md.)
-PROOF_STEPS_PER_POINT = 3_300
+# p from the measured costs (benchmarks/RESULTS.md, "Pietrzak proofs"), in units of one step of the test:
+# - proving: the tree evaluation makes 2^p - p - 1 exponentiations by 64-bit challenges on the test's arithmetic;
+#   each was measured at 100-127 steps on GMP and ~190 steps on the FFT (multiplications cost more than squarings
+#   there). The FFT figure is used: the chain asks for its positions before it is known which arithmetic ran.
+# - verifying: T/2^p steps, plus p exponentiations for the x side (~94 products each: 64 squarings, 16
+#   multiplications, a table of 14) and one Straus multi-exponentiation for the y side (64 + 30p products).
+# p is the largest whose proving stays within PROVE_BUDGET of the test, and no larger than the p that minimises
+# verification (past it the 2p exponentiations cost more than the halved T/2^p saves).
+PROVE_STEPS_PER_POWER = 190
+VERIFY_STEPS_PER_POWER = 94
+PROVE_BUDGET = 0.03
+
+
+def proving_steps(p: int) -> float:
+    """Modelled cost of making a proof with this p, in test steps (the tree evaluation)."""
+    return ((1 << p) - p - 1) * PROVE_STEPS_PER_POWER
+
+
+def verifying_steps(steps: int, p: int) -> float:
+    """Modelled cost of verifying a proof with this p, in steps on the verifier's arithmetic."""
+    return steps / (1 << p) + p * VERIFY_STEPS_PER_POWER + 64 + 30 * p
 
 
 def choose_power(steps: int) -> int:
-    """p for a chain of `steps` steps: the largest with 2^p * PROOF_STEPS_PER_POINT <= steps (1..MAX_POWER).
-
-    50k steps: p = 3 (verifier 6,250 steps, 12.5%); 200k: p = 5 (3.1%); 1.3M: p = 8 (0.4%)."""
+    """p for a chain of `steps` steps (1..MAX_POWER): proving within PROVE_BUDGET, verification as cheap as that
+    allows. 50k steps: p = 3 (verification ~13% of the steps); 200k: p = 5 (~3.5%); 1.3M: p = 7 (~0.9%);
+    5M: p = 9 (~0.2%)."""
     if steps < 2:
         return 0
-    p = int(math.floor(math.log2(max(1, steps // PROOF_STEPS_PER_POINT)))) if steps >= PROOF_STEPS_PER_POINT else 1
-    return max(1, min(MAX_POWER, p, steps.bit_length() - 1))
+    p, limit = 1, min(MAX_POWER, steps.bit_length() - 1)
+    while (p < limit and proving_steps(p + 1) <= PROVE_BUDGET * steps
+           and verifying_steps(steps, p + 1) < verifying_steps(steps, p)):
+        p += 1
+    return max(1, min(p, limit))
 
 
 def _bytes(value: mpz, length: int) -> bytes:
@@ -158,7 +183,8 @@ class ProofRecorder:
     """Keeps the residues a chain is asked for and makes the proof at its end (gerbicz.ResidueRecorder).
 
     The proof covers T = the largest multiple of 2^p steps ending one step before the chain's last, so 2^p
-residues are kept (memory and checkpoint size: 2^p * bits/8 bytes, 42 MB at 1.3M bits, p = 8).
+residues are kept (in memory and in the residue file beside the checkpoint, stores/residue_file.py: 2^p * bits/8
+bytes, 40 MiB at 1.3M bits with p = 8, 20 MiB with the chosen p = 7).
 `power` forces p (tests); otherwise choose_power. After the test, `proof` holds the bytes or None with
     `reason` saying why there is none (no chain ran, residues lost, exponent not the test's...)."""
 

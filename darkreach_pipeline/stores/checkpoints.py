@@ -4,8 +4,9 @@ A checkpoint is trusted only if its MAC (HMAC-SHA256 keyed with the deployment's
 fingerprint, block and software version all match; anything else is reported and ignored (the work is redone,
 never trusted). A plain content hash would not do: whoever can write the store (shared in fleet mode) could
 forge rows and recompute it.
-Local files are written atomically (temp file + rename); a SQL store (SQLite/PostgreSQL) lets
-another machine resume a block.
+The residues a test keeps for its proof are a binary file beside the checkpoint (stores/residue_file.py), named
+in the MAC'd body with its SHA-256. Local files are written atomically (temp file + rename); a SQL store
+(SQLite/PostgreSQL) lets another machine resume a block.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from darkreach_pipeline import __version__
 from darkreach_pipeline.backoff import Backoff, retrying
 from darkreach_pipeline.stores.registry import create_engine, create_tables, store_backoff
 
-FORMAT = 2  # 1: unkeyed sha256, no longer trusted
+FORMAT = 3  # 1: unkeyed sha256, no longer trusted; 2: kept proof residues as hex inside the chain state
 
 
 @dataclass
@@ -34,7 +35,9 @@ class Checkpoint:
     campaign_fingerprint: str
     block: int
     rows: list[dict[str, Any]] = field(default_factory=list)
-    chain: dict[str, Any] | None = None  # {"value": n, "done": squarings, "x", "d", "start": hex strings}
+    # {"value": n, "state": {"done": squarings, "x", "d", "start": hex strings, ...}, "residues": the index of the
+    # residue file beside the checkpoint (stores/residue_file.py), covered by the MAC through its SHA-256}
+    chain: dict[str, Any] | None = None
     software: str = __version__
 
     def encode(self, secret: bytes) -> bytes:
@@ -68,7 +71,8 @@ def decode(blob: bytes, fingerprint: str, block: int, secret: bytes) -> Checkpoi
                                  "secret (fleet mode: set the same DARKREACH_SECRET on every machine)")
     data = json.loads(body)
     if data.get("format") != FORMAT or data.get("software") != __version__:
-        raise CheckpointRejected(f"written by software {data.get('software')!r}, this is {__version__}")
+        raise CheckpointRejected(f"written by software {data.get('software')!r} in format {data.get('format')}, "
+                                 f"this is {__version__} reading format {FORMAT}")
     if data["fingerprint"] != fingerprint or data["block"] != block:
         raise CheckpointRejected("written for other campaign parameters or another block")
     return Checkpoint(fingerprint, block, data["rows"], data["chain"], data["software"])

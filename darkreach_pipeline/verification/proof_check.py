@@ -6,6 +6,10 @@ below 2^64 where no chain runs, by recomputing the residue directly (a single po
 rejects makes the block invalid (it counts against its worker like a mismatched residue); a result without a
 proof (3 | N, a test resumed from a checkpoint made without the kept residues) leaves the block to the usual
 double check.
+
+The review runs in a proof-check run of its own (the proof_checks asset, launched by the verification sensor),
+never inside the daemon's tick: `check_block` is that run's whole decision, and its `double_check` field is what
+the sensor reads back.
 """
 
 from __future__ import annotations
@@ -114,3 +118,39 @@ def stored_block_review(base_path: str, spec: CampaignSpec, partition_key: str,
         except DamagedBlockError as exc:
             return None, f"{asset} damaged: {exc.reason}"
     return review_proofs(form_for(spec), spec.axis, frames["prp_results"], frames["prp_proofs"]), ""
+
+
+@dataclass
+class BlockProofCheck:
+    """The outcome of checking one block by its proofs: what the run records and what the sensor reads back.
+
+    validation: the worker's block is valid (every result established), invalid (a proof rejected) or None (not
+    judged: a missing or damaged file, results without proof). double_check: "" when the proofs replace the double
+    check, else why the block is still double-checked."""
+
+    review: ProofReview | None
+    validation: bool | None
+    double_check: str
+
+    def frame(self) -> pd.DataFrame:
+        """One row per result: its expression (with the reason when not accepted) and the verdict."""
+        rows = [] if self.review is None else [
+            {"verdict": verdict, "result": entry}
+            for verdict in ("accepted", "rejected", "unproven") for entry in getattr(self.review, verdict)]
+        return pd.DataFrame(rows, columns=["verdict", "result"])
+
+    def summary(self) -> str:
+        return self.review.summary() if self.review is not None else self.double_check
+
+
+def check_block(base_path: str, spec: CampaignSpec, partition_key: str, why: str,
+                storage_options: dict | None = None) -> BlockProofCheck:
+    """Review a block's stored proofs; `why` is the reason the block would be double-checked without them."""
+    review, missing = stored_block_review(base_path, spec, partition_key, storage_options)
+    if review is None:
+        return BlockProofCheck(None, None, f"{why}; {missing}")
+    if review.complete:
+        return BlockProofCheck(review, True, "")
+    if review.rejected:
+        return BlockProofCheck(review, False, f"proof rejected: {review.rejected[0]}")
+    return BlockProofCheck(review, None, f"{why}; {len(review.unproven)} results without proof")

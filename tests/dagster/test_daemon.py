@@ -1,5 +1,6 @@
 """Once for real under a running daemon: a dropped campaign file is registered and run, and the
-verification sensor then double-checks every block of the (new, untrusted) worker."""
+verification sensor then checks every block of the (new, untrusted) worker: by a double-check run, or by a
+proof-check run that verifies the block's Pietrzak proofs (never inside the sensor's tick)."""
 
 import os
 import subprocess
@@ -10,7 +11,9 @@ from pathlib import Path
 from conftest import stop_group, toml_text
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = {"name": "tiny", "form": "kbn", "k": 3, "b": 2, "c": -1, "n_min": 1, "n_max": 90, "block_size": 30,
+# two blocks, named so that block 0 is in the 1-in-10 sample (double-checked whatever its proofs) and block 1,
+# whose numbers above 2^64 carry proofs, is not (its proofs are checked in a proof_check_job run)
+TINY = {"name": "tiny6", "form": "kbn", "k": 3, "b": 2, "c": -1, "n_min": 1, "n_max": 90, "block_size": 45,
         "sieve_depth": 1000}
 WRAP = "import os,signal,sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"
 
@@ -38,7 +41,7 @@ def test_sensors_register_run_and_double_check_under_the_daemon(tmp_path, monkey
 
         from darkreach_pipeline.stores.reliability import open_reliability_store
 
-        keys = {"tiny/000000", "tiny/000001", "tiny/000002"}
+        keys = {"tiny6/000000", "tiny6/000001"}
         instance = DagsterInstance.get()
         deadline = time.time() + 420
         while True:
@@ -54,6 +57,10 @@ def test_sensors_register_run_and_double_check_under_the_daemon(tmp_path, monkey
             time.sleep(1)
         runs = instance.get_runs()
         assert {r.tags.get("dagster/sensor_name") for r in runs} >= {"campaign_files_sensor", "verification_sensor"}
+        checks = {r.job_name: r.tags.get("dagster/partition") for r in runs if r.job_name.endswith("check_job")}
+        assert checks == {"double_check_job": "tiny6/000000", "proof_check_job": "tiny6/000001"}
+        proof_run = next(r for r in runs if r.job_name == "proof_check_job")
+        assert proof_run.tags.get("darkreach/campaign") == "tiny6"  # limited by the run coordinator like blocks
         assert all(r.status.value == "SUCCESS" for r in runs), [(r.job_name, r.status) for r in runs]
     finally:
         stop_group(daemon)

@@ -1,6 +1,7 @@
 """Proofs through Dagster: a campaign stores prp_proofs beside prp_results, every_proof_verifies passes, and the
-verification sensor accepts an untrusted worker's blocks by their proofs, rejects a tampered proof (counted
-against the worker) and double-checks a block whose proofs file is damaged (not counted)."""
+verification sensor accepts an untrusted worker's blocks by their proofs (checked in proof-check runs it launches,
+never in its tick), rejects a tampered proof (counted against the worker) and double-checks a block whose proofs
+file is damaged (not counted)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,30 @@ import json
 
 import pandas as pd
 import pytest
-from dagster import AssetCheckKey, AssetKey, AssetSelection, DagsterInstance, materialize
+from dagster import AssetCheckKey, AssetKey, AssetSelection, DagsterInstance, DagsterRun, materialize
+from dagster._core.utils import make_new_run_id
 from test_verification import (
     CAMPAIGN_ASSETS,
     drain,
     fresh_resources,
     parquet,
+    requests_of,
+    run_proof_checks,
     setup_and_run_campaign,
     store,
+    tick,
 )
 from upath import UPath
 
 from assets.block_stages import prp_results
 from assets.checks import CAMPAIGN_CHECKS, every_proof_verifies
 from assets.instance_queries import checks_passed
+from assets.proof_checks import proof_check_job, proof_checks
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
 from darkreach_pipeline.stores import integrity
 from darkreach_pipeline.stores.reliability import sampled
+from resources import run_coordinator
+from resources.run_tags import CHECK_TAG, WHY_TAG
 
 # 3*2^n+1 for n = 200..259: numbers above 2^64, every test a chain with a proof; 3 blocks
 PROOFS = {"name": "proofs", "form": "kbn", "k": 3, "b": 2, "c": 1, "n_min": 200, "n_max": 259, "block_size": 20,
@@ -68,10 +76,20 @@ def test_campaign_stores_proofs_and_the_sensor_accepts_an_untrusted_worker_by_th
     assert not store().worker(worker_id).trusted
 
     checked = [k for k in keys if sampled(k, 10)]  # the 1-in-10 sample is double-checked whatever the proofs
-    requests, _ = drain(instance)  # the backlog over as many ticks as the ramp needs
-    assert sorted(r.partition_key for r in requests) == checked
+    first = tick(instance)  # the tick verifies nothing itself: it launches a proof-check run per block
+    proof_runs = [r for r in requests_of(first) if r.job_name == proof_check_job.name]
+    assert sorted(r.partition_key for r in proof_runs) == [k for k in keys if k not in checked]
+    assert all(r.tags[CHECK_TAG] == "proofs" and "not trusted" in r.tags[WHY_TAG] for r in proof_runs)
+    assert store().worker(worker_id).total == 0
+    run_proof_checks(instance, proof_runs)  # the runs record the validations ...
+    requests, _ = drain(instance, first.cursor)  # ... and the next ticks read their outcomes: nothing to add
+    assert sorted(r.partition_key for r in requests + requests_of(first) if r.job_name != proof_check_job.name
+                  ) == checked
     record = store().worker(worker_id)
     assert (record.valid, record.total) == (len(keys) - len(checked), len(keys) - len(checked))
+    for selection in (None, frozenset({AssetKey("proof_checks")})):  # the sensor's runs, and a UI selection
+        assert run_coordinator.tests_blocks(DagsterRun(job_name=proof_check_job.name, run_id=make_new_run_id(),
+                                                       asset_selection=selection))  # limited like block runs
 
 
 def _tampered(proof_b64: str) -> str:
@@ -91,7 +109,9 @@ def test_a_tampered_proof_is_rejected_and_counted_a_damaged_file_is_not(darkreac
     path = parquet(darkreach_home, "prp_proofs", damaged)
     path.write_bytes(path.read_bytes()[:-64])  # a cut file: unreadable
 
-    requests = {r.partition_key: r for r in drain(instance)[0]}
+    proof_runs = []
+    requests = {r.partition_key: r for r in drain(instance, proof_runs=proof_runs)[0]}
+    assert {damaged, tampered} <= {r.partition_key for r in proof_runs}  # checked in runs, outcomes read back
     assert "proof rejected" in requests[tampered].tags["darkreach/why"]
     assert "prp_proofs damaged" in requests[damaged].tags["darkreach/why"]
     record = store().worker(worker_id)
@@ -131,3 +151,19 @@ def test_blocks_finished_before_proofs_stay_finished_but_a_failed_proof_check_do
     materialize([*CAMPAIGN_ASSETS, *CAMPAIGN_CHECKS], selection=AssetSelection.checks(every_proof_verifies),
                 tags={"dagster/partition": keys[0]}, instance=instance, resources=resources, raise_on_error=False)
     assert checks_passed(instance, keys) == set(keys[1:])
+
+
+def test_a_proof_check_that_cannot_run_hands_the_block_to_its_double_check(darkreach_home, instance):
+    """A proof-check run that fails to review (here: a campaign no longer registered) still records an outcome,
+    and the sensor's next tick reads it and queues the block's double check: no block is left unverified."""
+    key = "gone/000000"
+    instance.add_dynamic_partitions("campaign_blocks", [key])
+    result = materialize([proof_checks], partition_key=key, instance=instance, resources=fresh_resources(),
+                         tags={WHY_TAG: "worker abc is not trusted"})
+    assert result.success
+    metadata = result.asset_materializations_for_node("proof_checks")[0].metadata
+    assert metadata["double_check"].value.startswith("worker abc is not trusted; proof check failed")
+    assert metadata["validation"].value == "not judged"
+    requests = requests_of(tick(instance))
+    assert [(r.job_name, r.partition_key) for r in requests] == [("double_check_job", key)]
+    assert "proof check failed" in requests[0].tags[WHY_TAG]

@@ -338,9 +338,9 @@ def test_definitions_load():
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     assert keys == {AssetKey(k) for k in ("candidate_ranges", "sieve_survivors", "p_minus_1", "prp_results",
                                           "prp_proofs", "certificates", "primes", "campaign_progress", "double_checks",
-                                          "verified_primes", "worker_reliability", "integrity_audit", "campaign_plan",
-                                          "campaign_feedback", "announcements", "fleet_advice", "campaign_sieve",
-                                          "volunteer_credit")}
+                                          "proof_checks", "verified_primes", "worker_reliability", "integrity_audit",
+                                          "campaign_plan", "campaign_feedback", "announcements", "fleet_advice",
+                                          "campaign_sieve", "volunteer_credit")}
     graph = defs.resolve_asset_graph()
     assert graph.get(AssetKey("sieve_survivors")).parent_keys == {AssetKey("candidate_ranges"),
                                                                    AssetKey("campaign_sieve")}  # lineage of a block
@@ -358,7 +358,9 @@ def test_definitions_load():
     assert defs.resolve_sensor_def("announcement_verification_sensor").job_name == "double_check_job"
     double_check_job = defs.resolve_job_def("double_check_job")
     assert double_check_job.partitions_def is not None and double_check_job.partitions_def.name == "campaign_blocks"
-    assert defs.resolve_sensor_def("verification_sensor").job_name == "double_check_job"
+    assert {j.name for j in defs.resolve_sensor_def("verification_sensor").jobs} == {"double_check_job",
+                                                                                      "proof_check_job"}
+    assert defs.resolve_job_def("proof_check_job").partitions_def.name == "campaign_blocks"
     assert defs.resolve_schedule_def("audit_schedule").job_name == "double_check_job"
     assert set(defs.resources) >= {"io_manager", "results_location", "campaign_registry", "block_progress"}
 

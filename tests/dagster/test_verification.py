@@ -28,6 +28,7 @@ from dagster._core.utils import make_new_run_id
 
 from assets.block_stages import candidate_ranges, certificates, p_minus_1, prp_results, sieve_survivors
 from assets.checks import CAMPAIGN_CHECKS
+from assets.proof_checks import proof_check_job, proof_checks
 from assets.verification import double_checks, verified_primes, worker_reliability
 from assets.verification_sensors import (
     AUDIT_SHARE,
@@ -116,14 +117,26 @@ def requests_of(result) -> list[RunRequest]:
     return list(result.run_requests)
 
 
-def drain(instance, cursor=None) -> tuple[list[RunRequest], str | None]:
-    """Every request of the ticks until the backlog is empty (no run ever starts here, so none is in flight)."""
+def run_proof_checks(instance, requests: list[RunRequest]) -> None:
+    """Execute proof-check run requests as the daemon would (their partition and tags)."""
+    for request in requests:
+        assert materialize([proof_checks], partition_key=request.partition_key, tags=request.tags, instance=instance,
+                           resources=fresh_resources()).success
+
+
+def drain(instance, cursor=None, proof_runs: list | None = None) -> tuple[list[RunRequest], str | None]:
+    """Every double-check request of the ticks until the backlog is empty (no double check ever starts here, so
+    none is in flight). The proof-check runs a tick asks for are executed at once, as the daemon would launch
+    them, so that the next tick reads their outcomes; their requests are appended to `proof_runs`."""
     requests = []
     for _ in range(100):
         result = tick(instance, cursor)
-        requests += requests_of(result)
+        checks = [r for r in requests_of(result) if r.job_name == proof_check_job.name]
+        requests += [r for r in requests_of(result) if r.job_name != proof_check_job.name]
+        run_proof_checks(instance, checks)
+        (proof_runs if proof_runs is not None else []).extend(checks)
         cursor = result.cursor if isinstance(result, SensorResult) and result.cursor is not None else cursor
-        if not read_cursor(cursor)[1]:
+        if not read_cursor(cursor)[1] and not checks:
             return requests, cursor
     raise AssertionError("the backlog never drained")
 

@@ -109,7 +109,7 @@ def test_kill_9_inside_one_long_test_resumes_its_verified_chain(tmp_path):
     proc = _launch(tmp_path, n, n)
     # killed once the saved chain state carries residues kept for the proof (they must survive the resume)
     _wait_for(lambda: (c := _checkpoint(tmp_path)) is not None and c["chain"] is not None
-              and c["chain"]["state"].get("captured"), proc)
+              and c["chain"].get("residues"), proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done = _checkpoint(tmp_path)["chain"]["state"]["done"]

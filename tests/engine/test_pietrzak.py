@@ -26,7 +26,15 @@ from darkreach_pipeline.forms import (
 from darkreach_pipeline.primality.gerbicz import ChainState, Fault, GerbiczChain, Reducer
 from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.primality.outcome import res64
-from darkreach_pipeline.proofs.pietrzak import HEADER, ProofRecorder, choose_power, prove
+from darkreach_pipeline.proofs.pietrzak import (
+    HEADER,
+    PROVE_BUDGET,
+    ProofRecorder,
+    choose_power,
+    prove,
+    proving_steps,
+    verifying_steps,
+)
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
 from darkreach_pipeline.verification.proof_check import review_proofs, split_proofs
 
@@ -291,10 +299,10 @@ class Killed(Exception):
 @pytest.mark.parametrize("form,value", [(KbnForm(3, 2, 1), 3000), (KbnForm(5, 6, -1), 900),
                                         (FactorialForm(c=-1), 500)])
 def test_a_chain_resumed_from_its_checkpoint_still_proves(form, value):
-    saved: list[dict] = []
+    saved: list[tuple[dict, dict]] = []
 
     def on_verified(state: ChainState) -> None:
-        saved.append(state.to_json())  # what the checkpoint stores (MAC-protected)
+        saved.append((state.to_json(), state.captured))  # what the checkpoint stores (MAC-protected, + residues)
         if state.captured and len(saved) >= 2:
             raise Killed  # kill -9 right after a checkpoint that carries kept residues
 
@@ -302,12 +310,12 @@ def test_a_chain_resumed_from_its_checkpoint_still_proves(form, value):
     with pytest.raises(Killed):
         form.test(value, TestOptions(chain_run={"proof": ProofRecorder(power=4), "on_verified": on_verified,
                                                 "want_check": lambda: next(checks) % 3 == 0}))
-    state = ChainState.from_json(saved[-1])
+    state = ChainState.from_json(*saved[-1])
     assert state.captured, "the checkpoint carries the residues kept so far"
     N, outcome, proof = proven(form, value, power=4, resume=state)
     verdict = verify_prp_proof(N, proof, base=3, res64=outcome.res64)
     assert verdict.accepted and verdict.res64 == fermat_res64_two_ways(N)
-    without = ChainState.from_json({**saved[-1], "captured": {}})  # a checkpoint made without a recorder
+    without = ChainState.from_json(saved[-1][0])  # a checkpoint made without a recorder
     recorder = ProofRecorder(power=4)
     assert form.test(value, TestOptions(chain_run={"proof": recorder, "resume": without})).res64 == outcome.res64
     assert recorder.proof is None and "missing" in recorder.reason
@@ -325,10 +333,14 @@ def test_a_rolled_back_chain_keeps_only_verified_residues():
         assert verdict.accepted and verdict.res64 == res64(y * y % N)
 
 
-def test_choose_power_keeps_proving_near_three_percent():
-    assert [choose_power(t) for t in (1_000, 50_000, 100_000, 200_000, 1_300_000)] == [1, 3, 4, 5, 8]
-    for steps in (10_000, 77_777, 3_000_000):
-        assert 2**choose_power(steps) * 3_300 <= steps
+def test_choose_power_keeps_proving_within_budget_and_verification_as_cheap_as_that_allows():
+    assert [choose_power(t) for t in (1_000, 50_000, 100_000, 200_000, 1_300_000, 5_000_000)] == [1, 3, 4, 5, 7, 9]
+    for steps in (10_000, 77_777, 400_000, 3_000_000, 100_000_000):
+        p = choose_power(steps)
+        assert p == 1 or proving_steps(p) <= PROVE_BUDGET * steps
+        # one more level would break the proving budget or make verification dearer (the 2p powers dominate)
+        assert (proving_steps(p + 1) > PROVE_BUDGET * steps
+                or verifying_steps(steps, p + 1) >= verifying_steps(steps, p))
 
 
 def test_no_proof_below_2_to_the_64_or_when_3_divides_n():
