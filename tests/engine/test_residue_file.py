@@ -11,6 +11,7 @@ from gmpy2 import mpz
 from darkreach_pipeline.checkpoint_policy import BlockCheckpointer
 from darkreach_pipeline.forms import KbnForm
 from darkreach_pipeline.primality.gerbicz import ChainState
+from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.proofs.pietrzak import ProofRecorder
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
 from darkreach_pipeline.stores import residue_file
@@ -92,8 +93,8 @@ def test_a_damaged_residue_file_drops_the_chain_state_and_the_test_recomputes_it
             raise Killed
 
     with pytest.raises(Killed):
-        form.test(N_BITS, chain_run={"proof": ProofRecorder(power=4), "resume": None, "on_verified": on_verified,
-                                     "want_check": lambda: True})
+        form.test(N_BITS, TestOptions(chain_run={"proof": ProofRecorder(power=4), "resume": None,
+                                                 "on_verified": on_verified, "want_check": lambda: True}))
     path = tmp_path / "res__000000.residues.ckpt"
     if damage == "missing":
         path.unlink()
@@ -111,6 +112,6 @@ def test_a_damaged_residue_file_drops_the_chain_state_and_the_test_recomputes_it
     assert resumed.chain is None and "residue file" in resumed.rejected
     assert any("restarts from its beginning" in line for line in log)
     recorder = ProofRecorder(power=4)
-    outcome = form.test(N_BITS, chain_run={"proof": recorder, **resumed.chain_hooks(N_BITS)})
+    outcome = form.test(N_BITS, TestOptions(chain_run={"proof": recorder, **resumed.chain_hooks(N_BITS)}))
     assert recorder.proof is not None
     assert verify_prp_proof(form.number(N_BITS), recorder.proof, base=3, res64=outcome.res64).accepted
