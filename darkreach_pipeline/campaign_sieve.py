@@ -28,12 +28,16 @@ from dataclasses import dataclass
 import numpy as np
 from upath import UPath
 
+from darkreach_pipeline.arith.select import arithmetic_name, fft_speedup
 from darkreach_pipeline.campaign import CampaignSpec
+from darkreach_pipeline.cost_model import rebalanced_depth
 from darkreach_pipeline.errors import CampaignError
 from darkreach_pipeline.forms import form_for
+from darkreach_pipeline.forms.base import PrimeForm
 from darkreach_pipeline.sieve.primes import prime_chunks
 from darkreach_pipeline.stores.integrity import block_path
 from darkreach_pipeline.stores.sieve_imports import CAMPAIGN_SIEVE_FORMAT, ImportedBlock
+from darkreach_pipeline.strategy.cost import shape_bits
 
 SHARED_FORMS = frozenset({"kbn", "factorial", "primorial"})
 MAX_DEPTH = 1 << 32
@@ -137,13 +141,23 @@ def _sieve_signs(states: list[SieveState], lo: int, hi: int, start: int, to_dept
 
 def auto_depth(spec: CampaignSpec, tested: set[int]) -> int:
     """The form's balance of sieve against test cost, for one sieve over the untested range (its span is the
-    sieve's, so a wider sieve, cheaper per candidate, goes deeper than a block's)."""
+    sieve's, so a wider sieve, cheaper per candidate, goes deeper than a block's), with the test priced on the
+    arithmetic that will run it (the FFT where it is faster than GMP)."""
     untested = [b for b in range(spec.block_count) if b not in tested]
     if not untested:
         return spec.sieve_depth
     lo, hi = spec.block_range(untested[0])[0], spec.block_range(untested[-1])[1]
-    form_cls = type(form_for(spec))
-    return form_cls.auto_sieve_depth(spec.params, lo, hi - 1, hi - lo)
+    form = form_for(spec)
+    depth = type(form).auto_sieve_depth(spec.params, lo, hi - 1, hi - lo)
+    return rebalanced_depth(depth, test_speedup(form, lo + 0.7 * (hi - 1 - lo)))
+
+
+def test_speedup(form: PrimeForm, value: float) -> float:
+    """How much faster than the forms' GMP model a test near `value` runs on the arithmetic auto mode picks
+    there (the FFT's measured speed-up; 1 on GMP sizes), so the campaign sieve balances against real tests."""
+    value = int(value)
+    bits = form.bits(value)
+    return fft_speedup(arithmetic_name(bits, shape_bits(form, value), gfn=form.name == "gfn"), bits)
 
 
 def sieve_id(spec: CampaignSpec, segment: Segment, to_depth: int, previous: Iterable[str]) -> str:

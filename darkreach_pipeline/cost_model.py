@@ -65,3 +65,18 @@ def balanced_depth(
         per_prime = seconds_per_prime(depth) if callable(seconds_per_prime) else seconds_per_prime
         depth = max(floor, min(MAX_DEPTH, tests_saved(depth) * test_seconds / per_prime))
     return int(depth)
+
+
+def rebalanced_depth(depth: float, speedup: float, rounds: int = 6) -> int:
+    """The balanced depth when each test costs 1/speedup of what `depth` was balanced for (the FFT arithmetic).
+
+    At the balance P = S(P) * test / (sieve per prime) with S(P) ~ 1/ln P, so P ln P scales with the test cost:
+    P' ln P' = P ln P / speedup. Deterministic, like balanced_depth."""
+    if speedup == 1.0:
+        return int(depth)
+    target = depth * math.log(depth) / speedup
+    new = depth / speedup
+    for _ in range(rounds):
+        new = max(MIN_DEPTH, min(MAX_DEPTH, target / math.log(max(new, 3.0))))
+    return int(new)
+
