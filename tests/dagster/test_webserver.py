@@ -65,7 +65,8 @@ def test_webserver_loads_location_with_block_partitions(tmp_path):
                                "certificates",
                                "primes", "campaign_progress", "double_checks", "verified_primes",
                                "worker_reliability", "integrity_audit", "campaign_plan", "campaign_feedback",
-                               "announcements", "fleet_advice"}
+                               "announcements", "fleet_advice", "campaign_sieve", "proof_checks",
+                               "volunteer_credit"}
         assert by_key["prp_results"] == ["tiny/000000", "tiny/000001", "tiny/000002"]
     finally:
         stop_group(server, grace=30)
