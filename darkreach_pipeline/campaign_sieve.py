@@ -149,10 +149,10 @@ def auto_depth(spec: CampaignSpec, tested: set[int]) -> int:
     lo, hi = spec.block_range(untested[0])[0], spec.block_range(untested[-1])[1]
     form = form_for(spec)
     depth = type(form).auto_sieve_depth(spec.params, lo, hi - 1, hi - lo)
-    return rebalanced_depth(depth, test_speedup(form, lo + 0.7 * (hi - 1 - lo)))
+    return rebalanced_depth(depth, arithmetic_speedup(form, lo + 0.7 * (hi - 1 - lo)))
 
 
-def test_speedup(form: PrimeForm, value: float) -> float:
+def arithmetic_speedup(form: PrimeForm, value: float) -> float:
     """How much faster than the forms' GMP model a test near `value` runs on the arithmetic auto mode picks
     there (the FFT's measured speed-up; 1 on GMP sizes), so the campaign sieve balances against real tests."""
     value = int(value)

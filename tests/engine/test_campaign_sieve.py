@@ -14,7 +14,7 @@ from conftest import trial_division_survivors
 
 from darkreach_pipeline.blocks import FACTOR, IMPORTED_REMOVAL, SURVIVOR, candidate_frame, sieve_frame
 from darkreach_pipeline.campaign import parse_campaign
-from darkreach_pipeline.campaign_sieve import SieveState, auto_depth, deepen, segments, test_speedup
+from darkreach_pipeline.campaign_sieve import SieveState, arithmetic_speedup, auto_depth, deepen, segments
 from darkreach_pipeline.checks import factor_claim_problems
 from darkreach_pipeline.cost_model import rebalanced_depth
 from darkreach_pipeline.errors import CampaignError
@@ -106,13 +106,13 @@ def test_the_campaign_sieve_balances_against_the_fft_test_where_the_fft_runs():
     big = parse_campaign({"name": "big", "form": "kbn", "k": 3, "b": 2, "c": 1, "n_min": 100_000,
                           "n_max": 102_000, "block_size": 100, "sieve_depth": 1000})
     form = form_for(big)
-    speedup = test_speedup(form, 100_000 + 0.7 * 1_999)
+    speedup = arithmetic_speedup(form, 100_000 + 0.7 * 1_999)
     assert speedup > 1.5  # the weighted FFT at 100k bits (benchmarks/RESULTS.md)
     gmp = type(form).auto_sieve_depth(big.params, 100_000, 101_999, 2_000)
     fft = auto_depth(big, set())
     assert fft < gmp
     assert fft * math.log(fft) == pytest.approx(gmp * math.log(gmp) / speedup, rel=1e-3)
-    assert test_speedup(form_for(RIESEL), 630) == 1.0
+    assert arithmetic_speedup(form_for(RIESEL), 630) == 1.0
     assert auto_depth(RIESEL, set()) == type(form_for(RIESEL)).auto_sieve_depth(RIESEL.params, 1, 900, 900)
     assert rebalanced_depth(123_456, 1.0) == 123_456
 
