@@ -104,29 +104,6 @@ def walk_signs(
     return [(steps[hit_signs == c], cols[hit_signs == c]) for c in signs]
 
 
-def sieve_carried_product(
-    prefix: mpz,
-    multipliers: Sequence[int],
-    c: int,
-    prime_chunks: Iterable[np.ndarray],
-    progress: Callable[[int], None] | None = None,
-    *,
-    candidates: Sequence[bool] | None = None,
-    min_prime: int = 2,
-    exact: Mapping[int, int] | None = None,
-    batch: int = BATCH,
-) -> np.ndarray:
-    """Smallest sieve prime q dividing F(v)+c for each value v of a block (int64, 0 where none).
-
-    prefix = F(lo-1); multipliers[i] = F(lo+i)/F(lo+i-1) (1 where the product does not change);
-    candidates[i] = False for values whose hits are ignored. Primes below `min_prime` (which divide
-    the prefix) are skipped. `exact` maps an offset to its number when that is small enough to be a
-    sieve prime itself: such a number is never struck by the prime it equals.
-    """
-    return sieve_carried_product_signs(prefix, multipliers, {c: (candidates, exact)}, prime_chunks, progress,
-                                       min_prime=min_prime, batch=batch)[c]
-
-
 def sieve_carried_product_signs(
     prefix: mpz,
     multipliers: Sequence[int],
@@ -137,8 +114,13 @@ def sieve_carried_product_signs(
     min_prime: int = 2,
     batch: int = BATCH,
 ) -> dict[int, np.ndarray]:
-    """sieve_carried_product for each sign c of `signs` ({c: (candidates, exact)}) in one pass: one remainder
-    tree and one walk serve F(v)+1 and F(v)-1 together."""
+    """Smallest sieve prime q dividing F(v)+c for each value v of a block and each sign c of `signs` (int64, 0
+    where none), in one pass: one remainder tree and one walk serve F(v)+1 and F(v)-1 together.
+
+    prefix = F(lo-1); multipliers[i] = F(lo+i)/F(lo+i-1) (1 where the product does not change);
+    signs = {c: (candidates, exact)}: candidates[i] = False for values whose hits are ignored, `exact` maps an
+    offset to its number when that is small enough to be a sieve prime itself (such a number is never struck by
+    the prime it equals). Primes below `min_prime` (which divide the prefix) are skipped."""
     span = len(multipliers)
     factors = {c: np.zeros(span, dtype=np.int64) for c in signs}
     wanted_any = [any(cand is None or cand[i] for cand, _ in signs.values()) for i in range(span)]
