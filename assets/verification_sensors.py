@@ -30,21 +30,16 @@ RAMP_PER_TICK = 2  # double-check runs launched per tick (a tick every 30 s) at 
 MAX_IN_FLIGHT = 2  # ... and never more than this many queued or running at once: verification ramps in
 
 
-def read_cursor(text: str | None) -> tuple[str | None, list[dict], dict[str, int]]:
+def read_cursor(text: str | None) -> tuple[str | None, list[dict], dict[str, int], str | None]:
     """(the prp_results event cursor, the backlog: [{key, run_key, why}] waiting to be launched, oldest first,
-    {unreliable worker: its invalid blocks when all its blocks were last queued}). A cursor of an earlier version
-    (the event cursor alone) has neither."""
+    {unreliable worker: its invalid blocks when all its blocks were last queued}, the proof_checks event cursor:
+    the outcomes read so far). A cursor of an earlier version (the event cursor alone) has none of the others."""
     if not text:
-        return None, [], {}
+        return None, [], {}, None
     if not text.startswith("{"):
-        return text, [], {}
+        return text, [], {}, None
     state = json.loads(text)
-    return state.get("events"), state.get("backlog", []), state.get("unreliable", {})
-
-
-def read_proof_cursor(text: str | None) -> str | None:
-    """The proof_checks event cursor (the outcomes read so far)."""
-    return json.loads(text).get("proofs") if text and text.startswith("{") else None
+    return state.get("events"), state.get("backlog", []), state.get("unreliable", {}), state.get("proofs")
 
 
 @sensor(jobs=[double_check_job, proof_check_job], minimum_interval_seconds=30,
@@ -63,8 +58,7 @@ def verification_sensor(
     proof_check_job run for it (assets/proof_checks.py: the verification happens there, never in this tick) and
     reads the outcome back from the proof_checks materialisations; a block the proofs did not settle (a proof
     rejected, a file missing or damaged, results without proof) joins the double-check backlog then."""
-    events, backlog, unreliable = read_cursor(context.cursor)
-    proof_events = read_proof_cursor(context.cursor)
+    events, backlog, unreliable, proof_events = read_cursor(context.cursor)
     records = materialisations_after(context.instance, "prp_results", events, 500)
     outcomes = materialisations_after(context.instance, "proof_checks", proof_events, 500)
     store = campaign_registry.reliability()
