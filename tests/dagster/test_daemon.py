@@ -25,24 +25,29 @@ def test_sensors_register_run_and_double_check_under_the_daemon(tmp_path, monkey
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     for name in ("DARKREACH_DATA", "DARKREACH_REGISTRY_URL", "DARKREACH_CHECKPOINTS"):
         monkeypatch.delenv(name, raising=False)
+    from dagster import AssetKey, DagsterInstance
+
     from darkreach_pipeline import settings
+    from darkreach_pipeline.stores.reliability import open_reliability_store
     from resources.instance_config import ensure_dagster_home
 
     ensure_dagster_home()
+    # The instance's SQLite storages are created here, before the daemon starts: Dagster creates the run and
+    # schedule tables without a guard against a second process, so two processes opening a new home at once both
+    # see no tables and the loser's CREATE TABLE fails ("table ... already exists"), killing the daemon at start-up
+    # (or this test, whichever loses).
+    instance = DagsterInstance.get()
     env = dict(os.environ)
     (home / "campaigns" / "tiny.toml").write_text(toml_text(TINY))
-    daemon = subprocess.Popen(
-        [sys.executable, "-c", WRAP, str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w",
-         str(ROOT / "workspace.yaml")],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    log = tmp_path / "daemon.log"
+    with log.open("w") as out:
+        daemon = subprocess.Popen(
+            [sys.executable, "-c", WRAP, str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w",
+             str(ROOT / "workspace.yaml")],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
     try:
-        from dagster import AssetKey, DagsterInstance
-
-        from darkreach_pipeline.stores.reliability import open_reliability_store
-
         keys = {"tiny6/000000", "tiny6/000001"}
-        instance = DagsterInstance.get()
         deadline = time.time() + 420
         while True:
             certified = instance.get_materialized_partitions(AssetKey("certificates"))
@@ -52,7 +57,7 @@ def test_sensors_register_run_and_double_check_under_the_daemon(tmp_path, monkey
             finished = all(r.is_finished for r in instance.get_runs())
             if keys <= certified and keys <= checked and finished:
                 break
-            assert daemon.poll() is None, "the daemon died"
+            assert daemon.poll() is None, f"the daemon died:\n{log.read_text()[-3000:]}"
             assert time.time() < deadline, f"not done in time: certified {certified}, double-checked {checked}"
             time.sleep(1)
         runs = instance.get_runs()
