@@ -39,11 +39,13 @@ def test_webserver_loads_location_with_block_partitions(tmp_path):
                    env=env, check=True, cwd=ROOT)
     env["DAGSTER_HOME"] = str(tmp_path / "dagster")
     port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "dagster_webserver", "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1",
-         "-p", str(port)],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    log = tmp_path / "webserver.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "dagster_webserver", "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1",
+             "-p", str(port)],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
     try:
         deadline = time.time() + 120
         while True:
@@ -55,6 +57,7 @@ def test_webserver_loads_location_with_block_partitions(tmp_path):
                     break
             except OSError:
                 pass
+            assert server.poll() is None, f"the webserver died:\n{log.read_text()[-3000:]}"
             assert time.time() < deadline, "webserver did not load the code location in 120 s"
             time.sleep(1)
         assert entries[0]["name"] == "darkreach"
