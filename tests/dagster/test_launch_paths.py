@@ -54,13 +54,14 @@ def graphql(port: int, query: str, variables: dict | None = None) -> dict:
         return json.loads(response.read())
 
 
-def wait_for(what: str, condition, timeout: float, server=None, every: float = 2.0):
+def wait_for(what: str, condition, timeout: float, server=None, log: Path | None = None, every: float = 2.0):
+    """Poll condition() until true; fail at once, with the end of its LOG, if SERVER has exited."""
     deadline = time.time() + timeout
     while True:
         value = condition()
         if value:
             return value
-        assert server is None or server.poll() is None, "dagster dev died"
+        assert server is None or server.poll() is None, f"dagster dev died:\n{log.read_text()[-3000:] if log else ''}"
         assert time.time() < deadline, f"not within {timeout:.0f} s: {what}"
         time.sleep(every)
 
@@ -100,15 +101,17 @@ def test_every_launch_path_ends_with_the_same_primes_csv(tmp_path, monkeypatch, 
     run([str(BIN / "dagster"), "sensor", "stop", "verification_sensor", "-w", WORKSPACE], env)
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", WRAP, str(BIN / "dagster"), "dev", "-w", WORKSPACE, "-h",
-                               "127.0.0.1", "-p", str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    log = tmp_path / "dagster-dev.log"
+    with log.open("w") as out:
+        server = subprocess.Popen([sys.executable, "-c", WRAP, str(BIN / "dagster"), "dev", "-w", WORKSPACE, "-h",
+                                   "127.0.0.1", "-p", str(port)], env=env, cwd=ROOT, stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
     try:
         # Block 0 in the CLI's own process while the server starts: nothing but the results sensor refreshes
         # primes.csv for it.
         run([str(BIN / "dagster"), "asset", "materialize", "-m", "darkreach_pipeline.definitions", "--select",
              ",".join(STAGES), "--partition", KEYS[0]], env)
-        wait_for("the webserver loads the code location", lambda: loaded(port), 180, server)
+        wait_for("the webserver loads the code location", lambda: loaded(port), 180, server, log)
         from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
         instance = DagsterInstance.get()
@@ -119,7 +122,7 @@ def test_every_launch_path_ends_with_the_same_primes_csv(tmp_path, monkeypatch, 
         def listed() -> list[str]:
             return sorted(pd.read_csv(primes_csv)["expression"]) if primes_csv.exists() else []
 
-        wait_for("primes.csv lists block 0's primes", lambda: listed() == first, 240, server)
+        wait_for("primes.csv lists block 0's primes", lambda: listed() == first, 240, server, log)
 
         run([str(BIN / "dagster"), "job", "backfill", "-w", WORKSPACE, "-j", "campaign_job", "--partitions",
              KEYS[1], "--noprompt"], env)
@@ -137,18 +140,19 @@ def test_every_launch_path_ends_with_the_same_primes_csv(tmp_path, monkeypatch, 
         def all_runs_ended() -> bool:
             return all(r.is_finished for r in instance.get_runs())
 
-        wait_for("blocks 1-4 are certified", lambda: certified() >= set(KEYS[:5]) and all_runs_ended(), 420, server)
+        wait_for("blocks 1-4 are certified", lambda: certified() >= set(KEYS[:5]) and all_runs_ended(), 420, server,
+                 log)
         inbox = home / "campaigns"
         inbox.mkdir(exist_ok=True)
         (inbox / "paths.toml").write_text(campaign_file.read_text())
-        wait_for("the sensor runs block 5", lambda: certified() == set(KEYS) and all_runs_ended(), 240, server)
+        wait_for("the sensor runs block 5", lambda: certified() == set(KEYS) and all_runs_ended(), 240, server, log)
         last_block = instance.fetch_materializations(AssetKey("certificates"), limit=1, ascending=False).records[0]
 
         def refreshed_after_the_last_block() -> bool:
             latest = instance.fetch_materializations(AssetKey("campaign_progress"), limit=1, ascending=False).records
             return bool(latest) and latest[0].storage_id > last_block.storage_id and all_runs_ended()
 
-        wait_for("a refresh after the last block", refreshed_after_the_last_block, 240, server)
+        wait_for("a refresh after the last block", refreshed_after_the_last_block, 240, server, log)
         assert listed() == oracle
 
         assert primes_csv.read_bytes() == (reference / "data" / "primes.csv").read_bytes()
