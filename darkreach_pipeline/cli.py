@@ -765,8 +765,8 @@ def sieve_before_run(instance, spec: CampaignSpec, choice: str) -> list[str]:
     sieve shares no work, tested blocks and blocks already that deep (a rerun) are left alone; a failed or
     damaged sieve is reported and the blocks sieve themselves. The keys sieved."""
     from darkreach_pipeline.campaign_sieve import (
-        SHARED_FORMS,
         SieveState,
+        check_form,
         open_blocks,
         sieve_pays,
         sieve_seconds_saved,
@@ -774,7 +774,13 @@ def sieve_before_run(instance, spec: CampaignSpec, choice: str) -> list[str]:
     )
     from darkreach_pipeline.stores.sieve_imports import DamagedImportError, open_sieve_import_store
 
-    if choice == "never" or spec.form not in SHARED_FORMS:
+    if choice == "never":
+        return []
+    try:
+        check_form(spec)
+    except CampaignError as exc:
+        if choice == "always":
+            print(f"--campaign-sieve: {exc}", file=sys.stderr)
         return []
     try:
         rows = open_sieve_import_store(settings.registry_url()).all_blocks(spec.name)
