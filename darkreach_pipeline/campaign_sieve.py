@@ -43,10 +43,11 @@ from darkreach_pipeline.strategy.cost import shape_bits
 SHARED_FORMS = frozenset({"kbn", "factorial", "primorial"})
 MAX_DEPTH = 1 << 32
 MAX_SEGMENT = 1 << 24  # axis values per sieve call: 128 MiB of factors; larger ranges are cut at block edges
-# CPU seconds one extra in-process Dagster run of campaign_sieve adds to `darkreach run` besides the sieve itself
-# (importing the asset definitions, the run's events, loading the compiled kernels): 3.3-4.3 s measured on 2
-# loaded cores. `darkreach run` sieves campaign-wide by itself only when the estimated saving is larger.
-SIEVE_RUN_SECONDS = 5.0
+# What one extra in-process Dagster run of campaign_sieve costs `darkreach run` besides the sieve itself (the run's
+# events and storage, the asset's imports): 0.4-0.7 s of CPU per run measured, 1-3 s of wall time on 2 cores at
+# load 9 (benchmarks/RESULTS.md, "darkreach run sieves campaign-wide"). `darkreach run` sieves campaign-wide by
+# itself only when the estimated saving of sieve CPU is larger.
+SIEVE_RUN_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
