@@ -44,8 +44,8 @@ SHARED_FORMS = frozenset({"kbn", "factorial", "primorial"})
 MAX_DEPTH = 1 << 32
 MAX_SEGMENT = 1 << 24  # axis values per sieve call: 128 MiB of factors; larger ranges are cut at block edges
 # What one extra in-process Dagster run of campaign_sieve costs `darkreach run` besides the sieve itself (the run's
-# events and storage, the asset's imports): 0.4-0.7 s of CPU per run measured, 1-3 s of wall time on 2 cores at
-# load 9 (benchmarks/RESULTS.md, "darkreach run sieves campaign-wide"). `darkreach run` sieves campaign-wide by
+# events and storage, the asset's imports): 0.3-0.8 s of CPU per run measured, 2-4 s of wall time on 2 cores at
+# load 9-13 (benchmarks/RESULTS.md, "darkreach run sieves campaign-wide"). `darkreach run` sieves campaign-wide by
 # itself only when the estimated saving of sieve CPU is larger.
 SIEVE_RUN_SECONDS = 2.0
 
