@@ -74,3 +74,25 @@ def test_run_sieves_the_campaign_first_with_the_results_of_the_per_block_path(tm
     assert "2 to run" in rerun.stdout and "campaign sieve" not in rerun.stdout, rerun.stdout
     assert len(sieve_events(home)) == 4
     assert stage(home, "prp_results", TESTED_COLUMNS).equals(alone_tested)
+
+
+def test_the_choice_never_auto_always_and_forms_that_share_no_work(darkreach_home, capsys, monkeypatch):
+    """In-process, no block run: --no-campaign-sieve and the default at depth 10^3 sieve nothing, --campaign-sieve
+    sieves the four blocks once (a second call finds them at the depth), a form whose sieve shares no work says so."""
+    from darkreach_pipeline.cli import _instance, register, sieve_before_run
+
+    monkeypatch.setenv("DAGSTER_HOME", str(darkreach_home / "dagster"))  # _instance() sets it: undone after
+    instance = _instance()
+    spec = parse_campaign(CAMPAIGN)
+    register(spec, instance)
+    assert sieve_before_run(instance, spec, "never") == []
+    assert sieve_before_run(instance, spec, "auto") == []  # microseconds to save: not worth a run
+    assert sieve_events(darkreach_home) == []
+    assert sieve_before_run(instance, spec, "always") == spec.partition_keys()
+    assert SIEVED in capsys.readouterr().out
+    assert sieve_before_run(instance, spec, "always") == []  # already at the campaign's depth
+    assert len(sieve_events(darkreach_home)) == 4
+    cullen = parse_campaign({"name": "cullen", "form": "cullen", "n_min": 1, "n_max": 160, "block_size": 80,
+                             "sieve_depth": 1000})
+    assert sieve_before_run(instance, cullen, "always") == []
+    assert "--campaign-sieve: campaign field 'form': campaign 'cullen' is form 'cullen'" in capsys.readouterr().err
