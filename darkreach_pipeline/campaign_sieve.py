@@ -7,6 +7,10 @@ survivors, the factor of every candidate it removed, the depth reached. A block'
 row and sieves only the primes above that depth (blocks.sieve_frame), so a block picks up whatever depth is
 stored when it runs, and every removal carries a factor the blocking check re-verifies (nothing is on trust).
 
+`darkreach run` runs the same sieve by itself before its blocks, to exactly the campaign's depth (so the blocks'
+survivors are those of each block sieving alone), over the blocks open_blocks names, when sieve_pays: the saving
+the forms' cost per sieve prime estimates is larger than the extra run costs.
+
 Deepening continues each block from the depth and survivors it has, with the primes above that depth only, and
 only over blocks not yet tested: a tested block's row stays exactly what it was tested with. Blocks that already
 have a row from an imported file continue from the file's survivors (its removals without a factor stay such).
