@@ -7,6 +7,10 @@ survivors, the factor of every candidate it removed, the depth reached. A block'
 row and sieves only the primes above that depth (blocks.sieve_frame), so a block picks up whatever depth is
 stored when it runs, and every removal carries a factor the blocking check re-verifies (nothing is on trust).
 
+`darkreach run` runs the same sieve by itself before its blocks, to exactly the campaign's depth (so the blocks'
+survivors are those of each block sieving alone), over the blocks open_blocks names, when sieve_pays: the saving
+the forms' cost per sieve prime estimates is larger than the extra run costs.
+
 Deepening continues each block from the depth and survivors it has, with the primes above that depth only, and
 only over blocks not yet tested: a tested block's row stays exactly what it was tested with. Blocks that already
 have a row from an imported file continue from the file's survivors (its removals without a factor stay such).
@@ -22,6 +26,7 @@ k*b^n+1 and k*b^n-1 named together are sieved in one call each (the kernel has n
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -42,6 +47,11 @@ from darkreach_pipeline.strategy.cost import shape_bits
 SHARED_FORMS = frozenset({"kbn", "factorial", "primorial"})
 MAX_DEPTH = 1 << 32
 MAX_SEGMENT = 1 << 24  # axis values per sieve call: 128 MiB of factors; larger ranges are cut at block edges
+# What one extra in-process Dagster run of campaign_sieve costs `darkreach run` besides the sieve itself (the run's
+# events and storage, the asset's imports): 0.3-0.8 s of CPU per run measured, 2-4 s of wall time on 2 cores at
+# load 9-13 (benchmarks/RESULTS.md, "darkreach run sieves campaign-wide"). `darkreach run` sieves campaign-wide by
+# itself only when the estimated saving of sieve CPU is larger.
+SIEVE_RUN_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,42 @@ def segments(states: list[SieveState], to_depth: int) -> list[Segment]:
         else:
             out.append(Segment(block, block + 1, depth))
     return out
+
+
+def open_blocks(state: SieveState, to_depth: int) -> list[int]:
+    """Blocks not yet tested that no campaign-wide sieve (or import) has taken to `to_depth`: the ones a sieve to
+    that depth would change; blocks already that deep (a rerun after a crash) or tested are left as they are."""
+    return [block for block in range(state.spec.block_count) if state.open(block, to_depth)]
+
+
+def _primes_between(low: int, high: int) -> float:
+    """About how many primes lie in (low, high]: x/ln x (the sieve cost estimate needs no more)."""
+    def count(x: int) -> float:
+        return x / math.log(x) if x > 2 else 0.0
+    return max(0.0, count(high) - count(low))
+
+
+def sieve_seconds_saved(state: SieveState, to_depth: int) -> float:
+    """Estimated sieve CPU seconds one campaign-wide sieve of the open blocks to `to_depth` saves over each of them
+    sieving alone (the form's cost per sieve prime over a block's span, against one segment's span): it grows with
+    the depth (the number of primes) and with the blocks sharing a sieve call."""
+    cls = type(form_for(state.spec))
+    spec = state.spec
+
+    def cost(first: int, stop: int, depth: int) -> float:
+        lo, hi = spec.block_range(first)[0], spec.block_range(stop - 1)[1]
+        return cls.sieve_seconds_per_prime(spec.params, (lo + hi) / 2, hi - lo) * _primes_between(depth, to_depth)
+
+    alone = sum(cost(block, block + 1, state.depth(block)) for block in open_blocks(state, to_depth))
+    return alone - sum(cost(s.first, s.stop, s.depth) for s in segments([state], to_depth))
+
+
+def sieve_pays(state: SieveState, to_depth: int) -> bool:
+    """Does one campaign-wide sieve to `to_depth` pay before the blocks run: two open blocks or more (one block
+    alone is the same sieve), and a saving larger than the extra run costs (SIEVE_RUN_SECONDS). The small
+    campaigns of the tests and quick trials (depth 10^3, a few blocks: microseconds saved) keep sieving block by
+    block; a real campaign (a depth of 10^8 and more) saves minutes to hours."""
+    return len(open_blocks(state, to_depth)) >= 2 and sieve_seconds_saved(state, to_depth) > SIEVE_RUN_SECONDS
 
 
 def check_partner(spec: CampaignSpec, other: CampaignSpec) -> None:

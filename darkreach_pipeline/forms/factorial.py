@@ -70,9 +70,15 @@ class FactorialForm(ProductPlusMinusOne):
         n = n_min + 0.7 * (n_max - n_min)
         test = test_seconds(factorial_bits(n), cls.special_test(params))
         span = min(block_size, n_max - n_min + 1)
-        per_prime = sieve_seconds_per_prime(factorial_bits(n), span)
-        return balanced_depth(lambda depth: span * cls.survival_at(n, depth), test, per_prime,
-                              rounds=ROUNDS_PAIRS_AND_PRODUCTS)
+        return balanced_depth(lambda depth: span * cls.survival_at(n, depth), test,
+                              cls.sieve_seconds_per_prime(params, n, span), rounds=ROUNDS_PAIRS_AND_PRODUCTS)
+
+    @classmethod
+    def sieve_seconds_per_prime(cls, params: Mapping[str, int], n: float, span: int) -> float:
+        """CPU seconds one sieve prime costs over `span` values of n from near `n`: one remainder tree for the
+        prefix product (n-1)! (paid once per sieve call: per block, or once per campaign-wide segment), then one
+        mulmod per n."""
+        return sieve_seconds_per_prime(factorial_bits(n), span)
 
     def bits(self, n: int) -> float:
         return max(1.0, factorial_bits(n))

@@ -85,9 +85,15 @@ class PrimorialForm(ProductPlusMinusOne):
         p = max(3.0, p_min + 0.7 * (p_max - p_min))
         test = test_seconds(primorial_bits(p), cls.special_test(params))
         span = min(block_size, p_max - p_min + 1)
-        per_prime = sieve_seconds_per_prime(primorial_bits(p), max(1, round(span / math.log(p))))
-        return balanced_depth(lambda depth: span * cls.survival_at(p, depth), test, per_prime,
-                              rounds=ROUNDS_PAIRS_AND_PRODUCTS)
+        return balanced_depth(lambda depth: span * cls.survival_at(p, depth), test,
+                              cls.sieve_seconds_per_prime(params, p, span), rounds=ROUNDS_PAIRS_AND_PRODUCTS)
+
+    @classmethod
+    def sieve_seconds_per_prime(cls, params: Mapping[str, int], p: float, span: int) -> float:
+        """CPU seconds one sieve prime costs over `span` values of p from near `p`: one remainder tree for the
+        prefix primorial (paid once per sieve call), then one mulmod per prime p of the span (span/ln p of them)."""
+        p = max(3.0, p)
+        return sieve_seconds_per_prime(primorial_bits(p), max(1, round(span / math.log(p))))
 
     def bits(self, p: int) -> float:
         return max(1.0, primorial_bits(p))

@@ -14,7 +14,17 @@ from conftest import trial_division_survivors
 
 from darkreach_pipeline.blocks import FACTOR, IMPORTED_REMOVAL, SURVIVOR, candidate_frame, sieve_frame
 from darkreach_pipeline.campaign import parse_campaign
-from darkreach_pipeline.campaign_sieve import SieveState, arithmetic_speedup, auto_depth, deepen, segments
+from darkreach_pipeline.campaign_sieve import (
+    SIEVE_RUN_SECONDS,
+    SieveState,
+    arithmetic_speedup,
+    auto_depth,
+    deepen,
+    open_blocks,
+    segments,
+    sieve_pays,
+    sieve_seconds_saved,
+)
 from darkreach_pipeline.checks import factor_claim_problems
 from darkreach_pipeline.cost_model import rebalanced_depth
 from darkreach_pipeline.errors import CampaignError
@@ -153,3 +163,36 @@ def test_stored_rows_round_trip_and_a_damaged_row_is_named(tmp_path):
         conn.execute(sa.text("UPDATE darkreach_sieve_imports SET sieved_to = 9 WHERE block = 2"))
     with pytest.raises(DamagedImportError, match="block 2 fails its checksum"):
         store.all_blocks("proth")
+
+
+def test_open_blocks_leave_out_tested_blocks_and_blocks_already_at_the_depth():
+    """What `darkreach run` would sieve campaign-wide: a rerun after a crash finds the stored rows and sieves none."""
+    assert open_blocks(SieveState(RIESEL, {}, set()), 1000) == list(range(RIESEL.block_count))
+    rows = by_block(deepen(RIESEL, 1000, {}, {0, 1}))  # blocks 0 and 1 tested: no rows
+    assert sorted(rows) == list(range(2, RIESEL.block_count))
+    assert open_blocks(SieveState(RIESEL, rows, {0, 1}), 1000) == []
+    shallow = by_block(deepen(RIESEL, 500, {}, set()))
+    assert open_blocks(SieveState(RIESEL, shallow, {3}), 1000) == [b for b in range(RIESEL.block_count) if b != 3]
+    assert open_blocks(SieveState(RIESEL, shallow, set()), 500) == []
+
+
+def test_the_campaign_sieve_pays_for_real_campaigns_not_for_small_trials():
+    """The saving grows with the depth and the blocks sharing a call; below SIEVE_RUN_SECONDS the run costs more."""
+    big = parse_campaign({"name": "big", "form": "kbn", "k": 3, "b": 2, "c": 1, "n_min": 100_000, "n_max": 199_999,
+                          "block_size": 1000, "sieve_depth": 10**9})
+    saved = sieve_seconds_saved(SieveState(big, {}, set()), big.sieve_depth)
+    half = sieve_seconds_saved(SieveState(big, {}, set(range(50))), big.sieve_depth)
+    # 100 blocks: each alone costs 1000^0.38 per prime, together (100,000)^0.38, i.e. 100 / 5.75 = 17x more
+    per_prime = 0.022e-6 * (100 * 1000**0.38 - 100_000**0.38)
+    assert saved == pytest.approx(per_prime * (1e9 / math.log(1e9) - 2 / math.log(2)), rel=1e-6)
+    assert 0 < half < saved and sieve_pays(SieveState(big, {}, set()), big.sieve_depth)
+    assert sieve_seconds_saved(SieveState(big, {}, set()), 10**7) < saved / 50  # fewer primes, less saved
+    assert not sieve_pays(SieveState(big, {}, set(range(99))), big.sieve_depth)  # one block: the same sieve
+    assert not sieve_pays(SieveState(PROTH, {}, set()), PROTH.sieve_depth)  # depth 1,000: microseconds
+    assert sieve_seconds_saved(SieveState(PROTH, {}, set()), PROTH.sieve_depth) < SIEVE_RUN_SECONDS / 1000
+    rows = by_block(deepen(big, 1000, {}, set(range(2, 100))))  # blocks 0, 1 at 1,000 already: fewer primes left
+    assert sieve_seconds_saved(SieveState(big, rows, set()), big.sieve_depth) < saved
+    for form, fields in (("factorial", {"n_min": 1000, "n_max": 5000, "block_size": 500}),
+                         ("primorial", {"p_min": 1000, "p_max": 50_000, "block_size": 5000})):
+        spec = parse_campaign({"name": form, "form": form, "c": 1, **fields})  # auto depth: one tree per block
+        assert sieve_pays(SieveState(spec, {}, set()), spec.sieve_depth), form
