@@ -19,12 +19,17 @@ Run:  PYTHONPATH=. .venv/bin/python benchmarks/bench_pietrzak.py [--sizes 50000 
       PYTHONPATH=. .venv/bin/python benchmarks/bench_pietrzak.py --project 400000 1300000 5000000
       (sizes too large to test here: measured per-step costs of the test, the prover's and the verifier's
       arithmetic at that size, and the proving / verifying costs they give with choose_power's p)
+      PYTHONPATH=. .venv/bin/python benchmarks/bench_pietrzak.py --prover-cost 50000 100000 200000 400000 [--arith ..]
+      (the prover alone, per 64-bit power of its tree in steps of the test: the bare power, `prove` end to end on
+      the test's arithmetic, and `prove` with the plain gmpy2 tree, same residues and bytes: PROVE_STEPS_PER_POWER)
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import random
 import statistics
 import sys
 import time
@@ -33,7 +38,7 @@ import gmpy2
 
 from darkreach_pipeline.forms import KbnForm, WagstaffForm
 from darkreach_pipeline.primality.options import TestOptions
-from darkreach_pipeline.proofs.pietrzak import ProofRecorder, choose_power
+from darkreach_pipeline.proofs.pietrzak import ProofRecorder, choose_power, prove
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
 
 
@@ -113,6 +118,45 @@ def project(bits_list: list[int], steps: int) -> None:
                   f"{v_step / t_step:.2f} | {100 * prove:.2f}% | {100 * verify:.2f}% |", flush=True)
 
 
+def prover_cost(cases: list[tuple[str, int]], modes: list[str]) -> None:
+    """Per 64-bit power of the tree, in steps of the test (square_chain on the test's arithmetic): one bare power
+    (arith.power), `prove` end to end on the test's arithmetic, and `prove` with the plain gmpy2 tree; the same
+    residues (random: `prove` does not check them), p = choose_power for that arithmetic, identical bytes."""
+    from darkreach_pipeline.arith.select import arithmetic_for
+
+    rng = random.Random(13)
+    r = 0xF1E2D3C4B5A69788  # a 64-bit challenge
+    print("\n| forced | arithmetic | number | p | test step ms | bare power (steps) | prove per power (steps) | "
+          "gmpy2 tree per power (steps) | prove / gmpy2 tree | same bytes |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---|")
+    for mode in modes:
+        os.environ["DARKREACH_ARITH"] = mode
+        for kind, size in cases:
+            if kind == "wagstaff":  # the Gerbicz-Li chain modulo 2^q+1 = 3N on the FFT, modulo N on GMP
+                N, name = ((gmpy2.mpz(1) << size) + 1) // 3, f"(2^{size}+1)/3"
+                arith = WagstaffForm._arithmetic(size) or arithmetic_for(N)
+                steps = int(N.bit_length()) - 1 - math.isqrt(size)  # the chain's T: after a head of ~L bits
+            else:
+                N, name = 3 * gmpy2.mpz(2) ** size + 1, f"3*2^{size}+1"
+                arith, steps = arithmetic_for(N, 3, size, 1), size - 1
+            p = choose_power(steps, arith.name)
+            T = steps - steps % (1 << p)
+            x = gmpy2.mpz(3) ** 1000 % N
+            arith.power(x, r)  # warm-up: plans, numba
+            t_step = per_step(lambda arith=arith, x=x: arith.square_chain(x, 100), 100)
+            residues = [gmpy2.mpz(rng.getrandbits(size)) % N for _ in range(1 << p)]
+            powers = (1 << p) - p - 1
+            runs = {}
+            for label, on in (("arith", arith), ("gmpy2", None)):
+                statement = (N, 3, 2, N - 1, T, p, residues, on)
+                runs[label] = prove(*statement)
+                runs[label + " s"] = per_step(lambda statement=statement: prove(*statement), powers)
+            bare = per_step(lambda arith=arith, x=x: [arith.power(x, r) for _ in range(10)], 10)
+            print(f"| {mode} | {arith.name} | {name} | {p} | {1000 * t_step:.4f} | {bare / t_step:.0f} | "
+                  f"{runs['arith s'] / t_step:.0f} | {runs['gmpy2 s'] / t_step:.0f} | "
+                  f"{runs['arith s'] / runs['gmpy2 s']:.2f} | {runs['arith'] == runs['gmpy2']} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[50_000, 100_000, 200_000])
@@ -123,9 +167,14 @@ def main() -> None:
     parser.add_argument("--project", type=int, nargs="*", default=[],
                         help="bit sizes to model from measured per-step costs instead of running tests")
     parser.add_argument("--project-steps", type=int, default=100)
+    parser.add_argument("--prover-cost", type=int, nargs="*", default=[],
+                        help="kbn sizes (and --wagstaff) whose prover alone is timed per power (PROVE_STEPS_PER_POWER)")
     args = parser.parse_args()
     if args.project:
         project(args.project, args.project_steps)
+        return
+    if args.prover_cost:
+        prover_cost([("kbn", n) for n in args.prover_cost] + [("wagstaff", q) for q in args.wagstaff], args.arith)
         return
     cases = [(KbnForm(3, 2, 1), n) for n in args.sizes] + [(WagstaffForm(), p) for p in args.wagstaff]
     rows = []
@@ -150,9 +199,9 @@ def main() -> None:
     print("| forced | arithmetic | number | bits | p | T | test s | with proof s | overhead | prove/test "
           "| verify s | verify/test | proof bytes |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for arith, used, expr, bits, p, T, plain, proving, prove, verify, size in rows:
+    for arith, used, expr, bits, p, T, plain, proving, t_prove, verify, size in rows:
         print(f"| {arith} | {used} | {expr} | {bits} | {p} | {T} | {plain:.2f} | {proving:.2f} | "
-              f"{100 * (proving / plain - 1):+.1f}% | {100 * prove / plain:.1f}% | {verify:.3f} | "
+              f"{100 * (proving / plain - 1):+.1f}% | {100 * t_prove / plain:.1f}% | {verify:.3f} | "
               f"{100 * verify / plain:.1f}% | {size} |")
     bits = 1_300_000
     for p in sorted({8, choose_power(bits)}):
