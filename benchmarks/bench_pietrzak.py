@@ -12,7 +12,7 @@ proof has digits), per rep and interleaved:
 Times are process CPU seconds (the machines are shared; wall time varies by +-30% under load). The table gives
 medians, the overhead (proving/plain - 1), prove/plain and verify/plain, p (choose_power) and the
 proof size; the residue of every run is checked against the plain test's and every proof must verify. Memory and
-disk of the kept residues: 2^p records of bits/8 bytes (computed at the end for 1.3M bits, p = 8 and choose_power's).
+disk of the kept residues: 2^p records of bits/8 bytes (computed at the end for 1.3M bits, choose_power's p there).
 
 Run:  PYTHONPATH=. .venv/bin/python benchmarks/bench_pietrzak.py [--sizes 50000 100000 200000] [--reps 2]
       [--arith gmp fft] [--wagstaff 50021]
@@ -85,18 +85,20 @@ def per_step(call, steps: int) -> float:
 def project(bits_list: list[int], steps: int) -> None:
     """Costs at sizes too large to test here, from measured per-step costs at those sizes: one step of the test
     (GMP special form, FFT), one 64-bit power on each (the prover's), and one step and one 64-bit power of the
-    verifier's own GMP shape reduction; proving and verifying modelled with choose_power's p."""
+    verifier's own GMP shape reduction; proving and verifying modelled with choose_power's p for the test's
+    arithmetic."""
     from darkreach_pipeline.arith.select import arithmetic_for
     from darkreach_pipeline.proofs.pietrzak_verify import _Modulus
 
     r = 0xF1E2D3C4B5A69788  # a 64-bit challenge
+    rng = random.Random(11)
     print("\n| bits | p | arithmetic | test step ms | prover power (steps) | verifier step / test step | "
           "prove/test (model) | verify/test (model) |")
     print("|---:|---:|---|---:|---:|---:|---:|---:|")
     for bits in bits_list:
         N = 3 * gmpy2.mpz(2) ** bits + 1
-        x = gmpy2.mpz(3) ** 1000 % N
-        T, p = bits, choose_power(bits)
+        x = gmpy2.mpz(rng.getrandbits(bits)) % N  # full size from the first product
+        T = bits
         verifier = _Modulus(N)
 
         def square_loop(x=x, verifier=verifier) -> None:
@@ -106,16 +108,17 @@ def project(bits_list: list[int], steps: int) -> None:
 
         v_step = per_step(square_loop, steps)
         v_power = per_step(lambda verifier=verifier, x=x: verifier.power(x, r), 1)
-        v_multi = per_step(lambda verifier=verifier, x=x, p=p: verifier.multi_power([x] * p, [r] * p), 1)
         for mode in ("gmp", "fft"):
             os.environ["DARKREACH_ARITH"] = mode
             arith = arithmetic_for(N, K=3, e=bits, c=1)
+            p = choose_power(T, arith.name)
+            v_multi = per_step(lambda verifier=verifier, x=x, p=p: verifier.multi_power([x] * p, [r] * p), 1)
             t_step = per_step(lambda arith=arith, x=x: arith.square_chain(x, steps), steps)
             t_power = per_step(lambda arith=arith, x=x: arith.power(x, r), 1)
-            prove = ((1 << p) - p - 1) * t_power / (T * t_step)
+            prove_share = ((1 << p) - p - 1) * t_power / (T * t_step)
             verify = (T / (1 << p) * v_step + p * v_power + v_multi) / (T * t_step)
             print(f"| {bits} | {p} | {type(arith).__name__} | {1000 * t_step:.3f} | {t_power / t_step:.0f} | "
-                  f"{v_step / t_step:.2f} | {100 * prove:.2f}% | {100 * verify:.2f}% |", flush=True)
+                  f"{v_step / t_step:.2f} | {100 * prove_share:.2f}% | {100 * verify:.2f}% |", flush=True)
 
 
 def prover_cost(cases: list[tuple[str, int]], modes: list[str]) -> None:
@@ -141,7 +144,7 @@ def prover_cost(cases: list[tuple[str, int]], modes: list[str]) -> None:
                 arith, steps = arithmetic_for(N, 3, size, 1), size - 1
             p = choose_power(steps, arith.name)
             T = steps - steps % (1 << p)
-            x = gmpy2.mpz(3) ** 1000 % N
+            x = gmpy2.mpz(rng.getrandbits(size)) % N  # full size from the first product
             arith.power(x, r)  # warm-up: plans, numba
             t_step = per_step(lambda arith=arith, x=x: arith.square_chain(x, 100), 100)
             residues = [gmpy2.mpz(rng.getrandbits(size)) % N for _ in range(1 << p)]
@@ -204,7 +207,7 @@ def main() -> None:
               f"{100 * (proving / plain - 1):+.1f}% | {100 * t_prove / plain:.1f}% | {verify:.3f} | "
               f"{100 * verify / plain:.1f}% | {size} |")
     bits = 1_300_000
-    for p in sorted({8, choose_power(bits)}):
+    for p in sorted({choose_power(bits), choose_power(bits, "gmp"), choose_power(bits, "fft-ibdwt")}):
         width = -(-bits // 64) * 8  # one record of 64-bit limbs (stores/residue_file.py)
         print(f"\nKept residues at {bits} bits, p = {p}: {2**p} x {width} bytes = {2**p * width / 2**20:.1f} MiB "
               f"in memory and in the residue file beside the checkpoint (rewritten only when a residue is added; "
