@@ -42,7 +42,7 @@ The honest middle values come from the 2^p - 1 residues kept during the test by 
 mu_i = f(residues at the odd multiples of T/2^i, [r_1..r_(i-1)]), f(list, [r, rest]) = f(first half, rest)^r *
 f(second half, rest): 2^(i-1) - 1 exponentiations by 64-bit numbers at level i, about 2^p in all. They run on
 the test's own arithmetic and residues (tree_product: each kept value converted once, one integer out per level;
-sliding-window powers, whose table entries the weighted FFT keeps as spectra), ~80-90 steps of the test each.
+sliding-window powers, whose table entries the weighted FFT keeps as spectra), 80-106 steps of the test each.
 
 Covered: every test that is one such chain and whose reported residue follows from y: kbn for every b (and
 Cullen/Woodall, twin, Sophie Germain, Mersenne repunits, which test through kbn), GFN, Wagstaff (the chain
@@ -51,7 +51,8 @@ reduced mod N), and the Gerbicz-Li chain of n!+-1, p#+-1, Carol/Kynea, repunits,
 near-repdigits (s = 2, binary digits of N-1). Not covered: numbers below 2^64 (no chain: BPSW answers
 directly, and re-deriving it costs nothing), the kbn -1 case with 3 | N (the residue is a plain powmod),
 and proof steps after the Fermat test (Proth, LLR, Pocklington: they certify primes and are re-verified
-by proofs/certificate_check.py anyway). Choice of p: from the measured costs of proving and verifying (choose_power).
+by proofs/certificate_check.py anyway). Choice of p: from the measured costs of proving on the test's arithmetic
+and of verifying (choose_power).
 
 Format (version 1, big-endian; never pickled; base64 in the prp_proofs asset):
     magic b"DRPP" | version u8 = 1 | kind u8 (1: A = N-1, residue y; 2: A = (N-1)/2, residue y^2;
