@@ -50,7 +50,7 @@ class Fault:
 class ResidueRecorder(Protocol):
     """What a chain tells a proof recorder (proofs/pietrzak.ProofRecorder): which steps to keep, then the end."""
 
-    def positions(self, steps: int, arithmetic: str = "gmp") -> list[int]:
+    def positions(self, steps: int, arithmetic: str | None = None) -> list[int]:
         """Steps (1..steps, counted after the chain's head) whose residue is kept; `arithmetic` names the chain's
         arithmetic (ModularArithmetic.name), whose cost of proving sets how many."""
         ...
