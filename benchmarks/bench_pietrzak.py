@@ -12,19 +12,24 @@ proof has digits), per rep and interleaved:
 Times are process CPU seconds (the machines are shared; wall time varies by +-30% under load). The table gives
 medians, the overhead (proving/plain - 1), prove/plain and verify/plain, p (choose_power) and the
 proof size; the residue of every run is checked against the plain test's and every proof must verify. Memory and
-disk of the kept residues: 2^p records of bits/8 bytes (computed at the end for 1.3M bits, p = 8 and choose_power's).
+disk of the kept residues: 2^p records of bits/8 bytes (computed at the end for 1.3M bits, choose_power's p there).
 
 Run:  PYTHONPATH=. .venv/bin/python benchmarks/bench_pietrzak.py [--sizes 50000 100000 200000] [--reps 2]
       [--arith gmp fft] [--wagstaff 50021]
       PYTHONPATH=. .venv/bin/python benchmarks/bench_pietrzak.py --project 400000 1300000 5000000
       (sizes too large to test here: measured per-step costs of the test, the prover's and the verifier's
       arithmetic at that size, and the proving / verifying costs they give with choose_power's p)
+      PYTHONPATH=. .venv/bin/python benchmarks/bench_pietrzak.py --prover-cost 50000 100000 200000 400000 [--arith ..]
+      (the prover alone, per 64-bit power of its tree in steps of the test: the bare power, `prove` end to end on
+      the test's arithmetic, and `prove` with the plain gmpy2 tree, same residues and bytes: PROVE_STEPS_PER_POWER)
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import random
 import statistics
 import sys
 import time
@@ -33,7 +38,7 @@ import gmpy2
 
 from darkreach_pipeline.forms import KbnForm, WagstaffForm
 from darkreach_pipeline.primality.options import TestOptions
-from darkreach_pipeline.proofs.pietrzak import ProofRecorder, choose_power
+from darkreach_pipeline.proofs.pietrzak import ProofRecorder, choose_power, prove
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
 
 
@@ -80,18 +85,20 @@ def per_step(call, steps: int) -> float:
 def project(bits_list: list[int], steps: int) -> None:
     """Costs at sizes too large to test here, from measured per-step costs at those sizes: one step of the test
     (GMP special form, FFT), one 64-bit power on each (the prover's), and one step and one 64-bit power of the
-    verifier's own GMP shape reduction; proving and verifying modelled with choose_power's p."""
+    verifier's own GMP shape reduction; proving and verifying modelled with choose_power's p for the test's
+    arithmetic."""
     from darkreach_pipeline.arith.select import arithmetic_for
     from darkreach_pipeline.proofs.pietrzak_verify import _Modulus
 
     r = 0xF1E2D3C4B5A69788  # a 64-bit challenge
+    rng = random.Random(11)
     print("\n| bits | p | arithmetic | test step ms | prover power (steps) | verifier step / test step | "
           "prove/test (model) | verify/test (model) |")
     print("|---:|---:|---|---:|---:|---:|---:|---:|")
     for bits in bits_list:
         N = 3 * gmpy2.mpz(2) ** bits + 1
-        x = gmpy2.mpz(3) ** 1000 % N
-        T, p = bits, choose_power(bits)
+        x = gmpy2.mpz(rng.getrandbits(bits)) % N  # full size from the first product
+        T = bits
         verifier = _Modulus(N)
 
         def square_loop(x=x, verifier=verifier) -> None:
@@ -101,16 +108,56 @@ def project(bits_list: list[int], steps: int) -> None:
 
         v_step = per_step(square_loop, steps)
         v_power = per_step(lambda verifier=verifier, x=x: verifier.power(x, r), 1)
-        v_multi = per_step(lambda verifier=verifier, x=x, p=p: verifier.multi_power([x] * p, [r] * p), 1)
         for mode in ("gmp", "fft"):
             os.environ["DARKREACH_ARITH"] = mode
             arith = arithmetic_for(N, K=3, e=bits, c=1)
+            p = choose_power(T, arith.name)
+            v_multi = per_step(lambda verifier=verifier, x=x, p=p: verifier.multi_power([x] * p, [r] * p), 1)
             t_step = per_step(lambda arith=arith, x=x: arith.square_chain(x, steps), steps)
             t_power = per_step(lambda arith=arith, x=x: arith.power(x, r), 1)
-            prove = ((1 << p) - p - 1) * t_power / (T * t_step)
+            prove_share = ((1 << p) - p - 1) * t_power / (T * t_step)
             verify = (T / (1 << p) * v_step + p * v_power + v_multi) / (T * t_step)
             print(f"| {bits} | {p} | {type(arith).__name__} | {1000 * t_step:.3f} | {t_power / t_step:.0f} | "
-                  f"{v_step / t_step:.2f} | {100 * prove:.2f}% | {100 * verify:.2f}% |", flush=True)
+                  f"{v_step / t_step:.2f} | {100 * prove_share:.2f}% | {100 * verify:.2f}% |", flush=True)
+
+
+def prover_cost(cases: list[tuple[str, int]], modes: list[str]) -> None:
+    """Per 64-bit power of the tree, in steps of the test (square_chain on the test's arithmetic): one bare power
+    (arith.power), `prove` end to end on the test's arithmetic, and `prove` with the plain gmpy2 tree; the same
+    residues (random: `prove` does not check them), p = choose_power for that arithmetic, identical bytes."""
+    from darkreach_pipeline.arith.select import arithmetic_for
+
+    rng = random.Random(13)
+    r = 0xF1E2D3C4B5A69788  # a 64-bit challenge
+    print("\n| forced | arithmetic | number | p | test step ms | bare power (steps) | prove per power (steps) | "
+          "gmpy2 tree per power (steps) | prove / gmpy2 tree | same bytes |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---|")
+    for mode in modes:
+        os.environ["DARKREACH_ARITH"] = mode
+        for kind, size in cases:
+            if kind == "wagstaff":  # the Gerbicz-Li chain modulo 2^q+1 = 3N on the FFT, modulo N on GMP
+                N, name = ((gmpy2.mpz(1) << size) + 1) // 3, f"(2^{size}+1)/3"
+                arith = WagstaffForm._arithmetic(size) or arithmetic_for(N)
+                steps = int(N.bit_length()) - 1 - math.isqrt(size)  # the chain's T: after a head of ~L bits
+            else:
+                N, name = 3 * gmpy2.mpz(2) ** size + 1, f"3*2^{size}+1"
+                arith, steps = arithmetic_for(N, 3, size, 1), size - 1
+            p = choose_power(steps, arith.name)
+            T = steps - steps % (1 << p)
+            x = gmpy2.mpz(rng.getrandbits(size)) % N  # full size from the first product
+            arith.power(x, r)  # warm-up: plans, numba
+            t_step = per_step(lambda arith=arith, x=x: arith.square_chain(x, 100), 100)
+            residues = [gmpy2.mpz(rng.getrandbits(size)) % N for _ in range(1 << p)]
+            powers = (1 << p) - p - 1
+            runs = {}
+            for label, on in (("arith", arith), ("gmpy2", None)):
+                statement = (N, 3, 2, N - 1, T, p, residues, on)
+                runs[label] = prove(*statement)
+                runs[label + " s"] = per_step(lambda statement=statement: prove(*statement), powers)
+            bare = per_step(lambda arith=arith, x=x: [arith.power(x, r) for _ in range(10)], 10)
+            print(f"| {mode} | {arith.name} | {name} | {p} | {1000 * t_step:.4f} | {bare / t_step:.0f} | "
+                  f"{runs['arith s'] / t_step:.0f} | {runs['gmpy2 s'] / t_step:.0f} | "
+                  f"{runs['arith s'] / runs['gmpy2 s']:.2f} | {runs['arith'] == runs['gmpy2']} |", flush=True)
 
 
 def main() -> None:
@@ -123,9 +170,14 @@ def main() -> None:
     parser.add_argument("--project", type=int, nargs="*", default=[],
                         help="bit sizes to model from measured per-step costs instead of running tests")
     parser.add_argument("--project-steps", type=int, default=100)
+    parser.add_argument("--prover-cost", type=int, nargs="*", default=[],
+                        help="kbn sizes (and --wagstaff) whose prover alone is timed per power (PROVE_STEPS_PER_POWER)")
     args = parser.parse_args()
     if args.project:
         project(args.project, args.project_steps)
+        return
+    if args.prover_cost:
+        prover_cost([("kbn", n) for n in args.prover_cost] + [("wagstaff", q) for q in args.wagstaff], args.arith)
         return
     cases = [(KbnForm(3, 2, 1), n) for n in args.sizes] + [(WagstaffForm(), p) for p in args.wagstaff]
     rows = []
@@ -150,12 +202,12 @@ def main() -> None:
     print("| forced | arithmetic | number | bits | p | T | test s | with proof s | overhead | prove/test "
           "| verify s | verify/test | proof bytes |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for arith, used, expr, bits, p, T, plain, proving, prove, verify, size in rows:
+    for arith, used, expr, bits, p, T, plain, proving, t_prove, verify, size in rows:
         print(f"| {arith} | {used} | {expr} | {bits} | {p} | {T} | {plain:.2f} | {proving:.2f} | "
-              f"{100 * (proving / plain - 1):+.1f}% | {100 * prove / plain:.1f}% | {verify:.3f} | "
+              f"{100 * (proving / plain - 1):+.1f}% | {100 * t_prove / plain:.1f}% | {verify:.3f} | "
               f"{100 * verify / plain:.1f}% | {size} |")
     bits = 1_300_000
-    for p in sorted({8, choose_power(bits)}):
+    for p in sorted({choose_power(bits), choose_power(bits, "gmp"), choose_power(bits, "fft-ibdwt")}):
         width = -(-bits // 64) * 8  # one record of 64-bit limbs (stores/residue_file.py)
         print(f"\nKept residues at {bits} bits, p = {p}: {2**p} x {width} bytes = {2**p * width / 2**20:.1f} MiB "
               f"in memory and in the residue file beside the checkpoint (rewritten only when a residue is added; "

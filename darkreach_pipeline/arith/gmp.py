@@ -66,8 +66,14 @@ class GMPArithmetic(ModularArithmetic):
         return x
 
     def power(self, x: int, exponent: int) -> mpz:
-        """The special-form window of the base class; gmpy2.powmod (Montgomery) for a modulus of no special shape."""
+        """gmpy2.powmod for a modulus of no special shape (any exponent: a negative one inverts, as P-1's stage 2
+        relies on); the special-form window of the base class otherwise."""
         return super().power(x, exponent) if self.special else gmpy2.powmod(x, exponent, self.N)
+
+    def power_residue(self, r: mpz, exponent: int) -> mpz:
+        """The special-form sliding window of the base class; gmpy2.powmod (Montgomery) for a modulus of no special
+        shape."""
+        return super().power_residue(r, exponent) if self.special else gmpy2.powmod(r, exponent, self.N)
 
     def lucas_chain(self, u: int, count: int) -> mpz:
         u = mpz(u) % self.N

@@ -27,7 +27,7 @@ import gmpy2
 import numpy as np
 from gmpy2 import mpz
 
-from darkreach_pipeline.arith.base import ArithStats, ModularArithmetic, RoundoffError
+from darkreach_pipeline.arith.base import ArithStats, ModularArithmetic, RoundoffError, window_plan
 from darkreach_pipeline.arith.fft_backend import FFTBackend, get_backend
 from darkreach_pipeline.primality.special_form import SpecialModulus
 
@@ -303,6 +303,55 @@ class IBDWTArithmetic(ModularArithmetic):
 
     def multiply(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return self._product(a, b)
+
+    def power_residue(self, r: np.ndarray, exponent: int) -> np.ndarray:
+        """r^exponent by the sliding window of the base class, with every table entry kept as its spectrum: a
+        product by an entry then costs one forward FFT, as a squaring does (a general product costs two), and
+        consecutive steps reuse the input the carry kernel loads. Redone from r at the longer length after a
+        round-off promotion."""
+        while True:
+            out = self._windowed_power(self._here(r), exponent)
+            if out is not None:
+                return out
+
+    def _windowed_power(self, d: np.ndarray, exponent: int) -> np.ndarray | None:
+        """d^exponent at the current length, or None if a product's round-off promoted the length."""
+        first, ops = window_plan(exponent)
+        top = max([first, *(v for _, v in ops)])
+        tr = self._tr
+        out, spec = np.empty(tr.L), tr.spectrum
+
+        def finished() -> bool:
+            """The product in `spec` into `out` (which the kernel loads as the next input); False: redo."""
+            return self._accept(tr.finish(out, -1, 0.0))
+
+        digits, spectra = {1: d}, {}
+        tr.load(d)
+        tr.plan.forward()
+        spectra[1] = spec.copy()
+        if top > 1:
+            np.multiply(spec, spec, out=spec)
+            if not finished():
+                return None
+            tr.plan.forward()
+            square = spec.copy()
+            for v in range(3, top + 1, 2):
+                np.multiply(spectra[v - 2], square, out=spec)
+                if not finished():
+                    return None
+                digits[v] = out.copy()
+                tr.plan.forward()
+                spectra[v] = spec.copy()
+        if not ops:
+            return digits[first].copy()
+        tr.load(digits[first])
+        for squarings, value in ops:
+            for factor in [None] * squarings + ([spectra[value]] if value else []):
+                tr.plan.forward()
+                np.multiply(spec, spec if factor is None else factor, out=spec)
+                if not finished():
+                    return None
+        return out
 
     def _exact(self, r: np.ndarray, mul: int, u: int) -> np.ndarray:
         """r*mul - u on the digits (no transform, exact)."""

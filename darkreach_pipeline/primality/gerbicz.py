@@ -50,15 +50,16 @@ class Fault:
 class ResidueRecorder(Protocol):
     """What a chain tells a proof recorder (proofs/pietrzak.ProofRecorder): which steps to keep, then the end."""
 
-    def positions(self, steps: int) -> list[int]:
-        """Steps (1..steps, counted after the chain's head) whose residue is kept."""
+    def positions(self, steps: int, arithmetic: str | None = None) -> list[int]:
+        """Steps (1..steps, counted after the chain's head) whose residue is kept; `arithmetic` names the chain's
+        arithmetic (ModularArithmetic.name), whose cost of proving sets how many."""
         ...
 
     def finish(self, modulus: mpz, base: int, step: int, exponent: mpz, steps: int, captured: dict[int, mpz],
-               y: mpz, power: Callable[[mpz, int], mpz] | None = None) -> None:
+               y: mpz, arith: ModularArithmetic | None = None) -> None:
         """The chain computed y = base^exponent mod modulus; its last `steps` steps (x -> x^step*base^digit) were
-        recorded at the positions asked for (`captured`, possibly modulo a multiple of modulus). `power`: x^r on
-        the chain's own arithmetic (modulo a multiple of modulus), when it has one."""
+        recorded at the positions asked for (`captured`, possibly modulo a multiple of modulus). `arith`: the
+        chain's own arithmetic (modulo modulus or a multiple of it), when it has one: the proof is made on it."""
         ...
 
 
@@ -290,7 +291,9 @@ class GerbiczChain:
         `proof` keeps the residues it asks for (carried by every verified state, so they survive a resume)
         and gets the end of the chain."""
         head = self.total % self.L
-        self.capture = {head + s for s in proof.positions(self.total - head)} if proof is not None else set()
+        arithmetic = self.r.arith.name if self.r.arith else "gmp"  # x -> x^b chains: gmpy2.powmod
+        self.capture = ({head + s for s in proof.positions(self.total - head, arithmetic)} if proof is not None
+                        else set())
         state = initial_state(self, resume, head)
         remaining_blocks = (self.total - head - state.done) // self.L
         verified = state
@@ -331,8 +334,7 @@ class GerbiczChain:
         self.report.arithmetic, self.report.max_roundoff = self.r.describe()
         if proof is not None:
             proof.finish(self.r.N, self.base, self.r.step, mpz(self.odd) * mpz(self.r.step) ** self.total,
-                         self.total - head, {k - head: v for k, v in self.captured.items()}, x,
-                         (lambda v, r: exact_or_gmp(self.r, lambda arith: arith.power(v, r))) if self.r.arith else None)
+                         self.total - head, {k - head: v for k, v in self.captured.items()}, x, self.r.arith)
         return x
 
 
@@ -420,7 +422,8 @@ class GerbiczLiChain:
     ) -> mpz:
         L, N = self.L, self.N
         steps = self.blocks * L
-        self.capture = {self.head_bits + s for s in proof.positions(steps)} if proof is not None else set()
+        self.capture = ({self.head_bits + s for s in proof.positions(steps, self.arith.name)} if proof is not None
+                        else set())
         state = initial_state(self, resume, self.head_bits)
         verified = state
         x, d, j = state.x, state.d, state.done // L
@@ -463,8 +466,7 @@ class GerbiczLiChain:
         self.report.arithmetic, self.report.max_roundoff = describe(self.arith)
         if proof is not None:
             proof.finish(self.tested, int(self.base), 2, self.E, steps,
-                         {k - self.head_bits: v for k, v in self.captured.items()}, x % self.tested,
-                         lambda v, r: exact_or_gmp(self, lambda arith: arith.power(v, r)))
+                         {k - self.head_bits: v for k, v in self.captured.items()}, x % self.tested, self.arith)
         return x
 
 

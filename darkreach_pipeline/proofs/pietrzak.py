@@ -40,7 +40,9 @@ faulty worker the test, which is what they are for.
 
 The honest middle values come from the 2^p - 1 residues kept during the test by tree evaluation (GIMPS):
 mu_i = f(residues at the odd multiples of T/2^i, [r_1..r_(i-1)]), f(list, [r, rest]) = f(first half, rest)^r *
-f(second half, rest): 2^(i-1) - 1 exponentiations by 64-bit numbers at level i, about 2^p in all.
+f(second half, rest): 2^(i-1) - 1 exponentiations by 64-bit numbers at level i, about 2^p in all. They run on
+the test's own arithmetic and residues (tree_product: each kept value converted once, one integer out per level;
+sliding-window powers, whose table entries the weighted FFT keeps as spectra), 80-106 steps of the test each.
 
 Covered: every test that is one such chain and whose reported residue follows from y: kbn for every b (and
 Cullen/Woodall, twin, Sophie Germain, Mersenne repunits, which test through kbn), GFN, Wagstaff (the chain
@@ -49,7 +51,8 @@ reduced mod N), and the Gerbicz-Li chain of n!+-1, p#+-1, Carol/Kynea, repunits,
 near-repdigits (s = 2, binary digits of N-1). Not covered: numbers below 2^64 (no chain: BPSW answers
 directly, and re-deriving it costs nothing), the kbn -1 case with 3 | N (the residue is a plain powmod),
 and proof steps after the Fermat test (Proth, LLR, Pocklington: they certify primes and are re-verified
-by proofs/certificate_check.py anyway). Choice of p: from the measured costs of proving and verifying (choose_power).
+by proofs/certificate_check.py anyway). Choice of p: from the measured costs of proving on the test's arithmetic
+and of verifying (choose_power).
 
 Format (version 1, big-endian; never pickled; base64 in the prp_proofs asset):
     magic b"DRPP" | version u8 = 1 | kind u8 (1: A = N-1, residue y; 2: A = (N-1)/2, residue y^2;
@@ -63,11 +66,12 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import gmpy2
 from gmpy2 import mpz
+
+from darkreach_pipeline.arith.base import ModularArithmetic, Residue, RoundoffError
 
 MAGIC = b"DRPP"
 VERSION = 1
@@ -77,36 +81,44 @@ MAX_POWER = 16
 KIND_N_MINUS_1, KIND_HALF, KIND_N_PLUS_1 = 1, 2, 3
 
 # p from the measured costs (benchmarks/RESULTS.md, "Pietrzak proofs"), in units of one step of the test:
-# - proving: the tree evaluation makes 2^p - p - 1 exponentiations by 64-bit challenges on the test's arithmetic;
-#   each was measured at 100-127 steps on GMP and ~190 steps on the FFT (multiplications cost more than squarings
-#   there). The FFT figure is used: the chain asks for its positions before it is known which arithmetic ran.
+# - proving: the tree evaluation makes 2^p - p - 1 exponentiations by 64-bit challenges (and as many products) on the
+#   test's own residues (tree_product). End to end per exponentiation, by arithmetic (ModularArithmetic.name):
+#   PROVE_STEPS_PER_POWER, measured by `bench_pietrzak.py --prover-cost` ("p chosen per arithmetic", 2026-12-03):
+#   a sliding window makes 64 squarings and ~20 products; on the weighted FFT a product by a table entry costs
+#   a squaring (its spectrum is kept). Arithmetics not measured there (the generic FFT, the GFN transform,
+#   device arrays) and a chain that does not say which arithmetic runs get PROVE_STEPS_UNKNOWN, the end-to-end
+#   cost of the first prover (a 4-bit window per power through integers, GMP products: 190 steps on the FFT).
 # - verifying: T/2^p steps, plus p exponentiations for the x side (~94 products each: 64 squarings, 16
 #   multiplications, a table of 14) and one Straus multi-exponentiation for the y side (64 + 30p products).
 # p is the largest whose proving stays within PROVE_BUDGET of the test, and no larger than the p that minimises
 # verification (past it the 2p exponentiations cost more than the halved T/2^p saves).
-PROVE_STEPS_PER_POWER = 190
+PROVE_STEPS_PER_POWER = {"gmp": 110, "fft-ibdwt": 110}
+PROVE_STEPS_UNKNOWN = 190
 VERIFY_STEPS_PER_POWER = 94
 PROVE_BUDGET = 0.03
 
 
-def proving_steps(p: int) -> float:
-    """Modelled cost of making a proof with this p, in test steps (the tree evaluation)."""
-    return ((1 << p) - p - 1) * PROVE_STEPS_PER_POWER
+def proving_steps(p: int, arithmetic: str | None = None) -> float:
+    """Modelled cost of making a proof with this p on `arithmetic` (a ModularArithmetic.name; None: not known), in
+    steps of the test (the tree evaluation)."""
+    return ((1 << p) - p - 1) * PROVE_STEPS_PER_POWER.get(arithmetic or "", PROVE_STEPS_UNKNOWN)
 
 
-def verifying_steps(steps: int, p: int) -> float:
-    """Modelled cost of verifying a proof with this p, in steps on the verifier's arithmetic."""
-    return steps / (1 << p) + p * VERIFY_STEPS_PER_POWER + 64 + 30 * p
+def verifying_steps(steps: int, p: int, verifier_step: float = 1.0) -> float:
+    """Modelled cost of verifying a proof with this p: in steps of the verifier's arithmetic, or in steps of the
+    test when `verifier_step` is what one step of the verifier costs in steps of the test (e.g. ~4 for the GMP
+    verifier against a weighted-FFT test, RESULTS.md)."""
+    return verifier_step * (steps / (1 << p) + p * VERIFY_STEPS_PER_POWER + 64 + 30 * p)
 
 
-def choose_power(steps: int) -> int:
-    """p for a chain of `steps` steps (1..MAX_POWER): proving within PROVE_BUDGET, verification as cheap as that
-    allows. 50k steps: p = 3 (verification ~13% of the steps); 200k: p = 5 (~3.5%); 1.3M: p = 7 (~0.9%);
-    5M: p = 9 (~0.2%)."""
+def choose_power(steps: int, arithmetic: str | None = None) -> int:
+    """p for a chain of `steps` steps on `arithmetic` (1..MAX_POWER): proving within PROVE_BUDGET, verification as
+    cheap as that allows. Arithmetic not known: 50k steps: p = 3 (verification ~13% of the steps); 200k: p = 5
+    (~3.5%); 1.3M: p = 7 (~0.9%); 5M: p = 9 (~0.2%); on GMP or the weighted FFT one more at most sizes."""
     if steps < 2:
         return 0
     p, limit = 1, min(MAX_POWER, steps.bit_length() - 1)
-    while (p < limit and proving_steps(p + 1) <= PROVE_BUDGET * steps
+    while (p < limit and proving_steps(p + 1, arithmetic) <= PROVE_BUDGET * steps
            and verifying_steps(steps, p + 1) < verifying_steps(steps, p)):
         p += 1
     return max(1, min(p, limit))
@@ -138,31 +150,47 @@ def statement_kind(N: mpz, A: mpz) -> int | None:
     return None
 
 
-Power = Callable[[mpz, int], mpz]  # x^r mod N for a 64-bit r on the test's own arithmetic (FFT or special GMP)
+def tree_product(values: list[mpz], rs: list[int], N: mpz, arith: ModularArithmetic | None = None) -> mpz:
+    """prod values[k]^(weight k) mod N with the weights of Pietrzak's folding: f(first half, rest)^r * f(second half,
+    rest) for rs = [r, *rest]; 2^len(rs) - 1 exponentiations by one 64-bit challenge each. With `arith` (the test's
+    arithmetic, modulo N or a multiple of it) the whole tree runs on its own residues: each value is converted
+    once, one integer comes out; without it, plain gmpy2 (the reference the tests compare against)."""
+    if arith is None:
+        return _gmpy2_tree(values, rs, N)
+    return arith.to_int(_native_tree([arith.from_int(v) for v in values], rs, arith)) % N
 
 
-def tree_product(values: list[mpz], rs: list[int], N: mpz, power: Power | None = None) -> mpz:
-    """prod values[k]^(weight k) with the weights of Pietrzak's folding: f(first half, rest)^r * f(second half,
-    rest) for rs = [r, *rest]; 2^len(rs) - 1 exponentiations by one 64-bit challenge each."""
+def _gmpy2_tree(values: list[mpz], rs: list[int], N: mpz) -> mpz:
     if not rs:
         return values[0]
     half = len(values) // 2
-    first = tree_product(values[:half], rs[1:], N, power)
-    first = power(first, rs[0]) if power is not None else gmpy2.powmod(first, rs[0], N)
-    return first * tree_product(values[half:], rs[1:], N, power) % N
+    first = gmpy2.powmod(_gmpy2_tree(values[:half], rs[1:], N), rs[0], N)
+    return first * _gmpy2_tree(values[half:], rs[1:], N) % N
 
 
-def prove(N: mpz, g: int, s: int, A: mpz, T: int, p: int, residues: list[mpz], power: Power | None = None
+def _native_tree(values: list[Residue], rs: list[int], arith: ModularArithmetic) -> Residue:
+    if not rs:
+        return values[0]
+    half = len(values) // 2
+    first = _native_tree(values[:half], rs[1:], arith)
+    first = arith.power_residue(first, rs[0]) if rs[0] else arith.from_int(1)
+    return arith.multiply(first, _native_tree(values[half:], rs[1:], arith))
+
+
+def prove(N: mpz, g: int, s: int, A: mpz, T: int, p: int, residues: list[mpz], arith: ModularArithmetic | None = None
           ) -> bytes:
     """The proof that the chain computing g^A mod N is right, from residues[j-1] = the chain's value after j*T/2^p
-    of the T steps that end one step before the chain does (j = 1..2^p; the last one is y = g^(A div s))."""
+    of the T steps that end one step before the chain does (j = 1..2^p; the last one is y = g^(A div s)).
+    `arith`: the test's arithmetic (modulo N or a multiple of it), which makes the tree's products and powers and
+    x; None: gmpy2. The bytes are the same either way."""
     kind = statement_kind(N, A)
     if kind is None:
         raise ValueError("the chain's exponent is not N-1, (N-1)/2 or N+1: its residue is not the test's")
     if T % (1 << p) or len(residues) != 1 << p:
         raise ValueError(f"need 2^p = {1 << p} residues over T = {T} steps divisible by 2^p")
     n = (N.bit_length() + 7) // 8
-    x = gmpy2.powmod(g, A // s // mpz(s) ** T, N)
+    start = A // s // mpz(s) ** T  # up to ~sqrt(T) bits for a Gerbicz-Li chain (its head): on the test's arithmetic
+    x = gmpy2.powmod(g, start, N) if arith is None or start < 2 else arith.power(g, int(start)) % N
     y = residues[-1] % N
     points = [r % N for r in residues]
     h = challenges_start(N, g, s, T, kind, x, y)
@@ -170,7 +198,7 @@ def prove(N: mpz, g: int, s: int, A: mpz, T: int, p: int, residues: list[mpz], p
     mus: list[mpz] = []
     for i in range(1, p + 1):
         stride = 1 << (p - i)  # level i: the odd multiples of T/2^i
-        mu = tree_product([points[k * stride - 1] for k in range(1, 1 << i, 2)], rs, N, power)
+        mu = tree_product([points[k * stride - 1] for k in range(1, 1 << i, 2)], rs, N, arith)
         mus.append(mu)
         h, r = next_challenge(h, mu, n)
         rs.append(r)
@@ -183,10 +211,11 @@ class ProofRecorder:
     """Keeps the residues a chain is asked for and makes the proof at its end (gerbicz.ResidueRecorder).
 
     The proof covers T = the largest multiple of 2^p steps ending one step before the chain's last, so 2^p
-residues are kept (in memory and in the residue file beside the checkpoint, stores/residue_file.py: 2^p * bits/8
-bytes, 40 MiB at 1.3M bits with p = 8, 20 MiB with the chosen p = 7).
-`power` forces p (tests); otherwise choose_power. After the test, `proof` holds the bytes or None with
-    `reason` saying why there is none (no chain ran, residues lost, exponent not the test's...)."""
+    residues are kept (in memory and in the residue file beside the checkpoint, stores/residue_file.py: 2^p * bits/8
+    bytes, 40 MiB at 1.3M bits with p = 8).
+    `power` forces p (tests); otherwise choose_power for the chain's arithmetic. After the test, `proof` holds the
+    bytes or None with `reason` saying why there is none (no chain ran, residues lost, exponent not the test's...).
+    """
 
     power: int | None = None
     proof: bytes | None = None
@@ -194,9 +223,11 @@ bytes, 40 MiB at 1.3M bits with p = 8, 20 MiB with the chosen p = 7).
     p: int = 0
     T: int = 0
 
-    def positions(self, steps: int) -> list[int]:
-        """The proof covers the T steps ending one before the chain's last (see the module docs: the sign)."""
-        self.p = min(self.power or choose_power(steps - 1), max(0, (steps - 1).bit_length() - 1), MAX_POWER)
+    def positions(self, steps: int, arithmetic: str | None = None) -> list[int]:
+        """The proof covers the T steps ending one before the chain's last (see the module docs: the sign).
+        `arithmetic`: the chain's (ModularArithmetic.name), whose measured cost of proving sets p."""
+        self.p = min(self.power or choose_power(steps - 1, arithmetic), max(0, (steps - 1).bit_length() - 1),
+                     MAX_POWER)
         if self.p < 1:
             self.reason = f"the chain has {steps} steps: too short for a proof"
             return []
@@ -208,7 +239,7 @@ bytes, 40 MiB at 1.3M bits with p = 8, 20 MiB with the chosen p = 7).
         return [first + j * stride for j in range(1, (1 << self.p) + 1)]
 
     def finish(self, modulus: mpz, base: int, step: int, exponent: mpz, steps: int, captured: dict[int, mpz],
-               y: mpz, power: Power | None = None) -> None:
+               y: mpz, arith: ModularArithmetic | None = None) -> None:
         self.proof = None
         if self.p < 1:
             return
@@ -227,6 +258,9 @@ bytes, 40 MiB at 1.3M bits with p = 8, 20 MiB with the chosen p = 7).
         if gmpy2.powmod(last, step, modulus) * gmpy2.powmod(base, exponent % step, modulus) % modulus != y % modulus:
             self.reason = "the kept residue before the last step does not lead to the result: no proof"
             return
-        self.proof = prove(mpz(modulus), base, step, mpz(exponent), self.T, self.p, [captured[k] for k in wanted],
-                           power)
+        args = (mpz(modulus), base, step, mpz(exponent), self.T, self.p, [captured[k] for k in wanted])
+        try:
+            self.proof = prove(*args, arith)
+        except RoundoffError:  # the FFT's round-off passed its limit at its longest length: the same proof in GMP
+            self.proof = prove(*args)
         self.reason = ""
