@@ -1,0 +1,310 @@
+"""The Pietrzak verifier's own FFT arithmetic modulo M = K*2^e + c (c = +-1, K odd and small).
+
+Why a second FFT: the verifier must not share the prover's code (issue #13), yet on GMP products it costs 4-5x a
+step of the FFT test, so verifying an FFT test cost 10-55% of it. This module is written from the mathematics
+(not from darkreach_pipeline.arith, which it never imports) and is used only by proofs/pietrzak_verify.py.
+
+The transform (an irrational-base weighted transform, Crandall-Fagin 1994, Percival 2003). With L digits and
+beta = (e + log2 K)/L, digit j starts at bit s_j = ceil(j*beta) (s_L = e + ceil(log2 K)) and x = sum x_j 2^(s_j),
+balanced digits |x_j| <= 2^(w_j - 1). The weights a_j = 2^(s_j - j*beta) turn the product into a plain length-L
+convolution of X_j = a_j x_j in which a product term that wraps past j = L carries omega^L = 2^(L*beta) = K*2^e,
+i.e. -c mod M divided by K. So a convolution that wraps with the sign -c (cyclic for c = -1, negacyclic for
+c = +1: a "right-angle" complex transform of length L/2) gives K * z_m / a_m = integer output words whose value is
+K*X*Y mod M. Numbers are therefore kept as X = x * K^-1 mod M (then K*X*Y is the form of x*y), a multiplication by
+a small g is a multiplication of the output words before the carry, and a carry C out of the top digit is
+C*2^(e+t) = (q*K + r)*2^e = -c*q + r*2^e mod M (C*2^t = q*K + r): -c*q goes into digit 0, r at bit e.
+
+Safety: the exponents s_j - j*beta are computed in exact rationals (K = 1) or 256-bit floats (mpfr); every product
+checks its round-off (max |v - rint(v)| over the output words) and raises RoundoffError above ROUNDOFF_LIMIT, as it
+does for an output word beyond 2^52; the length keeps ~1 bit per word under the usual float64 limit, and the
+verifier confirms any rejection on GMP (a round-off error can neither accept nor reject a proof).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from functools import lru_cache
+
+import gmpy2
+import numpy as np
+import pyfftw
+from gmpy2 import mpz
+from numba import njit
+
+ROUNDOFF_LIMIT = 0.40  # the usual action threshold: an output word this far from an integer stops the chain
+MAX_K_BITS = 20  # K costs log2(K)/2 bits per word; beyond this the verifier stays on GMP
+MAX_SMALL = 1 << 10  # the small multiplier folded into the carry (int64 words of < 2^52 times it stay exact)
+
+
+class RoundoffError(ArithmeticError):
+    """A product whose output words were too far from integers to be trusted: `state` is z^(2^done) * g^(the
+    digits done) mod M, the last value before it, and `left` the chain's steps still to do (on GMP)."""
+
+    def __init__(self, roundoff: float, state: mpz, left: int):
+        super().__init__(f"round-off {roundoff:.3f} above {ROUNDOFF_LIMIT}: {left} steps left")
+        self.roundoff, self.state, self.left = roundoff, state, left
+
+
+def _max_bits_per_word(L: int, K: int) -> float:
+    """Bits per word (counting e + log2 K) that keep round-off well below 0.4: the float64 limit's usual fit,
+    21.95 - 0.28*(log2 L - 10), less K's cost (log2(K)/2) and a margin of one bit (a verifier's product must not
+    trip); never above 20."""
+    return min(20.0, 21.95 - 0.28 * (math.log2(L) - 10)) - 1.0 - math.log2(K) / 2
+
+
+def choose_length(K: int, e: int) -> int:
+    """The shortest even length m*2^a (m in 1, 3, 5, 7) whose bits per word fit `_max_bits_per_word`."""
+    bits = e + math.log2(K)
+    best = None
+    for m in (1, 3, 5, 7):
+        L = 2 * m
+        while bits / L > _max_bits_per_word(L, K):
+            L *= 2
+        best = L if best is None else min(best, L)
+    return max(best, 16)
+
+
+@njit(cache=True)
+def _settle(d, widths, start, carry):
+    """Add `carry` to digit `start` and propagate upward, balancing each digit; returns the carry out of the top."""
+    j = start
+    L = d.shape[0]
+    while j < L:
+        v = d[j] + carry
+        w = widths[j]
+        half = np.int64(1) << (w - 1)
+        low = ((v + half) & ((np.int64(1) << w) - 1)) - half
+        carry = (v - low) >> w
+        d[j] = low
+        if carry == 0:
+            return np.int64(0)
+        j += 1
+    return carry
+
+
+@njit(cache=True)
+def _wrap(d, widths, top, K, c, t, J, shift):
+    """Fold carries out of the top digit back in: top*2^t = q*K + r gives -c*q at digit 0 and r*2^shift at J."""
+    while top != 0:
+        v = top << t
+        q = v // K
+        r = v - q * K
+        top = _settle(d, widths, 0, -c * q)
+        if r != 0:
+            top += _settle(d, widths, J, r << shift)
+
+
+@njit(cache=True)
+def _carry(values, d, widths, small, K, c, t, J, shift):
+    """Round the unweighted output words to integers (returning the largest distance to an integer, or 1.0 for a
+    word at or beyond 2^52), multiply them by `small`, and carry into balanced digits d modulo M."""
+    roe = 0.0
+    carry = np.int64(0)
+    L = d.shape[0]
+    for j in range(L):
+        y = values[j]
+        r = np.rint(y)
+        err = abs(y - r)
+        if err > roe:
+            roe = err
+        if abs(r) >= 4503599627370496.0:  # 2^52: beyond exact integers
+            roe = 1.0
+            r = 0.0
+        v = np.int64(r) * small + carry
+        w = widths[j]
+        half = np.int64(1) << (w - 1)
+        low = ((v + half) & ((np.int64(1) << w) - 1)) - half
+        carry = (v - low) >> w
+        d[j] = low
+    _wrap(d, widths, carry, K, c, t, J, shift)
+    return roe
+
+
+@njit(cache=True)
+def _balance(d, widths, K, c, t, J, shift):
+    """Balance every digit (carrying upward) and fold the top carry back in."""
+    top = np.int64(0)
+    for j in range(d.shape[0]):
+        v = d[j] + top
+        w = widths[j]
+        half = np.int64(1) << (w - 1)
+        low = ((v + half) & ((np.int64(1) << w) - 1)) - half
+        top = (v - low) >> w
+        d[j] = low
+    _wrap(d, widths, top, K, c, t, J, shift)
+
+
+@njit(cache=True)
+def _unsigned(d, widths):
+    """Make every digit non-negative (0 <= d_j < 2^w_j) by floor carries; returns the carry out of the top."""
+    top = np.int64(0)
+    for j in range(d.shape[0]):
+        v = d[j] + top
+        w = widths[j]
+        d[j] = v & ((np.int64(1) << w) - 1)
+        top = v >> w
+    return top
+
+
+@njit(cache=True)
+def _unweight_cyclic(out, inverse, values):
+    for j in range(values.shape[0]):
+        values[j] = out[j] * inverse[j]
+
+
+@njit(cache=True)
+def _unweight_negacyclic(out, inverse, reciprocal, values):
+    H = out.shape[0]
+    for j in range(H):
+        w = out[j] * inverse[j]
+        values[j] = w.real * reciprocal[j]
+        values[j + H] = w.imag * reciprocal[j + H]
+
+
+@njit(cache=True)
+def _weight_cyclic(d, forward, buf):
+    for j in range(d.shape[0]):
+        buf[j] = d[j] * forward[j]
+
+
+@njit(cache=True)
+def _weight_negacyclic(d, low, high, buf):
+    H = buf.shape[0]
+    for j in range(H):
+        buf[j] = d[j] * low[j] + d[j + H] * high[j]
+
+
+@lru_cache(maxsize=8)
+def _plans(L: int, negacyclic: bool):
+    """FFTW plans and their buffers, one set per (length, wrap): planned before they are filled (FFTW overwrites
+    the arrays while measuring)."""
+    flags = ("FFTW_MEASURE", "FFTW_DESTROY_INPUT")
+    if negacyclic:
+        size = L // 2
+        inbuf = pyfftw.empty_aligned(size, dtype="complex128")
+        spec = pyfftw.empty_aligned(size, dtype="complex128")
+        outbuf = pyfftw.empty_aligned(size, dtype="complex128")
+    else:
+        inbuf = pyfftw.empty_aligned(L, dtype="float64")
+        spec = pyfftw.empty_aligned(L // 2 + 1, dtype="complex128")
+        outbuf = pyfftw.empty_aligned(L, dtype="float64")
+    forward = pyfftw.FFTW(inbuf, spec, direction="FFTW_FORWARD", flags=flags, threads=1)
+    inverse = pyfftw.FFTW(spec, outbuf, direction="FFTW_BACKWARD", flags=flags, threads=1)
+    return forward, inverse, inbuf, spec, outbuf
+
+
+@lru_cache(maxsize=16)
+def _layout(K: int, e: int, L: int) -> tuple[np.ndarray, np.ndarray]:
+    """(s_j for j = 0..L, weights a_j) with s_j - j*beta exact: rationals when K = 1, 256-bit mpfr otherwise."""
+    starts = np.empty(L + 1, dtype=np.int64)
+    weights = np.empty(L, dtype=np.float64)
+    if K == 1:
+        for j in range(L):
+            starts[j] = -((-j * e) // L)
+            weights[j] = 2.0 ** float(Fraction(int(starts[j]) * L - j * e, L))
+    else:
+        context = gmpy2.get_context().copy()
+        context.precision = 256
+        with gmpy2.local_context(context):
+            beta = (gmpy2.mpfr(e) + gmpy2.log2(gmpy2.mpfr(K))) / L
+            for j in range(L):
+                position = j * beta
+                starts[j] = int(gmpy2.ceil(position))
+                weights[j] = float(gmpy2.exp2(starts[j] - position))
+    starts[L] = e + (K - 1).bit_length()
+    return starts, weights
+
+
+class ShapeFFT:
+    """Products modulo M = K*2^e + c on a weighted FFT of length L (numbers held as balanced int64 digits of
+    X = x*K^-1 mod M); `chain` is the verifier's binary chain z^(2^count) * g^digits."""
+
+    def __init__(self, K: int, e: int, c: int, length: int | None = None):
+        if c not in (1, -1) or K % 2 == 0 or K.bit_length() > MAX_K_BITS or e < 64:
+            raise ValueError(f"no FFT of this module for {K}*2^{e}{c:+d}")
+        self.K, self.e, self.c = K, e, c
+        self.M = mpz(K) * (mpz(1) << e) + c
+        self.L = L = length or choose_length(K, e)
+        if L % 2:
+            raise ValueError("the length must be even")
+        self.starts, weights = _layout(K, e, L)
+        self.widths = np.diff(self.starts).astype(np.int64)
+        if self.widths.min() < 2 or self.widths.max() > 40:
+            raise ValueError(f"length {L} gives digits of {self.widths.min()}..{self.widths.max()} bits")
+        self.t = (K - 1).bit_length()
+        self.J = int(np.searchsorted(self.starts, e, side="right")) - 1  # the digit holding bit e
+        self.shift = e - int(self.starts[self.J])
+        self.K_inverse = gmpy2.invert(K, self.M)
+        self.negacyclic = c == 1
+        self.forward, self.inverse, self.inbuf, self.spec, self.outbuf = _plans(L, self.negacyclic)
+        self.values = np.empty(L, dtype=np.float64)
+        self._places = np.arange(int(self.starts[-1]), dtype=np.int64) - np.repeat(self.starts[:-1], self.widths)
+        if self.negacyclic:
+            H = L // 2
+            zeta = np.exp(1j * np.pi * np.arange(H) / L)
+            self.low = weights[:H] * zeta
+            self.high = 1j * weights[H:] * zeta
+            self.unweight = K / H / zeta
+            self.reciprocal = 1.0 / weights
+        else:
+            self.weights = weights
+            self.unweight = K / L / weights
+
+    def digits(self, x: mpz) -> np.ndarray:
+        """The balanced digits of X = x * K^-1 mod M."""
+        X = int(x * self.K_inverse % self.M)
+        top = int(self.starts[-1])
+        bits = np.unpackbits(np.frombuffer(X.to_bytes((top + 8) // 8, "little"), dtype=np.uint8),
+                             bitorder="little")[:top].astype(np.int64)
+        d = np.add.reduceat(bits << self._places, self.starts[:-1]).astype(np.int64)
+        _balance(d, self.widths, self.K, self.c, self.t, self.J, self.shift)
+        return d
+
+    def value(self, d: np.ndarray) -> mpz:
+        """x = K * X mod M for the digits d of X (unchanged)."""
+        unsigned = d.copy()
+        top = _unsigned(unsigned, self.widths)
+        bits = (np.repeat(unsigned, self.widths) >> self._places) & 1
+        X = int.from_bytes(np.packbits(bits.astype(np.uint8), bitorder="little").tobytes(), "little")
+        return (mpz(X) + (mpz(int(top)) << int(self.starts[-1]))) * self.K % self.M
+
+    def _load(self, d: np.ndarray) -> None:
+        if self.negacyclic:
+            _weight_negacyclic(d, self.low, self.high, self.inbuf)
+        else:
+            _weight_cyclic(d, self.weights, self.inbuf)
+
+    def _square(self, d: np.ndarray, small: int) -> float:
+        """d <- small * d^2 (in place, as digits of the K-form), the input buffer loaded with the result; returns
+        the round-off."""
+        self.forward.execute()
+        np.multiply(self.spec, self.spec, out=self.spec)
+        self.inverse.execute()
+        if self.negacyclic:
+            _unweight_negacyclic(self.outbuf, self.unweight, self.reciprocal, self.values)
+        else:
+            _unweight_cyclic(self.outbuf, self.unweight, self.values)
+        roe = _carry(self.values, d, self.widths, small, self.K, self.c, self.t, self.J, self.shift)
+        self._load(d)
+        return roe
+
+    def chain(self, z: mpz, digits: mpz, count: int, g: int, limit: float = ROUNDOFF_LIMIT) -> mpz:
+        """z^(2^count) * g^digits mod M (digits < 2^count): count squarings, each followed by a multiplication by
+        g where the digit's bit is 1 (folded into the carry). Raises RoundoffError (with the state to finish
+        from) when a squaring's round-off passes `limit`."""
+        if not 1 <= g < MAX_SMALL or digits >> count:
+            raise ValueError(f"the chain takes digits below 2^{count} and a multiplier below {MAX_SMALL}")
+        d = self.digits(z)
+        saved, saved_at = d.copy(), count
+        self._load(d)
+        bits = format(int(digits), "b").zfill(count) if count else ""
+        self.roundoff = 0.0
+        for i in range(count):
+            if i % 1024 == 0:
+                saved[:], saved_at = d, count - i
+            roe = self._square(d, g if bits[i] == "1" else 1)
+            self.roundoff = max(self.roundoff, roe)
+            if roe > limit:
+                raise RoundoffError(roe, self.value(saved), saved_at)
+        return self.value(d)
