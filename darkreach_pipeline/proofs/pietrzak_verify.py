@@ -19,16 +19,20 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import struct
 from dataclasses import dataclass
 
 import gmpy2
 from gmpy2 import mpz
 
+from darkreach_pipeline.proofs.verifier_fft import MAX_K_BITS, MAX_SMALL, RoundoffError, ShapeFFT
+
 FORMAT = struct.Struct(">4sBBBBIIQ32sI")
 FORMAT_TAG = b"darkreach-pietrzak-v1"
 MAX_P = 16
 MAX_BYTES = 64 << 20  # a proof is (p+1) residues: 64 MiB covers 17 residues of 31 M bits
+FFT_FROM_BITS = 8_000  # below, the shape reduction's GMP products beat the verifier's FFT (benchmarks/RESULTS.md)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Verdict:
     power: int = 0  # p, T and s of the proof (what its verification cost)
     steps: int = 0
     step: int = 0
+    arithmetic: str = ""  # what ran the long chain: "gmp", "fft/L", with "-> gmp" where round-off sent it back
 
 
 class _Modulus:
@@ -46,7 +51,7 @@ class _Modulus:
     top bits, squaring loops and 64-bit powers by a 4-bit window; generic gmpy2.powmod for any other N."""
 
     def __init__(self, N: mpz):
-        self.M, self.shape = N, None
+        self.M, self.shape, self.arithmetic = N, None, "gmp"
         for multiple in (1, 3):
             for c in (1, -1):
                 top = N * multiple - c
@@ -106,11 +111,34 @@ class _Modulus:
                     out = self.mul(out, table[(r >> shift) & 15])
         return out
 
-    def binary_chain(self, z: mpz, digits: mpz, count: int, g: int) -> mpz:
+    def fft(self) -> ShapeFFT | None:
+        """The verifier's own FFT for M where it pays (M of the shape, at least FFT_FROM_BITS bits, K small);
+        DARKREACH_VERIFIER_FFT=always|never overrides the size rule (tests take it on small numbers)."""
+        mode = os.environ.get("DARKREACH_VERIFIER_FFT", "auto")
+        if self.shape is None or mode == "never" or self.shape[0].bit_length() > MAX_K_BITS:
+            return None
+        if mode != "always" and self.M.bit_length() < FFT_FROM_BITS:
+            return None
+        return ShapeFFT(*self.shape)
+
+    def binary_chain(self, z: mpz, digits: mpz, count: int, g: int, *, fft: bool = True) -> mpz:
         """z^(2^count) * g^digits (digits < 2^count): count squarings, each followed by a multiplication by the
-        small g where the digit's bit is 1 (a linear-time product, not a full one)."""
+        small g where the digit's bit is 1 (a linear-time product, not a full one). On the verifier's FFT where
+        it pays (and `fft`); a squaring whose round-off passes the limit sends the rest of the chain, from the
+        last state saved before it, to the GMP products."""
         if self.shape is None:
             return gmpy2.powmod(z, mpz(2) ** count, self.M) * gmpy2.powmod(g, digits, self.M) % self.M
+        engine = self.fft() if fft and count and g < MAX_SMALL else None
+        if engine is not None:
+            self.arithmetic = f"fft/{engine.L}"
+            try:
+                return engine.chain(z, digits, count, g)
+            except RoundoffError as trip:
+                self.arithmetic += f" -> gmp after round-off {trip.roundoff:.2f}"
+                z, count = trip.state, trip.left
+                digits &= (mpz(1) << count) - 1
+        else:
+            self.arithmetic = "gmp"
         for i in range(count - 1, -1, -1):
             z = self.mul(z, z)
             if (digits >> i) & 1:
@@ -226,12 +254,15 @@ def _verify(N: mpz, proof: bytes, base: int | None, res64: str | None) -> Verdic
         half = len(parts) // 2
         parts = [r * parts[k] + parts[k + half] for k in range(half)]
     y = work.mul(work.multi_power(mus, rs), y)  # y_i = mu_i^r_i y_(i-1): y_p = y prod mu_i^r_i, one shared chain
+    y = y % N
     if s == 2:  # x^(2^seg) g^c = (x g^(c >> seg))^(2^seg) g^(c mod 2^seg): one binary chain of seg steps
         high, low = divmod(parts[0], s_seg)
-        end = work.binary_chain(work.mul(x, gmpy2.powmod(g, high, work.M)), low, segment, g)
+        start = work.mul(x, gmpy2.powmod(g, high, work.M))
+        end = work.binary_chain(start, low, segment, g) % N
+        if end != y and end != N - y and work.arithmetic != "gmp":  # a rejection never rests on round-off
+            end = work.binary_chain(start, low, segment, g, fft=False) % N
     else:
-        end = gmpy2.powmod(x, s_seg, work.M) * gmpy2.powmod(g, parts[0], work.M) % work.M
-    end, y = end % N, y % N
+        end = gmpy2.powmod(x, s_seg, work.M) * gmpy2.powmod(g, parts[0], work.M) % work.M % N
     if end != y and end != N - y:  # equal up to sign: the claim holds in Z_N*/{+-1}
         return _reject("the folded claim fails: the residue does not follow from the chain")
     y0 = gmpy2.powmod(values[0], s, N) * gmpy2.powmod(g, last, N) % N  # the chain's last step, sign-free for even s
@@ -245,5 +276,6 @@ def _verify(N: mpz, proof: bytes, base: int | None, res64: str | None) -> Verdic
         return _reject("the residue is -1 after an odd last step: indistinguishable from the sign forgery")
     found = format(int(residue) & 0xFFFF_FFFF_FFFF_FFFF, "016x")
     if res64 is not None and found != res64.lower():
-        return Verdict(False, f"the proof gives RES64 {found}, the result reports {res64}", found, p, T, s)
-    return Verdict(True, f"accepted: p = {p}, T = {T} steps of x -> x^{s}", found, p, T, s)
+        return Verdict(False, f"the proof gives RES64 {found}, the result reports {res64}", found, p, T, s,
+                       work.arithmetic)
+    return Verdict(True, f"accepted: p = {p}, T = {T} steps of x -> x^{s}", found, p, T, s, work.arithmetic)
