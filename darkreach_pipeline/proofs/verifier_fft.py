@@ -87,9 +87,10 @@ def _settle(d, widths, start, carry):
 def _wrap(d, widths, top, K, c, t, J, shift):
     """Fold carries out of the top digit back in: top*2^t = q*K + r gives -c*q at digit 0 and r*2^shift at J."""
     while top != 0:
-        v = top << t
-        q = v // K
-        r = v - q * K
+        high = top // K  # top*2^t = q*K + r without forming top*2^t (it may pass 2^63)
+        low = (top - high * K) << t
+        q = (high << t) + low // K
+        r = low - (low // K) * K
         top = _settle(d, widths, 0, -c * q)
         if r != 0:
             top += _settle(d, widths, J, r << shift)
@@ -161,8 +162,9 @@ def _combine(d, lo, hi, widths, K, c, t, J, shift):
 
 
 @njit(cache=True)
-def _balance(d, widths, K, c, t, J, shift):
-    """Balance every digit (carrying upward) and fold the top carry back in."""
+def _balance(d, widths, above, K, c, t, J, shift):
+    """Balance every digit (carrying upward) and fold the top carry, plus `above` (a carry already out of the
+    top), back in."""
     top = np.int64(0)
     for j in range(d.shape[0]):
         v = d[j] + top
@@ -171,7 +173,7 @@ def _balance(d, widths, K, c, t, J, shift):
         low = ((v + half) & ((np.int64(1) << w) - 1)) - half
         top = (v - low) >> w
         d[j] = low
-    _wrap(d, widths, top, K, c, t, J, shift)
+    _wrap(d, widths, top + above, K, c, t, J, shift)
 
 
 @njit(cache=True)
@@ -228,9 +230,7 @@ def _layout(K: int, e: int, L: int) -> tuple[np.ndarray, np.ndarray]:
             starts[j] = -((-j * e) // L)
             weights[j] = 2.0 ** float(Fraction(int(starts[j]) * L - j * e, L))
     else:
-        context = gmpy2.get_context().copy()
-        context.precision = 256
-        with gmpy2.local_context(context):
+        with gmpy2.context(gmpy2.get_context(), precision=256):
             beta = (gmpy2.mpfr(e) + gmpy2.log2(gmpy2.mpfr(K))) / L
             for j in range(L):
                 position = j * beta
@@ -282,7 +282,8 @@ class ShapeFFT:
         bits = np.unpackbits(np.frombuffer(X.to_bytes((top + 8) // 8, "little"), dtype=np.uint8),
                              bitorder="little")[:top].astype(np.int64)
         d = np.add.reduceat(bits << self._places, self.starts[:-1]).astype(np.int64)
-        _balance(d, self.widths, self.K, self.c, self.t, self.J, self.shift)
+        above = np.int64(X >> top)  # 1 only for X = 2^e of M = 2^e + 1
+        _balance(d, self.widths, above, self.K, self.c, self.t, self.J, self.shift)
         return d
 
     def value(self, d: np.ndarray) -> mpz:
