@@ -35,8 +35,17 @@ from darkreach_pipeline.proofs.pietrzak import (
     proving_steps,
     verifying_steps,
 )
-from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
+from darkreach_pipeline.proofs.pietrzak_verify import _Modulus, verify_prp_proof
+from darkreach_pipeline.proofs.verifier_fft import ShapeFFT
 from darkreach_pipeline.verification.proof_check import review_proofs, split_proofs
+
+
+@pytest.fixture(autouse=True, params=["never", "always"], ids=["verifier-gmp", "verifier-fft"])
+def verifier_arithmetic(request, monkeypatch):
+    """Every test runs with the verifier's long chain on GMP and on its own FFT (forced on these small numbers:
+    every accept and every rejection must hold on both)."""
+    monkeypatch.setenv("DARKREACH_VERIFIER_FFT", request.param)
+    return request.param
 
 
 def proven(form, value, power=3, **chain_run):
@@ -75,12 +84,14 @@ CASES = [  # composites and PRPs of several forms and sizes, both signs; chains 
 
 
 @pytest.mark.parametrize("form,value,result", CASES, ids=lambda v: getattr(v, "name", str(v)))
-def test_honest_proofs_verify_and_give_the_reported_residue(form, value, result):
+def test_honest_proofs_verify_and_give_the_reported_residue(form, value, result, verifier_arithmetic):
     N, outcome, proof = proven(form, value)
     assert outcome.result == result
     verdict = verify_prp_proof(N, proof, base=3, res64=outcome.res64)
     assert verdict.accepted, verdict.reason
     assert verdict.res64 == outcome.res64 == fermat_res64_two_ways(N)
+    fft_applies = verifier_arithmetic == "always" and verdict.step == 2 and _Modulus(N).shape is not None
+    assert verdict.arithmetic == (f"fft/{ShapeFFT(*_Modulus(N).shape).L}" if fft_applies else "gmp")
     assert len(proof) == HEADER.size + (verdict.power + 1) * ((N.bit_length() + 7) // 8)
 
 
