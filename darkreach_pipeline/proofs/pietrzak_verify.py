@@ -32,7 +32,7 @@ FORMAT = struct.Struct(">4sBBBBIIQ32sI")
 FORMAT_TAG = b"darkreach-pietrzak-v1"
 MAX_P = 16
 MAX_BYTES = 64 << 20  # a proof is (p+1) residues: 64 MiB covers 17 residues of 31 M bits
-FFT_FROM_BITS = 8_000  # below, the shape reduction's GMP products beat the verifier's FFT (benchmarks/RESULTS.md)
+FFT_FROM_BITS = 6_000  # below, the shape reduction's GMP products beat the verifier's FFT (crossover 4-6k bits)
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,14 @@ class Verdict:
 
 
 class _Modulus:
-    """Arithmetic modulo M = N or a multiple of N of the shape K*2^e + c (K < 2^64): products reduced from the
-    top bits, squaring loops and 64-bit powers by a 4-bit window; generic gmpy2.powmod for any other N."""
+    """Arithmetic modulo M = N or a multiple of N of the shape K*2^e + c (K < 2^64): on the verifier's own FFT
+    (verifier_fft.py) where it pays, else products reduced from the top bits, squaring loops and 64-bit powers by
+    a 4-bit window; generic gmpy2.powmod for any other N. `arithmetic` names what ran."""
 
-    def __init__(self, N: mpz):
-        self.M, self.shape, self.arithmetic = N, None, "gmp"
+    def __init__(self, N: mpz, *, fft: bool = True):
+        self.M, self.shape, self.use_fft = N, None, fft
+        self._engine: ShapeFFT | None = None
+        self.trips: list[float] = []  # round-offs that sent a product back to GMP
         for multiple in (1, 3):
             for c in (1, -1):
                 top = N * multiple - c
@@ -59,6 +62,25 @@ class _Modulus:
                 if e is not None and e >= 64 and (top >> e).bit_length() <= 64:
                     self.M, self.shape = N * multiple, (int(top >> e), e, c)
                     return
+
+    def engine(self) -> ShapeFFT | None:
+        """The verifier's own FFT for M where it pays (M of the shape, at least FFT_FROM_BITS bits, K small);
+        DARKREACH_VERIFIER_FFT=always|never overrides the size rule (tests take it on small numbers)."""
+        mode = os.environ.get("DARKREACH_VERIFIER_FFT", "auto")
+        if not self.use_fft or self.shape is None or mode == "never" or self.shape[0].bit_length() > MAX_K_BITS:
+            return None
+        if mode != "always" and self.M.bit_length() < FFT_FROM_BITS:
+            return None
+        if self._engine is None:
+            self._engine = ShapeFFT(*self.shape)
+        return self._engine
+
+    @property
+    def arithmetic(self) -> str:
+        if self._engine is None:
+            return "gmp"
+        trips = f" -> gmp after round-off {max(self.trips):.2f}" if self.trips else ""
+        return f"fft/{self._engine.L}{trips}"
 
     def mul(self, a: mpz, b: mpz) -> mpz:
         if self.shape is None:
@@ -74,27 +96,23 @@ class _Modulus:
         return r
 
     def power(self, x: mpz, r: int) -> mpz:
-        if self.shape is None:
-            return gmpy2.powmod(x, r, self.M)
-        table = [mpz(1), x]
-        for _ in range(14):
-            table.append(self.mul(table[-1], x))
-        out = mpz(1)
-        for shift in range(((r.bit_length() + 3) // 4) * 4 - 4, -4, -4):
-            for _ in range(4):
-                out = self.mul(out, out)
-            if (r >> shift) & 15:
-                out = self.mul(out, table[(r >> shift) & 15])
-        return out
+        return self.multi_power([x], [r])
 
     def multi_power(self, bases: list[mpz], exponents: list[int]) -> mpz:
         """prod bases[i]^exponents[i] (64-bit exponents) by Straus's method: the squarings are shared, so p
-        powers cost 64 squarings + p * (14 + 16) products instead of p * 94."""
+        powers cost 64 squarings + p * (14 + 16) products instead of p * 94. On the FFT where it pays (a
+        round-off trip redoes it on GMP)."""
         if self.shape is None:
             out = mpz(1)
             for b, r in zip(bases, exponents, strict=True):
                 out = out * gmpy2.powmod(b, r, self.M) % self.M
             return out
+        engine = self.engine()
+        if engine is not None:
+            try:
+                return engine.multi_power(bases, exponents)
+            except RoundoffError as trip:
+                self.trips.append(trip.roundoff)
         tables = []
         for b in bases:
             table = [mpz(1), b]
@@ -111,39 +129,41 @@ class _Modulus:
                     out = self.mul(out, table[(r >> shift) & 15])
         return out
 
-    def fft(self) -> ShapeFFT | None:
-        """The verifier's own FFT for M where it pays (M of the shape, at least FFT_FROM_BITS bits, K small);
-        DARKREACH_VERIFIER_FFT=always|never overrides the size rule (tests take it on small numbers)."""
-        mode = os.environ.get("DARKREACH_VERIFIER_FFT", "auto")
-        if self.shape is None or mode == "never" or self.shape[0].bit_length() > MAX_K_BITS:
-            return None
-        if mode != "always" and self.M.bit_length() < FFT_FROM_BITS:
-            return None
-        return ShapeFFT(*self.shape)
-
-    def binary_chain(self, z: mpz, digits: mpz, count: int, g: int, *, fft: bool = True) -> mpz:
+    def binary_chain(self, z: mpz, digits: mpz, count: int, g: int) -> mpz:
         """z^(2^count) * g^digits (digits < 2^count): count squarings, each followed by a multiplication by the
-        small g where the digit's bit is 1 (a linear-time product, not a full one). On the verifier's FFT where
-        it pays (and `fft`); a squaring whose round-off passes the limit sends the rest of the chain, from the
-        last state saved before it, to the GMP products."""
+        small g where the digit's bit is 1 (a linear-time product, not a full one). On the FFT where it pays; a
+        squaring whose round-off passes the limit sends the rest of the chain, from the last state saved before
+        it, to the GMP products."""
         if self.shape is None:
             return gmpy2.powmod(z, mpz(2) ** count, self.M) * gmpy2.powmod(g, digits, self.M) % self.M
-        engine = self.fft() if fft and count and g < MAX_SMALL else None
+        engine = self.engine() if count and g < MAX_SMALL else None
         if engine is not None:
-            self.arithmetic = f"fft/{engine.L}"
             try:
                 return engine.chain(z, digits, count, g)
             except RoundoffError as trip:
-                self.arithmetic += f" -> gmp after round-off {trip.roundoff:.2f}"
+                self.trips.append(trip.roundoff)
                 z, count = trip.state, trip.left
                 digits &= (mpz(1) << count) - 1
-        else:
-            self.arithmetic = "gmp"
         for i in range(count - 1, -1, -1):
             z = self.mul(z, z)
             if (digits >> i) & 1:
                 z = z * g % self.M
         return z
+
+
+def _folded_claim(work: _Modulus, x: mpz, y: mpz, mus: list[mpz], rs: list[int], digits: mpz, g: int, s: int,
+                  segment: int, N: mpz) -> tuple[mpz, mpz]:
+    """(x_p^(s^segment) g^digits, y_p) mod N: the two sides of the last level's claim after folding x and y."""
+    for mu, r in zip(mus, rs, strict=True):
+        x = work.mul(work.power(x, r), mu)  # representatives modulo M, a multiple of N
+    y = work.mul(work.multi_power(mus, rs), y)  # y_i = mu_i^r_i y_(i-1): y_p = y prod mu_i^r_i, one shared chain
+    s_seg = mpz(s) ** segment
+    if s == 2:  # x^(2^seg) g^c = (x g^(c >> seg))^(2^seg) g^(c mod 2^seg): one binary chain of seg steps
+        high, low = divmod(digits, s_seg)
+        end = work.binary_chain(work.mul(x, gmpy2.powmod(g, high, work.M)), low, segment, g)
+    else:
+        end = gmpy2.powmod(x, s_seg, work.M) * gmpy2.powmod(g, digits, work.M) % work.M
+    return end % N, y % N
 
 
 def _reject(reason: str) -> Verdict:
@@ -250,20 +270,13 @@ def _verify(N: mpz, proof: bytes, base: int | None, res64: str | None) -> Verdic
         state = hashlib.sha256(state + _big_endian(mu, n)).digest()
         r = int.from_bytes(state[:8], "big")
         rs.append(r)
-        x = work.mul(work.power(x, r), mu)  # representatives modulo M, a multiple of N
         half = len(parts) // 2
         parts = [r * parts[k] + parts[k + half] for k in range(half)]
-    y = work.mul(work.multi_power(mus, rs), y)  # y_i = mu_i^r_i y_(i-1): y_p = y prod mu_i^r_i, one shared chain
-    y = y % N
-    if s == 2:  # x^(2^seg) g^c = (x g^(c >> seg))^(2^seg) g^(c mod 2^seg): one binary chain of seg steps
-        high, low = divmod(parts[0], s_seg)
-        start = work.mul(x, gmpy2.powmod(g, high, work.M))
-        end = work.binary_chain(start, low, segment, g) % N
-        if end != y and end != N - y and work.arithmetic != "gmp":  # a rejection never rests on round-off
-            end = work.binary_chain(start, low, segment, g, fft=False) % N
-    else:
-        end = gmpy2.powmod(x, s_seg, work.M) * gmpy2.powmod(g, parts[0], work.M) % work.M % N
-    if end != y and end != N - y:  # equal up to sign: the claim holds in Z_N*/{+-1}
+    end, y_end = _folded_claim(work, x, y, mus, rs, parts[0], g, s, segment, N)
+    if end != y_end and end != N - y_end and work.arithmetic != "gmp":  # a rejection never rests on round-off
+        work = _Modulus(N, fft=False)
+        end, y_end = _folded_claim(work, x, y, mus, rs, parts[0], g, s, segment, N)
+    if end != y_end and end != N - y_end:  # equal up to sign: the claim holds in Z_N*/{+-1}
         return _reject("the folded claim fails: the residue does not follow from the chain")
     y0 = gmpy2.powmod(values[0], s, N) * gmpy2.powmod(g, last, N) % N  # the chain's last step, sign-free for even s
     if kind == 1:

@@ -201,11 +201,16 @@ def _weight_negacyclic(d, low, high, buf):
         buf[j] = d[j] * low[j] + d[j + H] * high[j]
 
 
+MEASURE_AFTER_STEPS = 50_000  # FFTW_MEASURE plans cost ~7,000 steps of their length (1-2 s at 400k bits)
+# and save ~20% a step: a length is measured once this process has run that many products on it
+_steps_run: dict[tuple[int, bool], int] = {}
+
+
 @lru_cache(maxsize=8)
-def _plans(L: int, negacyclic: bool):
-    """FFTW plans and their buffers, one set per (length, wrap): planned before they are filled (FFTW overwrites
-    the arrays while measuring)."""
-    flags = ("FFTW_MEASURE", "FFTW_DESTROY_INPUT")
+def _plans(L: int, negacyclic: bool, measured: bool):
+    """FFTW plans and their buffers, one set per (length, wrap, planning effort): planned before they are filled
+    (FFTW overwrites the arrays while measuring)."""
+    flags = ("FFTW_MEASURE" if measured else "FFTW_ESTIMATE", "FFTW_DESTROY_INPUT")
     if negacyclic:
         size = L // 2
         inbuf = pyfftw.empty_aligned(size, dtype="complex128")
@@ -261,8 +266,11 @@ class ShapeFFT:
         self.shift = e - int(self.starts[self.J])
         self.K_inverse = gmpy2.invert(K, self.M)
         self.negacyclic = c == 1
-        self.forward, self.inverse, self.inbuf, self.spec, self.outbuf = _plans(L, self.negacyclic)
+        self.key = (L, self.negacyclic)
+        measured = _steps_run.setdefault(self.key, 0) >= MEASURE_AFTER_STEPS
+        self.forward, self.inverse, self.inbuf, self.spec, self.outbuf = _plans(L, self.negacyclic, measured)
         self.lo, self.hi = np.empty(L, dtype=np.int64), np.empty(L, dtype=np.int64)
+        self.limit = None
         self._places = np.arange(int(self.starts[-1]), dtype=np.int64) - np.repeat(self.starts[:-1], self.widths)
         if self.negacyclic:
             H = L // 2
@@ -300,11 +308,12 @@ class ShapeFFT:
         else:
             _weight_cyclic(d, self.weights, self.inbuf)
 
-    def _square(self, d: np.ndarray, small: int) -> float:
-        """d <- small * d^2 (in place, as digits of the K-form), the input buffer loaded with the result; returns
-        the round-off."""
+    def _square(self, d: np.ndarray, small: int, other: np.ndarray | None = None) -> float:
+        """d <- small * d^2, or d * other for the spectrum `other` of another number (in place, as digits of the
+        K-form; the input buffer holds d weighted and is loaded with the result); returns the round-off."""
+        _steps_run[self.key] += 1
         self.forward.execute()
-        np.multiply(self.spec, self.spec, out=self.spec)
+        np.multiply(self.spec, self.spec if other is None else other, out=self.spec)
         self.inverse.execute()
         if self.negacyclic:
             roe = _carry_negacyclic(self.outbuf, self.unweight, self.reciprocal, self.widths, small, self.lo, self.hi)
@@ -334,3 +343,42 @@ class ShapeFFT:
             if roe > limit:
                 raise RoundoffError(roe, self.value(saved), saved_at)
         return self.value(d)
+
+    def _checked(self, d: np.ndarray, other: np.ndarray | None = None) -> None:
+        """d <- d^2 or d * other, raising RoundoffError past the limit."""
+        roe = self._square(d, 1, other)
+        if roe > (ROUNDOFF_LIMIT if self.limit is None else self.limit):
+            raise RoundoffError(roe, mpz(0), 0)
+
+    def _table(self, x: mpz) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The digits and spectra of x^1 .. x^15 (a 4-bit window's table: 14 products)."""
+        d = self.digits(x)
+        self._load(d)
+        self.forward.execute()
+        table = [(d.copy(), self.spec.copy())]
+        for _ in range(14):
+            self._load(d)
+            self._checked(d, table[0][1])
+            self.forward.execute()
+            table.append((d.copy(), self.spec.copy()))
+        return table
+
+    def multi_power(self, bases: list[mpz], exponents: list[int], limit: float | None = None) -> mpz:
+        """prod bases[i]^exponents[i] mod M by Straus's method with 4-bit windows (the squarings shared), every
+        product on this FFT with its round-off checked: RoundoffError (without a state: redo it elsewhere)."""
+        self.limit = limit
+        tables = [self._table(b) for b in bases]
+        width = max(r.bit_length() for r in exponents)
+        d = None
+        for shift in range(((width + 3) // 4) * 4 - 4, -4, -4):
+            for _ in range(4 if d is not None else 0):
+                self._checked(d)
+            for table, r in zip(tables, exponents, strict=True):
+                window = (r >> shift) & 15
+                if window and d is None:
+                    d = table[window - 1][0].copy()
+                    self._load(d)
+                elif window:
+                    self._checked(d, table[window - 1][1])
+        return mpz(1) if d is None else self.value(d)
+
