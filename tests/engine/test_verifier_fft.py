@@ -121,3 +121,23 @@ def test_a_wrong_fft_result_is_confirmed_on_gmp_before_a_rejection(monkeypatch):
     monkeypatch.setattr(ShapeFFT, "chain", lambda self, z, digits, count, g, limit=None: z + 1)
     verdict = verify_prp_proof(N, proof, base=3, res64=residue)
     assert verdict.accepted and verdict.arithmetic == "gmp"
+
+
+@pytest.mark.parametrize("K,e,c", [(3, 20000, 1), (1, 3001, 1), (999_999, 30000, -1)])
+def test_the_straus_powers_equal_gmpy2_and_a_trip_goes_back_to_gmp(K, e, c, monkeypatch):
+    rng = random.Random(e)
+    engine = ShapeFFT(K, e, c)
+    M = engine.M
+    bases = [mpz(rng.getrandbits(e)) % M for _ in range(3)] + [M - 1]
+    exponents = [rng.getrandbits(64), 0, 15, (1 << 64) - 1]
+    expected = mpz(1)
+    for b, r in zip(bases, exponents, strict=True):
+        expected = expected * gmpy2.powmod(b, r, M) % M
+    assert engine.multi_power(bases, exponents) == expected
+    assert engine.multi_power([bases[0]], [0]) == 1
+    with pytest.raises(RoundoffError):
+        engine.multi_power(bases, exponents, limit=-1.0)
+    monkeypatch.setenv("DARKREACH_VERIFIER_FFT", "always")
+    monkeypatch.setattr(verifier_fft, "ROUNDOFF_LIMIT", -1.0)
+    work = _Modulus(M)
+    assert work.multi_power(bases, exponents) == expected and work.trips
