@@ -7,7 +7,8 @@ proof has digits), per rep and interleaved:
   plain     form.test(value): the test as it ran before proofs
   proving   form.test(value) with a ProofRecorder: residues kept every T/2^p steps + the proof at the end
   prove     the proof alone (the recorder's finish, timed inside the run above)
-  verify    pietrzak_verify.verify_prp_proof on the proof (independent verifier, gmpy2.powmod arithmetic)
+  verify    pietrzak_verify.verify_prp_proof on the proof (independent verifier: its own FFT where it pays), then
+            the same with DARKREACH_VERIFIER_FFT=never (its GMP products only: the verifier before its FFT)
 
 Times are process CPU seconds (the machines are shared; wall time varies by +-30% under load). The table gives
 medians, the overhead (proving/plain - 1), prove/plain and verify/plain, p (choose_power) and the
@@ -58,12 +59,18 @@ def one_rep(form, value: int, power: int | None = None) -> dict[str, float | int
     t_proving = time.process_time() - start
     if proved.res64 != plain.res64 or recorder.proof is None:
         sys.exit(f"{form.expression(value)}: residues differ or no proof ({recorder.reason})")
-    start = time.process_time()
-    verdict = verify_prp_proof(form.number(value), recorder.proof, base=3, res64=plain.res64)
-    t_verify = time.process_time() - start
-    if not verdict.accepted:
-        sys.exit(f"{form.expression(value)}: proof rejected: {verdict.reason}")
-    return {"plain": t_plain, "proving": t_proving, "prove": recorder.prove_seconds, "verify": t_verify,
+    verify = {}
+    for mode in ("auto", "never"):  # the verifier as it runs, then with its long chain and powers on GMP only
+        os.environ["DARKREACH_VERIFIER_FFT"] = mode
+        start = time.process_time()
+        verdict = verify_prp_proof(form.number(value), recorder.proof, base=3, res64=plain.res64)
+        verify[mode] = time.process_time() - start
+        if not verdict.accepted:
+            sys.exit(f"{form.expression(value)}: proof rejected: {verdict.reason}")
+        verify[f"{mode}-arith"] = verdict.arithmetic
+    del os.environ["DARKREACH_VERIFIER_FFT"]
+    return {"plain": t_plain, "proving": t_proving, "prove": recorder.prove_seconds, "verify": verify["auto"],
+            "verify-gmp": verify["never"], "verifier": verify["auto-arith"],
             "p": recorder.p, "T": recorder.T, "bytes": len(recorder.proof), "arith": plain.arithmetic}
 
 
@@ -79,38 +86,39 @@ def per_step(call, steps: int) -> float:
 
 def project(bits_list: list[int], steps: int) -> None:
     """Costs at sizes too large to test here, from measured per-step costs at those sizes: one step of the test
-    (GMP special form, FFT), one 64-bit power on each (the prover's), and one step and one 64-bit power of the
-    verifier's own GMP shape reduction; proving and verifying modelled with choose_power's p."""
+    (GMP special form, FFT), one 64-bit power on each (the prover's), and one step, one 64-bit power and one
+    Straus chain of the verifier's own arithmetic (its FFT, and its GMP shape reduction as it was before);
+    proving and verifying modelled with choose_power's p."""
     from darkreach_pipeline.arith.select import arithmetic_for
     from darkreach_pipeline.proofs.pietrzak_verify import _Modulus
 
     r = 0xF1E2D3C4B5A69788  # a 64-bit challenge
-    print("\n| bits | p | arithmetic | test step ms | prover power (steps) | verifier step / test step | "
+    print("\n| bits | p | arithmetic | test step ms | prover power (steps) | verifier | verifier step / test step | "
           "prove/test (model) | verify/test (model) |")
-    print("|---:|---:|---|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---|---:|---:|---|---:|---:|---:|")
     for bits in bits_list:
         N = 3 * gmpy2.mpz(2) ** bits + 1
         x = gmpy2.mpz(3) ** 1000 % N
         T, p = bits, choose_power(bits)
-        verifier = _Modulus(N)
-
-        def square_loop(x=x, verifier=verifier) -> None:
-            z = x
-            for _ in range(steps):
-                z = verifier.mul(z, z)
-
-        v_step = per_step(square_loop, steps)
-        v_power = per_step(lambda verifier=verifier, x=x: verifier.power(x, r), 1)
-        v_multi = per_step(lambda verifier=verifier, x=x, p=p: verifier.multi_power([x] * p, [r] * p), 1)
+        costs = {}
+        for name, verifier, count in [("FFT", _Modulus(N), min(T >> p, 2000)), ("GMP", _Modulus(N, fft=False), steps)]:
+            # the FFT's chain as the verifier runs it, its conversions in and out included (one per T/2^p steps)
+            chain = per_step(lambda verifier=verifier, x=x, n=count: verifier.binary_chain(x, gmpy2.mpz(0), n, 3),
+                             count)
+            power = per_step(lambda verifier=verifier, x=x: verifier.power(x, r), 1)
+            multi = per_step(lambda verifier=verifier, x=x, p=p: verifier.multi_power([x] * p, [r] * p), 1)
+            costs[name] = (chain, power, multi, verifier.arithmetic)
         for mode in ("gmp", "fft"):
             os.environ["DARKREACH_ARITH"] = mode
             arith = arithmetic_for(N, K=3, e=bits, c=1)
             t_step = per_step(lambda arith=arith, x=x: arith.square_chain(x, steps), steps)
             t_power = per_step(lambda arith=arith, x=x: arith.power(x, r), 1)
             prove = ((1 << p) - p - 1) * t_power / (T * t_step)
-            verify = (T / (1 << p) * v_step + p * v_power + v_multi) / (T * t_step)
-            print(f"| {bits} | {p} | {type(arith).__name__} | {1000 * t_step:.3f} | {t_power / t_step:.0f} | "
-                  f"{v_step / t_step:.2f} | {100 * prove:.2f}% | {100 * verify:.2f}% |", flush=True)
+            for name, (v_step, v_power, v_multi, used) in costs.items():
+                verify = (T / (1 << p) * v_step + p * v_power + v_multi) / (T * t_step)
+                print(f"| {bits} | {p} | {type(arith).__name__} | {1000 * t_step:.3f} | {t_power / t_step:.0f} | "
+                      f"{name}: {used} | {v_step / t_step:.2f} | {100 * prove:.2f}% | {100 * verify:.2f}% |",
+                      flush=True)
 
 
 def main() -> None:
@@ -145,15 +153,16 @@ def main() -> None:
                 return statistics.median(x[key] for x in s)
 
             rows.append((arith, s[0]["arith"], form.expression(value), int(form.bits(value)), s[0]["p"], s[0]["T"],
-                         med("plain"), med("proving"), med("prove"), med("verify"), s[0]["bytes"]))
+                         med("plain"), med("proving"), med("prove"), med("verify"), s[0]["bytes"],
+                         s[-1]["verifier"], med("verify-gmp")))
     print(f"gmpy2 {gmpy2.version()}, {gmpy2.mp_version()}; {args.reps} reps, medians\n")
     print("| forced | arithmetic | number | bits | p | T | test s | with proof s | overhead | prove/test "
-          "| verify s | verify/test | proof bytes |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for arith, used, expr, bits, p, T, plain, proving, prove, verify, size in rows:
+          "| verifier | verify s | verify/test | verify s, GMP only | verify/test, GMP only | proof bytes |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+    for arith, used, expr, bits, p, T, plain, proving, prove, verify, size, verifier, verify_gmp in rows:
         print(f"| {arith} | {used} | {expr} | {bits} | {p} | {T} | {plain:.2f} | {proving:.2f} | "
-              f"{100 * (proving / plain - 1):+.1f}% | {100 * prove / plain:.1f}% | {verify:.3f} | "
-              f"{100 * verify / plain:.1f}% | {size} |")
+              f"{100 * (proving / plain - 1):+.1f}% | {100 * prove / plain:.1f}% | {verifier} | {verify:.3f} | "
+              f"{100 * verify / plain:.1f}% | {verify_gmp:.3f} | {100 * verify_gmp / plain:.1f}% | {size} |")
     bits = 1_300_000
     for p in sorted({8, choose_power(bits)}):
         width = -(-bits // 64) * 8  # one record of 64-bit limbs (stores/residue_file.py)
