@@ -1,18 +1,23 @@
 """The independent verifier of Pietrzak proofs (proofs/pietrzak.py has the scheme, format and security argument).
 
-It imports nothing from the prover or the test: its own parsing of the version-1 format, its own Fiat-Shamir
-hashing, its own folding, plain gmpy2.powmod arithmetic. It takes N from the caller (derived from the
-candidate's parameters) and never trusts a field it can derive: x = g^(A div s^T) and the digit segments of
-A mod s^T are recomputed from N, the statement kind only selects which of three true relations links y to
-the Fermat residue g^(N-1) mod N. It answers accept or reject with a reason and never raises on bad input.
+It imports nothing from the prover, the test or its arithmetic (darkreach_pipeline.arith; the rule is pinned
+by tests/engine/test_import_rules.py): its own parsing of the version-1 format, its own Fiat-Shamir hashing, its
+own folding, and arithmetic of its own (gmpy2, and proofs/verifier_fft.py, used by nothing else). It takes N from
+the caller (derived from the candidate's parameters) and never trusts a field it can derive: x = g^(A div s^T)
+and the digit segments of A mod s^T are recomputed from N, the statement kind only selects which of three true
+relations links y to the Fermat residue g^(N-1) mod N. It answers accept or reject with a reason and never
+raises on bad input.
 
 Cost: T/2^p steps x -> x^s (for s = 2 with the digits' small multiplications by g folded in: one binary chain),
 p 64-bit exponentiations for the x side (each needs the previous one) and one Straus multi-exponentiation for the
 y side (y_p = y * prod mu_i^r_i: the p powers share their 64 squarings), and 2^p small multiplications. When N
-or 3N (Wagstaff) is K*2^e+-1 with a small K, the verifier works modulo that number with a shape reduction of its
-own (a quotient estimate from the top bits: 2.4-3.9x gmpy2.powmod's generic products), and compares modulo N;
-otherwise gmpy2.powmod. GMP products only (never the prover's FFT): at the same size they cost 2.4-5x an FFT
-step, which is why verifying costs more, relative to the test, against the FFT test (benchmarks/RESULTS.md).
+or 3N (Wagstaff) is K*2^e+-1 with K below 2^20 and at least FFT_FROM_BITS bits, all three run on the verifier's
+own weighted FFT modulo that number (verifier_fft.py: 0.8-1.5x a step of the FFT test, its conversions included,
+where the GMP products cost 2-4.7x; benchmarks/RESULTS.md), and the claim is compared modulo N; a product whose
+round-off passes the limit is redone on GMP, and a claim that fails on the FFT is recomputed on GMP before the
+proof is rejected (round-off can neither accept nor reject). Smaller numbers of that shape (and larger K) use a
+GMP shape reduction of its own (a quotient estimate from the top bits: 2.4-3.9x gmpy2.powmod's generic
+products); any other N gmpy2.powmod. DARKREACH_VERIFIER_FFT=always|never overrides the size rule.
 """
 
 from __future__ import annotations

@@ -66,20 +66,23 @@ def choose_length(K: int, e: int) -> int:
 
 
 @njit(cache=True)
+def _split(d, widths, j, carry):
+    """d_j <- the balanced low part of d_j + carry (|d_j| <= 2^(w_j - 1)); returns the carry to digit j + 1."""
+    v = d[j] + carry
+    w = widths[j]
+    half = np.int64(1) << (w - 1)
+    low = ((v + half) & ((np.int64(1) << w) - 1)) - half
+    d[j] = low
+    return (v - low) >> w
+
+
+@njit(cache=True)
 def _settle(d, widths, start, carry):
-    """Add `carry` to digit `start` and propagate upward, balancing each digit; returns the carry out of the top."""
-    j = start
-    L = d.shape[0]
-    while j < L:
-        v = d[j] + carry
-        w = widths[j]
-        half = np.int64(1) << (w - 1)
-        low = ((v + half) & ((np.int64(1) << w) - 1)) - half
-        carry = (v - low) >> w
-        d[j] = low
+    """Add `carry` to digit `start` and propagate upward until it is absorbed; returns the carry out of the top."""
+    for j in range(start, d.shape[0]):
+        carry = _split(d, widths, j, carry)
         if carry == 0:
-            return np.int64(0)
-        j += 1
+            break
     return carry
 
 
@@ -167,12 +170,7 @@ def _balance(d, widths, above, K, c, t, J, shift):
     top), back in."""
     top = np.int64(0)
     for j in range(d.shape[0]):
-        v = d[j] + top
-        w = widths[j]
-        half = np.int64(1) << (w - 1)
-        low = ((v + half) & ((np.int64(1) << w) - 1)) - half
-        top = (v - low) >> w
-        d[j] = low
+        top = _split(d, widths, j, top)
     _wrap(d, widths, top + above, K, c, t, J, shift)
 
 
