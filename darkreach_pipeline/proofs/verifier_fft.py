@@ -23,6 +23,7 @@ verifier confirms any rejection on GMP (a round-off error can neither accept nor
 from __future__ import annotations
 
 import math
+import threading
 from fractions import Fraction
 from functools import lru_cache
 
@@ -205,9 +206,9 @@ _steps_run: dict[tuple[int, bool], int] = {}
 
 
 @lru_cache(maxsize=8)
-def _plans(L: int, negacyclic: bool, measured: bool):
-    """FFTW plans and their buffers, one set per (length, wrap, planning effort): planned before they are filled
-    (FFTW overwrites the arrays while measuring)."""
+def _plans(L: int, negacyclic: bool, measured: bool, thread: int):
+    """FFTW plans and their buffers, one set per (length, wrap, planning effort, thread: two threads never share
+    buffers): planned before they are filled (FFTW overwrites the arrays while measuring)."""
     flags = ("FFTW_MEASURE" if measured else "FFTW_ESTIMATE", "FFTW_DESTROY_INPUT")
     if negacyclic:
         size = L // 2
@@ -266,7 +267,8 @@ class ShapeFFT:
         self.negacyclic = c == 1
         self.key = (L, self.negacyclic)
         measured = _steps_run.setdefault(self.key, 0) >= MEASURE_AFTER_STEPS
-        self.forward, self.inverse, self.inbuf, self.spec, self.outbuf = _plans(L, self.negacyclic, measured)
+        plans = _plans(L, self.negacyclic, measured, threading.get_ident())
+        self.forward, self.inverse, self.inbuf, self.spec, self.outbuf = plans
         self.lo, self.hi = np.empty(L, dtype=np.int64), np.empty(L, dtype=np.int64)
         self.limit = None
         self._places = np.arange(int(self.starts[-1]), dtype=np.int64) - np.repeat(self.starts[:-1], self.widths)

@@ -141,3 +141,18 @@ def test_the_straus_powers_equal_gmpy2_and_a_trip_goes_back_to_gmp(K, e, c, monk
     monkeypatch.setattr(verifier_fft, "ROUNDOFF_LIMIT", -1.0)
     work = _Modulus(M)
     assert work.multi_power(bases, exponents) == expected and work.trips
+
+
+def test_two_threads_verify_at_once_without_sharing_buffers():
+    from concurrent.futures import ThreadPoolExecutor
+
+    shapes = [(3, 20000, 1), (3, 20001, 1)]  # the same length: buffers would clash if shared
+
+    def run(shape):
+        engine = ShapeFFT(*shape)
+        z = mpz(7) ** 3000 % engine.M
+        return engine.chain(z, mpz(12345), 400, 3) == reference(z, mpz(12345), 400, 3, engine.M)
+
+    assert ShapeFFT(*shapes[0]).L == ShapeFFT(*shapes[1]).L
+    with ThreadPoolExecutor(2) as pool:
+        assert all(pool.map(run, shapes * 3))
