@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import gmpy2
 from gmpy2 import mpz
 
-from darkreach_pipeline.proofs.verifier_fft import MAX_K_BITS, MAX_SMALL, RoundoffError, ShapeFFT
+from darkreach_pipeline.proofs.verifier_fft import MAX_K_BITS, MAX_SMALL, GfnFFT, RoundoffError, ShapeFFT
 
 FORMAT = struct.Struct(">4sBBBBIIQ32sI")
 FORMAT_TAG = b"darkreach-pietrzak-v1"
@@ -67,17 +67,22 @@ class _Modulus:
                 if e is not None and e >= 64 and (top >> e).bit_length() <= 64:
                     self.M, self.shape = N * multiple, (int(top >> e), e, c)
                     return
+        self.gfn = _generalized_fermat(N)
 
     def engine(self) -> ShapeFFT | None:
         """The verifier's own FFT for M where it pays (M of the shape, at least FFT_FROM_BITS bits, K small);
         DARKREACH_VERIFIER_FFT=always|never overrides the size rule (tests take it on small numbers)."""
         mode = os.environ.get("DARKREACH_VERIFIER_FFT", "auto")
-        if not self.use_fft or self.shape is None or mode == "never" or self.shape[0].bit_length() > MAX_K_BITS:
+        if not self.use_fft or mode == "never" or mode != "always" and self.M.bit_length() < FFT_FROM_BITS:
             return None
-        if mode != "always" and self.M.bit_length() < FFT_FROM_BITS:
-            return None
-        if self._engine is None:
+        if self._engine is None and self.shape is not None and self.shape[0].bit_length() <= MAX_K_BITS:
             self._engine = ShapeFFT(*self.shape)
+        for b, m in [] if self._engine is not None or self.shape is not None else self.gfn:
+            try:  # the shortest length whose digits (base b) fit
+                self._engine = GfnFFT(b, m)
+                break
+            except ValueError:
+                continue
         return self._engine
 
     @property
@@ -107,17 +112,17 @@ class _Modulus:
         """prod bases[i]^exponents[i] (64-bit exponents) by Straus's method: the squarings are shared, so p
         powers cost 64 squarings + p * (14 + 16) products instead of p * 94. On the FFT where it pays (a
         round-off trip redoes it on GMP)."""
-        if self.shape is None:
-            out = mpz(1)
-            for b, r in zip(bases, exponents, strict=True):
-                out = out * gmpy2.powmod(b, r, self.M) % self.M
-            return out
         engine = self.engine()
         if engine is not None:
             try:
                 return engine.multi_power(bases, exponents)
             except RoundoffError as trip:
                 self.trips.append(trip.roundoff)
+        if self.shape is None:
+            out = mpz(1)
+            for b, r in zip(bases, exponents, strict=True):
+                out = out * gmpy2.powmod(b, r, self.M) % self.M
+            return out
         tables = []
         for b in bases:
             table = [mpz(1), b]
@@ -139,8 +144,6 @@ class _Modulus:
         small g where the digit's bit is 1 (a linear-time product, not a full one). On the FFT where it pays; a
         squaring whose round-off passes the limit sends the rest of the chain, from the last state saved before
         it, to the GMP products."""
-        if self.shape is None:
-            return gmpy2.powmod(z, mpz(2) ** count, self.M) * gmpy2.powmod(g, digits, self.M) % self.M
         engine = self.engine() if count and g < MAX_SMALL else None
         if engine is not None:
             try:
@@ -149,11 +152,24 @@ class _Modulus:
                 self.trips.append(trip.roundoff)
                 z, count = trip.state, trip.left
                 digits &= (mpz(1) << count) - 1
+        if self.shape is None:
+            return gmpy2.powmod(z, mpz(2) ** count, self.M) * gmpy2.powmod(g, digits, self.M) % self.M
         for i in range(count - 1, -1, -1):
             z = self.mul(z, z)
             if (digits >> i) & 1:
                 z = z * g % self.M
         return z
+
+
+def _generalized_fermat(N: mpz) -> list[tuple[int, int]]:
+    """Every (b, m) with N = b^(2^m) + 1, m >= 4 and b < 2^32, the smallest m first (b^(2^m) for b = c^2 is also
+    c^(2^(m+1))): the writings a GfnFFT may take."""
+    found, root, m = [], N - 1, 0
+    while root > 1 and gmpy2.is_square(root):
+        root, m = gmpy2.isqrt(root), m + 1
+        if m >= 4 and root.bit_length() <= 32:
+            found.append((int(root), m))
+    return found
 
 
 def _folded_claim(work: _Modulus, x: mpz, y: mpz, mus: list[mpz], rs: list[int], digits: mpz, g: int, s: int,

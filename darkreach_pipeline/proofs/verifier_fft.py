@@ -67,51 +67,61 @@ def choose_length(K: int, e: int) -> int:
 
 
 @njit(cache=True)
-def _split(d, widths, j, carry):
-    """d_j <- the balanced low part of d_j + carry (|d_j| <= 2^(w_j - 1)); returns the carry to digit j + 1."""
-    v = d[j] + carry
-    w = widths[j]
-    half = np.int64(1) << (w - 1)
-    low = ((v + half) & ((np.int64(1) << w) - 1)) - half
-    d[j] = low
-    return (v - low) >> w
+def _divide(v, w, base):
+    """(h, lo) with v = lo + h * radix and |lo| <= radix/2, for the radix 2^w (base 0) or base (a GFN's b)."""
+    if base == 0:
+        h = (v + (np.int64(1) << (w - 1))) >> w
+        return h, v - (h << w)
+    h = np.int64(np.rint(v / base))  # within 1 of the quotient (|v| < 2^52 is exact in float64)
+    lo = v - h * base
+    while 2 * lo > base:
+        lo -= base
+        h += 1
+    while 2 * lo < -base:
+        lo += base
+        h -= 1
+    return h, lo
 
 
 @njit(cache=True)
-def _settle(d, widths, start, carry):
+def _split(d, widths, base, j, carry):
+    """d_j <- the balanced low part of d_j + carry (|d_j| <= radix/2); returns the carry to digit j + 1."""
+    h, d[j] = _divide(d[j] + carry, widths[j], base)
+    return h
+
+
+@njit(cache=True)
+def _settle(d, widths, base, start, carry):
     """Add `carry` to digit `start` and propagate upward until it is absorbed; returns the carry out of the top."""
     for j in range(start, d.shape[0]):
-        carry = _split(d, widths, j, carry)
+        carry = _split(d, widths, base, j, carry)
         if carry == 0:
             break
     return carry
 
 
 @njit(cache=True)
-def _wrap(d, widths, top, K, c, t, J, shift):
+def _wrap(d, widths, base, top, K, c, t, J, shift):
     """Fold carries out of the top digit back in: top*2^t = q*K + r gives -c*q at digit 0 and r*2^shift at J."""
     while top != 0:
         high = top // K  # top*2^t = q*K + r without forming top*2^t (it may pass 2^63)
         low = (top - high * K) << t
         q = (high << t) + low // K
         r = low - (low // K) * K
-        top = _settle(d, widths, 0, -c * q)
+        top = _settle(d, widths, base, 0, -c * q)
         if r != 0:
-            top += _settle(d, widths, J, r << shift)
+            top += _settle(d, widths, base, J, r << shift)
 
 
 @njit(cache=True)
-def _round(y, small, w, lo, hi, j):
-    """Round one output word, multiply it by `small` and split it as lo + hi*2^w (|lo| <= 2^(w-1)); returns the
-    distance to the integer (1.0 for a word at or beyond 2^52, beyond exact float64 integers)."""
+def _round(y, small, w, base, lo, hi, j):
+    """Round one output word, multiply it by `small` and split it as lo + hi * radix (|lo| <= radix/2); returns
+    the distance to the integer (1.0 for a word at or beyond 2^52, beyond exact float64 integers)."""
     r = np.rint(y)
     err = abs(y - r)
     if abs(r) >= 4503599627370496.0:
         err, r = 1.0, 0.0
-    v = np.int64(r) * small
-    h = (v + (np.int64(1) << (w - 1))) >> w
-    lo[j] = v - (h << w)
-    hi[j] = h
+    hi[j], lo[j] = _divide(np.int64(r) * small, w, base)
     return err
 
 
@@ -121,26 +131,26 @@ def _carry_cyclic(out, inverse, widths, small, lo, hi):
     roe = 0.0
     for k in range(out.shape[0] // 2):  # two words a turn: measured 3x faster than one (L is even)
         j = 2 * k
-        roe = max(roe, _round(out[j] * inverse[j], small, widths[j], lo, hi, j))
-        roe = max(roe, _round(out[j + 1] * inverse[j + 1], small, widths[j + 1], lo, hi, j + 1))
+        roe = max(roe, _round(out[j] * inverse[j], small, widths[j], 0, lo, hi, j))
+        roe = max(roe, _round(out[j + 1] * inverse[j + 1], small, widths[j + 1], 0, lo, hi, j + 1))
     return roe
 
 
 @njit(cache=True)
-def _carry_negacyclic(out, inverse, reciprocal, widths, small, lo, hi):
+def _carry_negacyclic(out, inverse, reciprocal, widths, base, small, lo, hi):
     """Untwist and unweight the right-angle output (word j in the real part, word j + L/2 in the imaginary part)
     and split each word."""
     roe = 0.0
     H = out.shape[0]
     for j in range(H):
         w = out[j] * inverse[j]
-        roe = max(roe, _round(w.real * reciprocal[j], small, widths[j], lo, hi, j))
-        roe = max(roe, _round(w.imag * reciprocal[j + H], small, widths[j + H], lo, hi, j + H))
+        roe = max(roe, _round(w.real * reciprocal[j], small, widths[j], base, lo, hi, j))
+        roe = max(roe, _round(w.imag * reciprocal[j + H], small, widths[j + H], base, lo, hi, j + H))
     return roe
 
 
 @njit(cache=True)
-def _combine(d, lo, hi, widths, K, c, t, J, shift):
+def _combine(d, lo, hi, widths, base, K, c, t, J, shift):
     """d_j = lo_j + hi_(j-1), split again the same way and added again until every carry is 0 or +-1 (a few passes
     without a carry chain, each about log2(word/2^w) bits shorter), so every digit is within 2^(w_j - 1) + 1; the
     carries out of the top are folded back in by `_wrap`."""
@@ -157,22 +167,18 @@ def _combine(d, lo, hi, widths, K, c, t, J, shift):
         if largest <= 1:
             break
         for j in range(L):
-            v = d[j]
-            w = widths[j]
-            h = (v + (np.int64(1) << (w - 1))) >> w
-            lo[j] = v - (h << w)
-            hi[j] = h
-    _wrap(d, widths, top, K, c, t, J, shift)
+            hi[j], lo[j] = _divide(d[j], widths[j], base)
+    _wrap(d, widths, base, top, K, c, t, J, shift)
 
 
 @njit(cache=True)
-def _balance(d, widths, above, K, c, t, J, shift):
+def _balance(d, widths, base, above, K, c, t, J, shift):
     """Balance every digit (carrying upward) and fold the top carry, plus `above` (a carry already out of the
     top), back in."""
     top = np.int64(0)
     for j in range(d.shape[0]):
-        top = _split(d, widths, j, top)
-    _wrap(d, widths, top + above, K, c, t, J, shift)
+        top = _split(d, widths, base, j, top)
+    _wrap(d, widths, base, top + above, K, c, t, J, shift)
 
 
 @njit(cache=True)
@@ -251,7 +257,7 @@ class ShapeFFT:
     def __init__(self, K: int, e: int, c: int, length: int | None = None):
         if c not in (1, -1) or K % 2 == 0 or K.bit_length() > MAX_K_BITS or e < 64:
             raise ValueError(f"no FFT of this module for {K}*2^{e}{c:+d}")
-        self.K, self.e, self.c = K, e, c
+        self.K, self.e, self.c, self.base = K, e, c, 0
         self.M = mpz(K) * (mpz(1) << e) + c
         self.L = L = length or choose_length(K, e)
         if L % 2:
@@ -291,7 +297,7 @@ class ShapeFFT:
                              bitorder="little")[:top].astype(np.int64)
         d = np.add.reduceat(bits << self._places, self.starts[:-1]).astype(np.int64)
         above = np.int64(X >> top)  # 1 only for X = 2^e of M = 2^e + 1
-        _balance(d, self.widths, above, self.K, self.c, self.t, self.J, self.shift)
+        _balance(d, self.widths, 0, above, self.K, self.c, self.t, self.J, self.shift)
         return d
 
     def value(self, d: np.ndarray) -> mpz:
@@ -316,10 +322,11 @@ class ShapeFFT:
         np.multiply(self.spec, self.spec if other is None else other, out=self.spec)
         self.inverse.execute()
         if self.negacyclic:
-            roe = _carry_negacyclic(self.outbuf, self.unweight, self.reciprocal, self.widths, small, self.lo, self.hi)
+            roe = _carry_negacyclic(self.outbuf, self.unweight, self.reciprocal, self.widths, self.base, small,
+                                    self.lo, self.hi)
         else:
             roe = _carry_cyclic(self.outbuf, self.unweight, self.widths, small, self.lo, self.hi)
-        _combine(d, self.lo, self.hi, self.widths, self.K, self.c, self.t, self.J, self.shift)
+        _combine(d, self.lo, self.hi, self.widths, self.base, self.K, self.c, self.t, self.J, self.shift)
         self._load(d)
         return roe
 
@@ -382,3 +389,55 @@ class ShapeFFT:
                     self._checked(d, table[window - 1][1])
         return mpz(1) if d is None else self.value(d)
 
+
+
+class GfnFFT(ShapeFFT):
+    """Products modulo N = b^(2^m) + 1 (a generalized Fermat number): 2^m digits in base b, no weights (a
+    rational transform), the negacyclic right-angle transform (b^(2^m) = -1: a carry out of the top is subtracted
+    from digit 0), the carry dividing by b; the same chain, powers and round-off rules as ShapeFFT."""
+
+    def __init__(self, b: int, m: int):
+        L = 1 << m
+        if b < 3 or L < 16 or math.log2(b) > _max_bits_per_word(L, 1):
+            raise ValueError(f"no FFT of this module for {b}^(2^{m})+1")
+        self.K, self.e, self.c, self.base, self.L, self.m = 1, 0, 1, b, L, m
+        self.M = mpz(b) ** L + 1
+        self.widths = np.full(L, 1, dtype=np.int64)  # unused by a base-b carry
+        self.t = self.J = self.shift = 0
+        self.K_inverse = mpz(1)
+        self.negacyclic = True
+        self.key = (L, True)
+        measured = _steps_run.setdefault(self.key, 0) >= MEASURE_AFTER_STEPS
+        plans = _plans(L, True, measured, threading.get_ident())
+        self.forward, self.inverse, self.inbuf, self.spec, self.outbuf = plans
+        self.lo, self.hi = np.empty(L, dtype=np.int64), np.empty(L, dtype=np.int64)
+        self.limit = None
+        H = L // 2
+        zeta = np.exp(1j * np.pi * np.arange(H) / L)
+        self.low, self.high = zeta.copy(), 1j * zeta
+        self.unweight = 1.0 / H / zeta
+        self.reciprocal = np.ones(L)
+        self.powers = [mpz(b)]  # b^(2^k), k < m: the digit split's divisors
+        for _ in range(m - 1):
+            self.powers.append(self.powers[-1] ** 2)
+
+    def digits(self, x: mpz) -> np.ndarray:
+        """The balanced base-b digits of x mod N (by halving: divmod by b^(L/2), b^(L/4), ...)."""
+        x = x % self.M
+        if x == self.M - 1:  # b^L, the one residue with L + 1 digits, is -1
+            d = np.zeros(self.L, dtype=np.int64)
+            d[0] = -1
+            return d
+        parts = [x]
+        for power in reversed(self.powers):
+            parts = [piece for part in parts for piece in reversed(gmpy2.f_divmod(part, power))]
+        d = np.array([int(part) for part in parts], dtype=np.int64)
+        _balance(d, self.widths, self.base, np.int64(0), 1, 1, 0, 0, 0)
+        return d
+
+    def value(self, d: np.ndarray) -> mpz:
+        """x mod N for the digits d."""
+        parts = [mpz(int(v)) for v in d]
+        for power in self.powers:
+            parts = [parts[k] + parts[k + 1] * power for k in range(0, len(parts), 2)]
+        return parts[0] % self.M

@@ -9,12 +9,12 @@ import gmpy2
 import pytest
 from gmpy2 import mpz
 
-from darkreach_pipeline.forms import CullenForm, KbnForm, WagstaffForm
+from darkreach_pipeline.forms import CullenForm, GfnForm, KbnForm, WagstaffForm
 from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.proofs import verifier_fft
 from darkreach_pipeline.proofs.pietrzak import HEADER, ProofRecorder
-from darkreach_pipeline.proofs.pietrzak_verify import _Modulus, verify_prp_proof
-from darkreach_pipeline.proofs.verifier_fft import MAX_SMALL, RoundoffError, ShapeFFT, choose_length
+from darkreach_pipeline.proofs.pietrzak_verify import _generalized_fermat, _Modulus, verify_prp_proof
+from darkreach_pipeline.proofs.verifier_fft import MAX_SMALL, GfnFFT, RoundoffError, ShapeFFT, choose_length
 
 SHAPES = [  # (K, e, c): K = 1 rational and irrational, K = 3, large odd K, both signs, ~1k to ~100k bits
     (1, 1024, 1), (1, 1024, -1), (1, 3001, 1), (1, 3001, -1),  # 2^q+1 = 3N for Wagstaff, 2^q-1
@@ -88,7 +88,7 @@ def proof_of(form, value, power=4):
 
 
 @pytest.mark.parametrize("form,value", [(KbnForm(3, 2, 1), 3912), (KbnForm(3, 2, -1), 2003), (CullenForm(), 1000),
-                                        (WagstaffForm(), 1709)])
+                                        (WagstaffForm(), 1709), (GfnForm(m=8), 30), (GfnForm(m=10), 1000)])
 def test_honest_proofs_verify_on_the_fft_and_tampered_ones_are_rejected(form, value, monkeypatch):
     monkeypatch.setenv("DARKREACH_VERIFIER_FFT", "always")
     N, residue, proof = proof_of(form, value)
@@ -156,3 +156,28 @@ def test_two_threads_verify_at_once_without_sharing_buffers():
     assert ShapeFFT(*shapes[0]).L == ShapeFFT(*shapes[1]).L
     with ThreadPoolExecutor(2) as pool:
         assert all(pool.map(run, shapes * 3))
+
+
+@pytest.mark.parametrize("b,m", [(12, 8), (1000, 10), (30000, 12), (1_372_930, 12), (10, 6)])
+def test_the_gfn_transform_equals_gmpy2_bit_for_bit(b, m):
+    rng = random.Random(b)
+    engine = GfnFFT(b, m)
+    M = engine.M
+    assert M == mpz(b) ** (1 << m) + 1
+    for z in [mpz(0), mpz(1), M - 1, M - 2, mpz(b) ** (1 << (m - 1)), mpz(rng.getrandbits(M.bit_length())) % M]:
+        assert engine.value(engine.digits(z)) == z
+    for g, digits in [(3, mpz(rng.getrandbits(60))), (MAX_SMALL - 1, (mpz(1) << 60) - 1)]:
+        z = mpz(rng.getrandbits(M.bit_length())) % M
+        assert engine.chain(z, digits, 60, g) == reference(z, digits, 60, g, M)
+        assert engine.roundoff < 0.25
+    bases, exponents = [M - 1, mpz(rng.getrandbits(M.bit_length())) % M], [rng.getrandbits(64), (1 << 64) - 1]
+    expected = gmpy2.powmod(bases[0], exponents[0], M) * gmpy2.powmod(bases[1], exponents[1], M) % M
+    assert engine.multi_power(bases, exponents) == expected
+
+
+def test_gfn_writings_and_digits_too_large_for_the_transform():
+    assert _generalized_fermat(mpz(12) ** 256 + 1) == [(12**8, 5), (12**4, 6), (144, 7), (12, 8)]
+    assert _generalized_fermat(mpz(12) ** 256 + 3) == []
+    with pytest.raises(ValueError):
+        GfnFFT(12**8, 5)  # 29-bit digits: past float64's limit
+    assert _Modulus(mpz(12) ** 256 + 1).engine() is None  # 918 bits: GMP below FFT_FROM_BITS
