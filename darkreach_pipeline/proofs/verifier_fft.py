@@ -1,4 +1,4 @@
-"""The Pietrzak verifier's own FFT arithmetic modulo M = K*2^e + c (c = +-1, K odd and small).
+"""The Pietrzak verifier's own FFT arithmetic modulo M = K*2^e + c (c = +-1, K odd and small) and b^(2^m) + 1.
 
 Why a second FFT: the verifier must not share the prover's code (issue #13), yet on GMP products it costs 4-5x a
 step of the FFT test, so verifying an FFT test cost 10-55% of it. This module is written from the mathematics
@@ -12,12 +12,16 @@ i.e. -c mod M divided by K. So a convolution that wraps with the sign -c (cyclic
 c = +1: a "right-angle" complex transform of length L/2) gives K * z_m / a_m = integer output words whose value is
 K*X*Y mod M. Numbers are therefore kept as X = x * K^-1 mod M (then K*X*Y is the form of x*y), a multiplication by
 a small g is a multiplication of the output words before the carry, and a carry C out of the top digit is
-C*2^(e+t) = (q*K + r)*2^e = -c*q + r*2^e mod M (C*2^t = q*K + r): -c*q goes into digit 0, r at bit e.
+C*2^(e+t) = (q*K + r)*2^e = -c*q + r*2^e mod M (C*2^t = q*K + r): -c*q goes into digit 0, r at bit e. The carry
+has no chain from word to word: each word splits as lo + hi*2^w and hi moves one digit up, a few passes until
+every hi is 0 or +-1 (digits within 2^(w-1) + 1). A generalized Fermat number b^(2^m) + 1 (GfnFFT) is the
+rational case: 2^m digits in base b, no weights, the negacyclic transform (b^(2^m) = -1), the carry dividing by b.
 
 Safety: the exponents s_j - j*beta are computed in exact rationals (K = 1) or 256-bit floats (mpfr); every product
 checks its round-off (max |v - rint(v)| over the output words) and raises RoundoffError above ROUNDOFF_LIMIT, as it
-does for an output word beyond 2^52; the length keeps ~1 bit per word under the usual float64 limit, and the
-verifier confirms any rejection on GMP (a round-off error can neither accept nor reject a proof).
+does for an output word beyond 2^52; the length keeps half a bit per word under the usual float64 limit (less
+log2(K)/2; measured round-off 0.002-0.13 over 200-step chains at 50k-1.3M bits), and the verifier redoes a
+tripped product on GMP and confirms any rejection on GMP (round-off can neither accept nor reject a proof).
 """
 
 from __future__ import annotations
