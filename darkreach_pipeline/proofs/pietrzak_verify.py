@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import gmpy2
 from gmpy2 import mpz
 
-from darkreach_pipeline.proofs.verifier_fft import MAX_K_BITS, MAX_SMALL, GfnFFT, RoundoffError, ShapeFFT
+from darkreach_pipeline.proofs.verifier_fft import MAX_SMALL, GfnFFT, RoundoffError, ShapeFFT
 
 FORMAT = struct.Struct(">4sBBBBIIQ32sI")
 FORMAT_TAG = b"darkreach-pietrzak-v1"
@@ -75,11 +75,12 @@ class _Modulus:
         mode = os.environ.get("DARKREACH_VERIFIER_FFT", "auto")
         if not self.use_fft or mode == "never" or mode != "always" and self.M.bit_length() < FFT_FROM_BITS:
             return None
-        if self._engine is None and self.shape is not None and self.shape[0].bit_length() <= MAX_K_BITS:
-            self._engine = ShapeFFT(*self.shape)
-        for b, m in [] if self._engine is not None or self.shape is not None else self.gfn:
-            try:  # the shortest length whose digits (base b) fit
-                self._engine = GfnFFT(b, m)
+        if self._engine is not None:
+            return self._engine
+        writings = [(ShapeFFT, self.shape)] if self.shape is not None else [(GfnFFT, bm) for bm in self.gfn]
+        for kind, args in writings:  # for b^(2^m)+1 the shortest length whose base-b digits fit
+            try:  # a shape the FFT does not take (K too large, digits too wide) stays on GMP: never a verdict
+                self._engine = kind(*args)
                 break
             except ValueError:
                 continue

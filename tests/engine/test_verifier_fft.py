@@ -181,3 +181,12 @@ def test_gfn_writings_and_digits_too_large_for_the_transform():
     with pytest.raises(ValueError):
         GfnFFT(12**8, 5)  # 29-bit digits: past float64's limit
     assert _Modulus(mpz(12) ** 256 + 1).engine() is None  # 918 bits: GMP below FFT_FROM_BITS
+
+
+def test_a_shape_the_fft_refuses_stays_on_gmp(monkeypatch):
+    monkeypatch.setenv("DARKREACH_VERIFIER_FFT", "always")
+    N = (mpz(2) ** 29 + 1) * mpz(2) ** 9000 + 1  # K of 30 bits: too many bits per word for the transform
+    work = _Modulus(N)
+    assert work.shape is not None and work.engine() is None
+    z = mpz(11) ** 4000 % N
+    assert work.binary_chain(z, mpz(99), 50, 3) == reference(z, mpz(99), 50, 3, N) and work.arithmetic == "gmp"
