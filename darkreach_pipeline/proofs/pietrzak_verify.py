@@ -173,21 +173,6 @@ def _generalized_fermat(N: mpz) -> list[tuple[int, int]]:
     return found
 
 
-def _folded_claim(work: _Modulus, x: mpz, y: mpz, mus: list[mpz], rs: list[int], digits: mpz, g: int, s: int,
-                  segment: int, N: mpz) -> tuple[mpz, mpz]:
-    """(x_p^(s^segment) g^digits, y_p) mod N: the two sides of the last level's claim after folding x and y."""
-    for mu, r in zip(mus, rs, strict=True):
-        x = work.mul(work.power(x, r), mu)  # representatives modulo M, a multiple of N
-    y = work.mul(work.multi_power(mus, rs), y)  # y_i = mu_i^r_i y_(i-1): y_p = y prod mu_i^r_i, one shared chain
-    s_seg = mpz(s) ** segment
-    if s == 2:  # x^(2^seg) g^c = (x g^(c >> seg))^(2^seg) g^(c mod 2^seg): one binary chain of seg steps
-        high, low = divmod(digits, s_seg)
-        end = work.binary_chain(work.mul(x, gmpy2.powmod(g, high, work.M)), low, segment, g)
-    else:
-        end = gmpy2.powmod(x, s_seg, work.M) * gmpy2.powmod(g, digits, work.M) % work.M
-    return end % N, y % N
-
-
 def _reject(reason: str) -> Verdict:
     return Verdict(False, reason)
 
@@ -276,28 +261,41 @@ def _verify(N: mpz, proof: bytes, base: int | None, res64: str | None) -> Verdic
             return _reject(f"middle value {i} is trivial ({0 if mu == 0 else 1 if mu == 1 else -1} mod N)")
         if gmpy2.gcd(mu, N) != 1:
             return _reject(f"middle value {i} is not a unit mod N")
-    x = gmpy2.powmod(g, head, N)
     segment = T >> p
     s_seg = mpz(s) ** segment
-    work = _Modulus(N)
-    parts = []
+    segments = []
     for _ in range(1 << p):  # the digit value of each segment, the last segment first
         tail, part = divmod(tail, s_seg)
-        parts.append(part)
-    parts.reverse()
-    state = hashlib.sha256(FORMAT_TAG + _big_endian(N, n) + struct.pack(">IIQB", g, s, T, kind)
-                           + _big_endian(x, n) + _big_endian(y, n)).digest()
-    rs = []
-    for mu in mus:
-        state = hashlib.sha256(state + _big_endian(mu, n)).digest()
-        r = int.from_bytes(state[:8], "big")
-        rs.append(r)
-        half = len(parts) // 2
-        parts = [r * parts[k] + parts[k + half] for k in range(half)]
-    end, y_end = _folded_claim(work, x, y, mus, rs, parts[0], g, s, segment, N)
+        segments.append(part)
+    segments.reverse()
+
+    def folded_claim(work: _Modulus) -> tuple[mpz, mpz]:
+        """(x_p^(s^segment) g^digits, y_p) mod N: the two sides of the last level's claim, x = g^head and the
+        challenges computed again, x and y folded (representatives modulo M, a multiple of N)."""
+        x = work.binary_chain(mpz(1), head, head.bit_length(), g) % N  # g^head
+        state = hashlib.sha256(FORMAT_TAG + _big_endian(N, n) + struct.pack(">IIQB", g, s, T, kind)
+                               + _big_endian(x, n) + _big_endian(y, n)).digest()
+        parts, rs = segments, []
+        for mu in mus:
+            state = hashlib.sha256(state + _big_endian(mu, n)).digest()
+            r = int.from_bytes(state[:8], "big")
+            rs.append(r)
+            x = work.mul(work.power(x, r), mu)
+            half = len(parts) // 2
+            parts = [r * parts[k] + parts[k + half] for k in range(half)]
+        y_p = work.mul(work.multi_power(mus, rs), y)  # y_i = mu_i^r_i y_(i-1): y_p = y prod mu_i^r_i, one chain
+        if s == 2:  # x^(2^seg) g^c = (x g^(c >> seg))^(2^seg) g^(c mod 2^seg): one binary chain of seg steps
+            high, low = divmod(parts[0], s_seg)
+            end = work.binary_chain(work.mul(x, gmpy2.powmod(g, high, work.M)), low, segment, g)
+        else:
+            end = gmpy2.powmod(x, s_seg, work.M) * gmpy2.powmod(g, parts[0], work.M) % work.M
+        return end % N, y_p % N
+
+    work = _Modulus(N)
+    end, y_end = folded_claim(work)
     if end != y_end and end != N - y_end and work.arithmetic != "gmp":  # a rejection never rests on round-off
         work = _Modulus(N, fft=False)
-        end, y_end = _folded_claim(work, x, y, mus, rs, parts[0], g, s, segment, N)
+        end, y_end = folded_claim(work)
     if end != y_end and end != N - y_end:  # equal up to sign: the claim holds in Z_N*/{+-1}
         return _reject("the folded claim fails: the residue does not follow from the chain")
     y0 = gmpy2.powmod(values[0], s, N) * gmpy2.powmod(g, last, N) % N  # the chain's last step, sign-free for even s
