@@ -394,7 +394,6 @@ class ShapeFFT:
         return mpz(1) if d is None else self.value(d)
 
 
-
 class GfnFFT(ShapeFFT):
     """Products modulo N = b^(2^m) + 1 (a generalized Fermat number): 2^m digits in base b, no weights (a
     rational transform), the negacyclic right-angle transform (b^(2^m) = -1: a carry out of the top is subtracted
