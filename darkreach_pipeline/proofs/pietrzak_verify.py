@@ -12,12 +12,13 @@ Cost: T/2^p steps x -> x^s (for s = 2 with the digits' small multiplications by 
 p 64-bit exponentiations for the x side (each needs the previous one) and one Straus multi-exponentiation for the
 y side (y_p = y * prod mu_i^r_i: the p powers share their 64 squarings), and 2^p small multiplications. When N
 or 3N (Wagstaff) is K*2^e+-1 with K below 2^20 and at least FFT_FROM_BITS bits, all three run on the verifier's
-own weighted FFT modulo that number (verifier_fft.py: 0.8-1.5x a step of the FFT test, its conversions included,
-where the GMP products cost 2-4.7x; benchmarks/RESULTS.md), and the claim is compared modulo N; a product whose
-round-off passes the limit is redone on GMP, and a claim that fails on the FFT is recomputed on GMP before the
-proof is rejected (round-off can neither accept nor reject). Smaller numbers of that shape (and larger K) use a
-GMP shape reduction of its own (a quotient estimate from the top bits: 2.4-3.9x gmpy2.powmod's generic
-products); any other N gmpy2.powmod. DARKREACH_VERIFIER_FFT=always|never overrides the size rule.
+own weighted FFT modulo that number (verifier_fft.py; b^(2^m)+1 too: a step costs 1.0-1.4 steps of the FFT test,
+conversions included, once its plans are measured, 1.2-2.1 before, where GMP products cost 4.6-5.7;
+benchmarks/RESULTS.md), and the claim is compared modulo N; a product whose round-off passes the limit is
+redone on GMP, and a claim that fails on the FFT is recomputed on GMP before the proof is rejected (round-off can
+neither accept nor reject). Smaller numbers of that shape (and larger K) use a GMP shape reduction of its own (a
+quotient estimate from the top bits: 2.4-3.9x gmpy2.powmod's generic products); any other N gmpy2.powmod.
+DARKREACH_VERIFIER_FFT=always|never overrides the size rule.
 """
 
 from __future__ import annotations
