@@ -16,7 +16,7 @@ proof size; the residue of every run is checked against the plain test's and eve
 disk of the kept residues: 2^p records of bits/8 bytes (computed at the end for 1.3M bits, p = 8 and choose_power's).
 
 Run:  PYTHONPATH=. .venv/bin/python benchmarks/bench_pietrzak.py [--sizes 50000 100000 200000] [--reps 2]
-      [--arith gmp fft] [--wagstaff 50021]
+      [--arith gmp fft] [--wagstaff 50021] [--gfn 12:10000]
       PYTHONPATH=. .venv/bin/python benchmarks/bench_pietrzak.py --project 400000 1300000 5000000
       (sizes too large to test here: measured per-step costs of the test, the prover's and the verifier's
       arithmetic at that size, and the proving / verifying costs they give with choose_power's p)
@@ -32,7 +32,7 @@ import time
 
 import gmpy2
 
-from darkreach_pipeline.forms import KbnForm, WagstaffForm
+from darkreach_pipeline.forms import GfnForm, KbnForm, WagstaffForm
 from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.proofs.pietrzak import ProofRecorder, choose_power
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
@@ -134,6 +134,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--arith", nargs="+", default=["gmp", "fft"])
     parser.add_argument("--wagstaff", type=int, nargs="*", default=[50_021], help="Wagstaff exponents (primes)")
+    parser.add_argument("--gfn", nargs="*", default=[], metavar="M:B", help="generalized Fermat b^(2^m)+1")
     parser.add_argument("--power", type=int, default=None, help="force p (default: choose_power)")
     parser.add_argument("--project", type=int, nargs="*", default=[],
                         help="bit sizes to model from measured per-step costs instead of running tests")
@@ -143,6 +144,7 @@ def main() -> None:
         project(args.project, args.project_steps)
         return
     cases = [(KbnForm(3, 2, 1), n) for n in args.sizes] + [(WagstaffForm(), p) for p in args.wagstaff]
+    cases += [(GfnForm(m=int(m)), int(b)) for m, b in (text.split(":") for text in args.gfn)]
     rows = []
     for arith in args.arith:
         os.environ["DARKREACH_ARITH"] = arith
