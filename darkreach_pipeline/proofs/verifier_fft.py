@@ -297,9 +297,13 @@ class ShapeFFT:
         """The balanced digits of X = x * K^-1 mod M."""
         X = int(x * self.K_inverse % self.M)
         top = int(self.starts[-1])
-        bits = np.unpackbits(np.frombuffer(X.to_bytes((top + 8) // 8, "little"), dtype=np.uint8),
-                             bitorder="little")[:top].astype(np.int64)
-        d = np.add.reduceat(bits << self._places, self.starts[:-1]).astype(np.int64)
+        words = np.frombuffer(X.to_bytes(8 * (top // 64 + 2), "little"), dtype="<u8")  # a word to spare
+        start = self.starts[:-1].astype(np.uint64)
+        index, offset = (start >> np.uint64(6)).astype(np.int64), start & np.uint64(63)
+        # digit j = bits s_j .. s_j + w_j - 1 (w_j <= 40): the rest of its first word, the head of the next
+        spill = np.where(offset == 0, np.uint64(0), words[index + 1] << ((np.uint64(64) - offset) & np.uint64(63)))
+        mask = (np.uint64(1) << self.widths.astype(np.uint64)) - np.uint64(1)
+        d = (((words[index] >> offset) | spill) & mask).astype(np.int64)
         above = np.int64(X >> top)  # 1 only for X = 2^e of M = 2^e + 1
         _balance(d, self.widths, 0, above, self.K, self.c, self.t, self.J, self.shift)
         return d
