@@ -7,7 +7,8 @@ proof has digits), per rep and interleaved:
   plain     form.test(value): the test as it ran before proofs
   proving   form.test(value) with a ProofRecorder: residues kept every T/2^p steps + the proof at the end
   prove     the proof alone (the recorder's finish, timed inside the run above)
-  verify    pietrzak_verify.verify_prp_proof on the proof (independent verifier, gmpy2.powmod arithmetic)
+  verify    pietrzak_verify.verify_prp_proof on the proof (independent verifier: its own FFT where it pays), then
+            the same with DARKREACH_VERIFIER_FFT=never (its GMP products only: the verifier before its FFT)
 
 Times are process CPU seconds (the machines are shared; wall time varies by +-30% under load). The table gives
 medians, the overhead (proving/plain - 1), prove/plain and verify/plain, p (choose_power) and the
@@ -15,7 +16,7 @@ proof size; the residue of every run is checked against the plain test's and eve
 disk of the kept residues: 2^p records of bits/8 bytes (computed at the end for 1.3M bits, choose_power's p there).
 
 Run:  PYTHONPATH=. .venv/bin/python benchmarks/bench_pietrzak.py [--sizes 50000 100000 200000] [--reps 2]
-      [--arith gmp fft] [--wagstaff 50021]
+      [--arith gmp fft] [--wagstaff 50021] [--gfn 12:10000]
       PYTHONPATH=. .venv/bin/python benchmarks/bench_pietrzak.py --project 400000 1300000 5000000
       (sizes too large to test here: measured per-step costs of the test, the prover's and the verifier's
       arithmetic at that size, and the proving / verifying costs they give with choose_power's p)
@@ -36,7 +37,7 @@ import time
 
 import gmpy2
 
-from darkreach_pipeline.forms import KbnForm, WagstaffForm
+from darkreach_pipeline.forms import GfnForm, KbnForm, WagstaffForm
 from darkreach_pipeline.primality.options import TestOptions
 from darkreach_pipeline.proofs.pietrzak import ProofRecorder, choose_power, prove
 from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
@@ -63,12 +64,18 @@ def one_rep(form, value: int, power: int | None = None) -> dict[str, float | int
     t_proving = time.process_time() - start
     if proved.res64 != plain.res64 or recorder.proof is None:
         sys.exit(f"{form.expression(value)}: residues differ or no proof ({recorder.reason})")
-    start = time.process_time()
-    verdict = verify_prp_proof(form.number(value), recorder.proof, base=3, res64=plain.res64)
-    t_verify = time.process_time() - start
-    if not verdict.accepted:
-        sys.exit(f"{form.expression(value)}: proof rejected: {verdict.reason}")
-    return {"plain": t_plain, "proving": t_proving, "prove": recorder.prove_seconds, "verify": t_verify,
+    verify = {}
+    for mode in ("auto", "never"):  # the verifier as it runs, then with its long chain and powers on GMP only
+        os.environ["DARKREACH_VERIFIER_FFT"] = mode
+        start = time.process_time()
+        verdict = verify_prp_proof(form.number(value), recorder.proof, base=3, res64=plain.res64)
+        verify[mode] = time.process_time() - start
+        if not verdict.accepted:
+            sys.exit(f"{form.expression(value)}: proof rejected: {verdict.reason}")
+        verify[f"{mode}-arith"] = verdict.arithmetic
+    del os.environ["DARKREACH_VERIFIER_FFT"]
+    return {"plain": t_plain, "proving": t_proving, "prove": recorder.prove_seconds, "verify": verify["auto"],
+            "verify-gmp": verify["never"], "verifier": verify["auto-arith"],
             "p": recorder.p, "T": recorder.T, "bytes": len(recorder.proof), "arith": plain.arithmetic}
 
 
@@ -84,41 +91,50 @@ def per_step(call, steps: int) -> float:
 
 def project(bits_list: list[int], steps: int) -> None:
     """Costs at sizes too large to test here, from measured per-step costs at those sizes: one step of the test
-    (GMP special form, FFT), one 64-bit power on each (the prover's), and one step and one 64-bit power of the
-    verifier's own GMP shape reduction; proving and verifying modelled with choose_power's p for the test's
-    arithmetic."""
+    (GMP special form, FFT), one 64-bit power on each (the prover's), and one step, one 64-bit power and one
+    Straus chain of the verifier's own arithmetic (its FFT, and its GMP shape reduction as it was before);
+    proving and verifying modelled with choose_power's p for the test's arithmetic."""
     from darkreach_pipeline.arith.select import arithmetic_for
+    from darkreach_pipeline.proofs import verifier_fft
     from darkreach_pipeline.proofs.pietrzak_verify import _Modulus
 
     r = 0xF1E2D3C4B5A69788  # a 64-bit challenge
     rng = random.Random(11)
-    print("\n| bits | p | arithmetic | test step ms | prover power (steps) | verifier step / test step | "
+    print("\n| bits | p | arithmetic | test step ms | prover power (steps) | verifier | verifier step / test step | "
           "prove/test (model) | verify/test (model) |")
-    print("|---:|---:|---|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---|---:|---:|---|---:|---:|---:|")
     for bits in bits_list:
         N = 3 * gmpy2.mpz(2) ** bits + 1
         x = gmpy2.mpz(rng.getrandbits(bits)) % N  # full size from the first product
         T = bits
-        verifier = _Modulus(N)
-
-        def square_loop(x=x, verifier=verifier) -> None:
-            z = x
-            for _ in range(steps):
-                z = verifier.mul(z, z)
-
-        v_step = per_step(square_loop, steps)
-        v_power = per_step(lambda verifier=verifier, x=x: verifier.power(x, r), 1)
+        costs = {}
+        variants = [("FFT", _Modulus(N), min(T >> 4, 2000), verifier_fft.MEASURE_AFTER_STEPS),
+                    ("FFT, measured plans", _Modulus(N), min(T >> 4, 2000), 0),  # a process's steady state
+                    ("GMP", _Modulus(N, fft=False), steps, verifier_fft.MEASURE_AFTER_STEPS)]
+        for name, verifier, count, measure_after in variants:
+            default, verifier_fft.MEASURE_AFTER_STEPS = verifier_fft.MEASURE_AFTER_STEPS, measure_after
+            # the FFT's chain as the verifier runs it, its conversions in and out included (one per T/2^p steps);
+            # median of 3: the first call's planning (FFTW_MEASURE: seconds) is left out
+            chain = per_step(lambda verifier=verifier, x=x, n=count: verifier.binary_chain(x, gmpy2.mpz(0), n, 3),
+                             count)
+            power = per_step(lambda verifier=verifier, x=x: verifier.power(x, r), 1)
+            verifier_fft.MEASURE_AFTER_STEPS = default
+            costs[name] = (chain, power, verifier, measure_after)
         for mode in ("gmp", "fft"):
             os.environ["DARKREACH_ARITH"] = mode
             arith = arithmetic_for(N, K=3, e=bits, c=1)
             p = choose_power(T, arith.name)
-            v_multi = per_step(lambda verifier=verifier, x=x, p=p: verifier.multi_power([x] * p, [r] * p), 1)
             t_step = per_step(lambda arith=arith, x=x: arith.square_chain(x, steps), steps)
             t_power = per_step(lambda arith=arith, x=x: arith.power(x, r), 1)
             prove_share = ((1 << p) - p - 1) * t_power / (T * t_step)
-            verify = (T / (1 << p) * v_step + p * v_power + v_multi) / (T * t_step)
-            print(f"| {bits} | {p} | {type(arith).__name__} | {1000 * t_step:.3f} | {t_power / t_step:.0f} | "
-                  f"{v_step / t_step:.2f} | {100 * prove_share:.2f}% | {100 * verify:.2f}% |", flush=True)
+            for name, (v_step, v_power, verifier, measure_after) in costs.items():
+                default, verifier_fft.MEASURE_AFTER_STEPS = verifier_fft.MEASURE_AFTER_STEPS, measure_after
+                v_multi = per_step(lambda verifier=verifier, x=x, p=p: verifier.multi_power([x] * p, [r] * p), 1)
+                verifier_fft.MEASURE_AFTER_STEPS = default
+                verify = (T / (1 << p) * v_step + p * v_power + v_multi) / (T * t_step)
+                print(f"| {bits} | {p} | {type(arith).__name__} | {1000 * t_step:.3f} | {t_power / t_step:.0f} | "
+                      f"{name}: {verifier.arithmetic} | {v_step / t_step:.2f} | {100 * prove_share:.2f}% | "
+                      f"{100 * verify:.2f}% |", flush=True)
 
 
 def prover_cost(cases: list[tuple[str, int]], modes: list[str]) -> None:
@@ -166,6 +182,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--arith", nargs="+", default=["gmp", "fft"])
     parser.add_argument("--wagstaff", type=int, nargs="*", default=[50_021], help="Wagstaff exponents (primes)")
+    parser.add_argument("--gfn", nargs="*", default=[], metavar="M:B", help="generalized Fermat b^(2^m)+1")
     parser.add_argument("--power", type=int, default=None, help="force p (default: choose_power)")
     parser.add_argument("--project", type=int, nargs="*", default=[],
                         help="bit sizes to model from measured per-step costs instead of running tests")
@@ -180,6 +197,7 @@ def main() -> None:
         prover_cost([("kbn", n) for n in args.prover_cost] + [("wagstaff", q) for q in args.wagstaff], args.arith)
         return
     cases = [(KbnForm(3, 2, 1), n) for n in args.sizes] + [(WagstaffForm(), p) for p in args.wagstaff]
+    cases += [(GfnForm(m=int(m)), int(b)) for m, b in (text.split(":") for text in args.gfn)]
     rows = []
     for arith in args.arith:
         os.environ["DARKREACH_ARITH"] = arith
@@ -197,15 +215,16 @@ def main() -> None:
                 return statistics.median(x[key] for x in s)
 
             rows.append((arith, s[0]["arith"], form.expression(value), int(form.bits(value)), s[0]["p"], s[0]["T"],
-                         med("plain"), med("proving"), med("prove"), med("verify"), s[0]["bytes"]))
+                         med("plain"), med("proving"), med("prove"), med("verify"), s[0]["bytes"],
+                         s[-1]["verifier"], med("verify-gmp")))
     print(f"gmpy2 {gmpy2.version()}, {gmpy2.mp_version()}; {args.reps} reps, medians\n")
     print("| forced | arithmetic | number | bits | p | T | test s | with proof s | overhead | prove/test "
-          "| verify s | verify/test | proof bytes |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for arith, used, expr, bits, p, T, plain, proving, t_prove, verify, size in rows:
+          "| verifier | verify s | verify/test | verify s, GMP only | verify/test, GMP only | proof bytes |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+    for arith, used, expr, bits, p, T, plain, proving, t_prove, verify, size, verifier, verify_gmp in rows:
         print(f"| {arith} | {used} | {expr} | {bits} | {p} | {T} | {plain:.2f} | {proving:.2f} | "
-              f"{100 * (proving / plain - 1):+.1f}% | {100 * t_prove / plain:.1f}% | {verify:.3f} | "
-              f"{100 * verify / plain:.1f}% | {size} |")
+              f"{100 * (proving / plain - 1):+.1f}% | {100 * t_prove / plain:.1f}% | {verifier} | {verify:.3f} | "
+              f"{100 * verify / plain:.1f}% | {verify_gmp:.3f} | {100 * verify_gmp / plain:.1f}% | {size} |")
     bits = 1_300_000
     for p in sorted({choose_power(bits), choose_power(bits, "gmp"), choose_power(bits, "fft-ibdwt")}):
         width = -(-bits // 64) * 8  # one record of 64-bit limbs (stores/residue_file.py)

@@ -81,3 +81,31 @@ def test_the_rule_catches_each_kind_of_breach(tmp_path):
         "bad.py:4: imports assets.campaign_progress",
         "bad.py:6: imports resources", "bad.py:7: names the run tag 'darkreach/campaign'",
         "bad.py:7: names the run tag 'dagster/max_runtime'"])
+
+
+VERIFIER_IMPORTS = {  # the Pietrzak verifier and its FFT: independent of the prover, the test and its arithmetic
+    "proofs/pietrzak_verify.py": {"darkreach_pipeline.proofs.verifier_fft"},
+    "proofs/verifier_fft.py": set(),
+}
+
+
+def project_imports(path: Path) -> set[str]:
+    """The project's modules a file imports (a relative import counts as one, by its dots and name)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    relative = {"." * n.level + (n.module or "") for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level}
+    return relative | {name for _, name in imported_modules(tree) if name.split(".")[0] == "darkreach_pipeline"}
+
+
+def test_the_proof_verifier_and_its_fft_import_nothing_of_the_prover_the_test_or_its_arithmetic():
+    for name, allowed in VERIFIER_IMPORTS.items():
+        assert project_imports(ENGINE / name) == allowed, name
+    users = [str(p.relative_to(ENGINE)) for p in sorted(ENGINE.rglob("*.py"))
+             if any("verifier_fft" in module for module in project_imports(p))]
+    assert users == ["proofs/pietrzak_verify.py"]  # the FFT is the verifier's alone
+
+
+def test_the_verifier_rule_sees_absolute_relative_and_package_imports(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import gmpy2\nfrom darkreach_pipeline.arith import ibdwt\nfrom ..primality import gerbicz\n"
+                   "def f():\n    from darkreach_pipeline import proofs\n")
+    assert project_imports(bad) == {"darkreach_pipeline.arith", "..primality", "darkreach_pipeline"}

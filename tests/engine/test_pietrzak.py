@@ -35,8 +35,16 @@ from darkreach_pipeline.proofs.pietrzak import (
     proving_steps,
     verifying_steps,
 )
-from darkreach_pipeline.proofs.pietrzak_verify import verify_prp_proof
+from darkreach_pipeline.proofs.pietrzak_verify import _Modulus, verify_prp_proof
 from darkreach_pipeline.verification.proof_check import review_proofs, split_proofs
+
+
+@pytest.fixture(autouse=True, params=["never", "always"], ids=["verifier-gmp", "verifier-fft"])
+def verifier_arithmetic(request, monkeypatch):
+    """Every test runs with the verifier's long chain on GMP and on its own FFT (forced on these small numbers:
+    every accept and every rejection must hold on both)."""
+    monkeypatch.setenv("DARKREACH_VERIFIER_FFT", request.param)
+    return request.param
 
 
 def proven(form, value, power=3, **chain_run):
@@ -74,13 +82,19 @@ CASES = [  # composites and PRPs of several forms and sizes, both signs; chains 
 ]
 
 
+FFT_FORMS = {"kbn", "cullen", "wagstaff", "gfn"}  # the forms whose N (or 3N) the verifier's FFT takes, base 2 here
+
+
 @pytest.mark.parametrize("form,value,result", CASES, ids=lambda v: getattr(v, "name", str(v)))
-def test_honest_proofs_verify_and_give_the_reported_residue(form, value, result):
+def test_honest_proofs_verify_and_give_the_reported_residue(form, value, result, verifier_arithmetic):
     N, outcome, proof = proven(form, value)
     assert outcome.result == result
     verdict = verify_prp_proof(N, proof, base=3, res64=outcome.res64)
     assert verdict.accepted, verdict.reason
     assert verdict.res64 == outcome.res64 == fermat_res64_two_ways(N)
+    engine = _Modulus(N).engine() if verdict.step == 2 else None  # K*2^e+-1 (N or 3N) and b^(2^m)+1
+    assert verdict.arithmetic == (f"fft/{engine.L}" if engine else "gmp")
+    assert (engine is not None) == (verifier_arithmetic == "always" and form.name in FFT_FORMS and verdict.step == 2)
     assert len(proof) == HEADER.size + (verdict.power + 1) * ((N.bit_length() + 7) // 8)
 
 
