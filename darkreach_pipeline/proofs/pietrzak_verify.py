@@ -253,15 +253,20 @@ def _verify(N: mpz, proof: bytes, base: int | None, res64: str | None) -> Verdic
     y, mus = values[0], values[1:]
     if y >= N:
         return _reject("y is not reduced mod N")
-    if y == 0 or gmpy2.gcd(y, N) != 1:
+    if y == 0:
         return _reject("y is not a unit mod N")
     for i, mu in enumerate(mus, start=1):
         if mu >= N:
             return _reject(f"middle value {i} is not reduced mod N")
         if mu in (0, 1, N - 1):
             return _reject(f"middle value {i} is trivial ({0 if mu == 0 else 1 if mu == 1 else -1} mod N)")
-        if gmpy2.gcd(mu, N) != 1:
-            return _reject(f"middle value {i} is not a unit mod N")
+    product = y
+    for mu in mus:  # all are units iff their product is: one gcd instead of p + 1 (each costs ~15 products)
+        product = product * mu % N
+    if gmpy2.gcd(product, N) != 1:
+        names = ["y", *(f"middle value {i}" for i in range(1, p + 1))]
+        which = next(name for name, v in zip(names, values, strict=True) if gmpy2.gcd(v, N) != 1)
+        return _reject(f"{which} is not a unit mod N")
     segment = T >> p
     s_seg = mpz(s) ** segment
     segments = []
