@@ -17,7 +17,7 @@ has no chain from word to word: each word splits as lo + hi*2^w and hi moves one
 every hi is 0 or +-1 (digits within 2^(w-1) + 1). A generalized Fermat number b^(2^m) + 1 (GfnFFT) is the
 rational case: 2^m digits in base b, no weights, the negacyclic transform (b^(2^m) = -1), the carry dividing by b.
 
-Safety: the exponents s_j - j*beta are computed in exact rationals (K = 1) or 256-bit floats (mpfr); every product
+Safety: the exponents s_j - j*beta are computed in exact rationals (K = 1) or 192-bit fixed point; every product
 checks its round-off (max |v - rint(v)| over the output words) and raises RoundoffError above ROUNDOFF_LIMIT, as it
 does for an output word beyond 2^52; the length keeps half a bit per word under the usual float64 limit (less
 log2(K)/2; measured round-off 0.002-0.13 over 200-step chains at 50k-1.3M bits), and the verifier redoes a
@@ -27,9 +27,11 @@ tripped product on GMP and confirms any rejection on GMP (round-off can neither 
 from __future__ import annotations
 
 import math
+import os
 import threading
 from fractions import Fraction
 from functools import lru_cache
+from pathlib import Path
 
 import gmpy2
 import numpy as np
@@ -39,6 +41,7 @@ from numba import njit
 
 ROUNDOFF_LIMIT = 0.40  # the usual action threshold: an output word this far from an integer stops the chain
 MAX_K_BITS = 20  # K costs log2(K)/2 bits per word; beyond this the verifier stays on GMP
+FIXED_BITS = 192  # fraction bits of the weight exponents for K > 1
 MAX_SMALL = 1 << 10  # the small multiplier folded into the carry (int64 words of < 2^52 times it stay exact)
 
 
@@ -215,11 +218,51 @@ MEASURE_AFTER_STEPS = 50_000  # FFTW_MEASURE plans cost ~7,000 steps of their le
 _steps_run: dict[tuple[int, bool], int] = {}
 
 
+# The measured plans' wisdom (FFTW's timings, not code) kept across processes, so a proof-check run starts on
+# measured plans for a length an earlier process measured; the verifier's own file, read once per process.
+WISDOM_PATH = Path.home() / ".cache" / "darkreach" / "verifier-fftw-wisdom"
+_wisdom_read = False
+
+
+def _read_wisdom() -> None:
+    global _wisdom_read
+    if not _wisdom_read:
+        _wisdom_read = True
+        try:
+            pyfftw.import_wisdom(tuple(WISDOM_PATH.read_bytes().split(b"\0\0")))
+        except (OSError, ValueError, TypeError):
+            pass  # wisdom only saves planning time
+
+
+def _save_wisdom() -> None:
+    try:
+        WISDOM_PATH.parent.mkdir(parents=True, exist_ok=True)
+        tmp = WISDOM_PATH.with_name(f"{WISDOM_PATH.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(b"\0\0".join(pyfftw.export_wisdom()))
+        os.replace(tmp, WISDOM_PATH)
+    except OSError:
+        pass
+
+
+def _plan(source: np.ndarray, target: np.ndarray, direction: str, measured: bool) -> pyfftw.FFTW:
+    """A measured plan where asked, or where wisdom already has one (free), else an estimated one."""
+    _read_wisdom()
+    if not measured:
+        try:
+            return pyfftw.FFTW(source, target, direction=direction, threads=1,
+                               flags=("FFTW_MEASURE", "FFTW_DESTROY_INPUT", "FFTW_WISDOM_ONLY"))
+        except RuntimeError:  # no wisdom for this transform yet
+            return pyfftw.FFTW(source, target, direction=direction, threads=1,
+                               flags=("FFTW_ESTIMATE", "FFTW_DESTROY_INPUT"))
+    plan = pyfftw.FFTW(source, target, direction=direction, threads=1, flags=("FFTW_MEASURE", "FFTW_DESTROY_INPUT"))
+    _save_wisdom()
+    return plan
+
+
 @lru_cache(maxsize=8)
 def _plans(L: int, negacyclic: bool, measured: bool, thread: int):
     """FFTW plans and their buffers, one set per (length, wrap, planning effort, thread: two threads never share
     buffers): planned before they are filled (FFTW overwrites the arrays while measuring)."""
-    flags = ("FFTW_MEASURE" if measured else "FFTW_ESTIMATE", "FFTW_DESTROY_INPUT")
     if negacyclic:
         size = L // 2
         inbuf = pyfftw.empty_aligned(size, dtype="complex128")
@@ -229,27 +272,30 @@ def _plans(L: int, negacyclic: bool, measured: bool, thread: int):
         inbuf = pyfftw.empty_aligned(L, dtype="float64")
         spec = pyfftw.empty_aligned(L // 2 + 1, dtype="complex128")
         outbuf = pyfftw.empty_aligned(L, dtype="float64")
-    forward = pyfftw.FFTW(inbuf, spec, direction="FFTW_FORWARD", flags=flags, threads=1)
-    inverse = pyfftw.FFTW(spec, outbuf, direction="FFTW_BACKWARD", flags=flags, threads=1)
+    forward = _plan(inbuf, spec, "FFTW_FORWARD", measured)
+    inverse = _plan(spec, outbuf, "FFTW_BACKWARD", measured)
     return forward, inverse, inbuf, spec, outbuf
 
 
 @lru_cache(maxsize=16)
 def _layout(K: int, e: int, L: int) -> tuple[np.ndarray, np.ndarray]:
-    """(s_j for j = 0..L, weights a_j) with s_j - j*beta exact: rationals when K = 1, 256-bit mpfr otherwise."""
+    """(s_j for j = 0..L, weights a_j) with s_j - j*beta exact: rationals when K = 1, 192-bit fixed point otherwise."""
     starts = np.empty(L + 1, dtype=np.int64)
     weights = np.empty(L, dtype=np.float64)
     if K == 1:
         for j in range(L):
             starts[j] = -((-j * e) // L)
             weights[j] = 2.0 ** float(Fraction(int(starts[j]) * L - j * e, L))
-    else:
+    else:  # j*beta in 192-bit fixed point: log2(K) rounded once (256-bit mpfr), then integers only
         with gmpy2.context(gmpy2.get_context(), precision=256):
-            beta = (gmpy2.mpfr(e) + gmpy2.log2(gmpy2.mpfr(K))) / L
-            for j in range(L):
-                position = j * beta
-                starts[j] = int(gmpy2.ceil(position))
-                weights[j] = float(gmpy2.exp2(starts[j] - position))
+            log_k = int(gmpy2.floor(gmpy2.log2(gmpy2.mpfr(K)) * gmpy2.exp2(FIXED_BITS)))
+        step, unit = (e << FIXED_BITS) + log_k, L << FIXED_BITS  # j*beta = j*step/unit
+        fractions = np.empty(L, dtype=np.float64)
+        for j in range(L):
+            s = -((-j * step) // unit)
+            starts[j] = s
+            fractions[j] = ((s * unit - j * step) >> (FIXED_BITS - 52)) / float(L << 52)
+        weights[:] = np.exp2(fractions)
     starts[L] = e + (K - 1).bit_length()
     return starts, weights
 

@@ -190,3 +190,37 @@ def test_a_shape_the_fft_refuses_stays_on_gmp(monkeypatch):
     assert work.shape is not None and work.engine() is None
     z = mpz(11) ** 4000 % N
     assert work.binary_chain(z, mpz(99), 50, 3) == reference(z, mpz(99), 50, 3, N) and work.arithmetic == "gmp"
+
+
+def test_measured_plans_are_kept_as_wisdom_and_a_new_process_plans_from_it(tmp_path, monkeypatch):
+    import pyfftw
+
+    saved = pyfftw.export_wisdom()  # the process's wisdom (the test's own FFT plans too) comes back at the end
+    try:
+        _wisdom_round_trip(tmp_path, monkeypatch, pyfftw)
+    finally:
+        pyfftw.import_wisdom(saved)
+
+
+def _wisdom_round_trip(tmp_path, monkeypatch, pyfftw) -> None:
+    monkeypatch.setattr(verifier_fft, "WISDOM_PATH", tmp_path / "wisdom")
+    K, e, c, L = 3, 20_011, 1, 1536  # a length no other test plans, so no plan of it is cached in this process
+    M = mpz(K) * (mpz(1) << e) + c
+    z = mpz(random.Random(7).getrandbits(e)) % M
+    monkeypatch.setattr(verifier_fft, "MEASURE_AFTER_STEPS", 0)
+    assert ShapeFFT(K, e, c, L).chain(z, mpz(5), 8, 3) == reference(z, mpz(5), 8, 3, M)
+    assert (tmp_path / "wisdom").stat().st_size > 0  # measuring saved the wisdom
+    monkeypatch.setattr(verifier_fft, "MEASURE_AFTER_STEPS", 10**9)  # as a new process: nothing run, no wisdom
+    monkeypatch.setattr(verifier_fft, "_wisdom_read", False)
+    pyfftw.forget_wisdom()
+    verifier_fft._plans.cache_clear()
+    engine = ShapeFFT(K, e, c, L)
+    assert "FFTW_MEASURE" in engine.forward.flags and "FFTW_MEASURE" in engine.inverse.flags  # read from the file
+    assert engine.chain(z, mpz(5), 8, 3) == reference(z, mpz(5), 8, 3, M)
+    monkeypatch.setattr(verifier_fft, "WISDOM_PATH", tmp_path / "none")  # no file: estimated plans, same answer
+    monkeypatch.setattr(verifier_fft, "_wisdom_read", False)
+    pyfftw.forget_wisdom()
+    verifier_fft._plans.cache_clear()
+    engine = ShapeFFT(K, e, c, L)
+    assert "FFTW_ESTIMATE" in engine.forward.flags
+    assert engine.chain(z, mpz(5), 8, 3) == reference(z, mpz(5), 8, 3, M)
