@@ -17,7 +17,7 @@ has no chain from word to word: each word splits as lo + hi*2^w and hi moves one
 every hi is 0 or +-1 (digits within 2^(w-1) + 1). A generalized Fermat number b^(2^m) + 1 (GfnFFT) is the
 rational case: 2^m digits in base b, no weights, the negacyclic transform (b^(2^m) = -1), the carry dividing by b.
 
-Safety: the exponents s_j - j*beta are computed in exact rationals (K = 1) or 192-bit fixed point; every product
+Safety: the exponents s_j - j*beta are computed in 192-bit fixed point (exact for K = 1); every product
 checks its round-off (max |v - rint(v)| over the output words) and raises RoundoffError above ROUNDOFF_LIMIT, as it
 does for an output word beyond 2^52; the length keeps half a bit per word under the usual float64 limit (less
 log2(K)/2; measured round-off 0.002-0.13 over 200-step chains at 50k-1.3M bits), and the verifier redoes a
@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 import os
 import threading
-from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
@@ -254,9 +253,7 @@ def _plan(source: np.ndarray, target: np.ndarray, direction: str, measured: bool
         except RuntimeError:  # no wisdom for this transform yet
             return pyfftw.FFTW(source, target, direction=direction, threads=1,
                                flags=("FFTW_ESTIMATE", "FFTW_DESTROY_INPUT"))
-    plan = pyfftw.FFTW(source, target, direction=direction, threads=1, flags=("FFTW_MEASURE", "FFTW_DESTROY_INPUT"))
-    _save_wisdom()
-    return plan
+    return pyfftw.FFTW(source, target, direction=direction, threads=1, flags=("FFTW_MEASURE", "FFTW_DESTROY_INPUT"))
 
 
 @lru_cache(maxsize=8)
@@ -274,28 +271,25 @@ def _plans(L: int, negacyclic: bool, measured: bool, thread: int):
         outbuf = pyfftw.empty_aligned(L, dtype="float64")
     forward = _plan(inbuf, spec, "FFTW_FORWARD", measured)
     inverse = _plan(spec, outbuf, "FFTW_BACKWARD", measured)
+    if measured:
+        _save_wisdom()
     return forward, inverse, inbuf, spec, outbuf
 
 
 @lru_cache(maxsize=16)
 def _layout(K: int, e: int, L: int) -> tuple[np.ndarray, np.ndarray]:
-    """(s_j for j = 0..L, weights a_j) with s_j - j*beta exact: rationals when K = 1, 192-bit fixed point otherwise."""
+    """(s_j for j = 0..L, weights a_j) with s_j - j*beta in 192-bit fixed point (exact for K = 1)."""
     starts = np.empty(L + 1, dtype=np.int64)
-    weights = np.empty(L, dtype=np.float64)
-    if K == 1:
-        for j in range(L):
-            starts[j] = -((-j * e) // L)
-            weights[j] = 2.0 ** float(Fraction(int(starts[j]) * L - j * e, L))
-    else:  # j*beta in 192-bit fixed point: log2(K) rounded once (256-bit mpfr), then integers only
-        with gmpy2.context(gmpy2.get_context(), precision=256):
-            log_k = int(gmpy2.floor(gmpy2.log2(gmpy2.mpfr(K)) * gmpy2.exp2(FIXED_BITS)))
-        step, unit = (e << FIXED_BITS) + log_k, L << FIXED_BITS  # j*beta = j*step/unit
-        fractions = np.empty(L, dtype=np.float64)
-        for j in range(L):
-            s = -((-j * step) // unit)
-            starts[j] = s
-            fractions[j] = ((s * unit - j * step) >> (FIXED_BITS - 52)) / float(L << 52)
-        weights[:] = np.exp2(fractions)
+    # j*beta in 192-bit fixed point: log2(K) rounded once (256-bit mpfr; 0 exactly for K = 1, where s_j is exact)
+    with gmpy2.context(gmpy2.get_context(), precision=256):
+        log_k = int(gmpy2.floor(gmpy2.log2(gmpy2.mpfr(K)) * gmpy2.exp2(FIXED_BITS)))
+    step, unit = (e << FIXED_BITS) + log_k, L << FIXED_BITS  # j*beta = j*step/unit
+    fractions = np.empty(L, dtype=np.float64)
+    for j in range(L):
+        s = -((-j * step) // unit)
+        starts[j] = s
+        fractions[j] = ((s * unit - j * step) >> (FIXED_BITS - 52)) / float(L << 52)
+    weights = np.exp2(fractions)
     starts[L] = e + (K - 1).bit_length()
     return starts, weights
 
